@@ -1,0 +1,32 @@
+/* nar: validates a NAR as it streams past, a push parser with no recursion
+ * and fixed memory, refusing at the first fault. */
+#ifndef NIXGATE_NAR_H
+#define NIXGATE_NAR_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define NAR_MAX_DEPTH 256   /* directory nesting; newest Nix allows 64 */
+#define NAR_NAME_MAX 255
+#define NAR_TARGET_MAX 4095
+#define NAR_TAG_MAX 32
+
+struct nar {
+	int state, phase;
+	unsigned char lenbuf[8];
+	unsigned lengot, padleft;
+	uint64_t slen, sgot;
+	unsigned depth;
+	uint64_t total;       /* bytes consumed so far */
+	char s[NAR_TARGET_MAX + 1];
+	char prev[NAR_MAX_DEPTH][NAR_NAME_MAX + 1];
+};
+
+void nar_init(struct nar *n);
+/* Consumes bytes of the NAR; returns how many it took (fewer than len only
+ * when the NAR ended inside p), or -1 with fail(EXIT_REFUSED, ...). */
+ssize_t nar_feed(struct nar *n, const unsigned char *p, size_t len);
+int nar_done(const struct nar *n);
+
+#endif

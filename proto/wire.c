@@ -1,0 +1,269 @@
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "wire.h"
+
+void rd_init_fd(struct rd *r, int fd, unsigned char *buf, size_t cap, int kind, const char *who)
+{
+	memset(r, 0, sizeof *r);
+	r->fd = fd;
+	r->buf = buf;
+	r->p = buf;
+	r->cap = cap;
+	r->kind = kind;
+	r->who = who;
+}
+
+void rd_init_mem(struct rd *r, const void *p, size_t len, int kind, const char *who)
+{
+	memset(r, 0, sizeof *r);
+	r->fd = -1;
+	r->p = p;
+	r->len = len;
+	r->kind = kind;
+	r->who = who;
+}
+
+/* 1: bytes available; 0: end of input; -1: read error. */
+static int fill(struct rd *r)
+{
+	ssize_t n;
+
+	if (r->pos < r->len)
+		return 1;
+	if (r->fd < 0)
+		return 0;
+	r->pos = r->len = 0;
+	do
+		n = read(r->fd, r->buf, r->cap);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return fail_sys("reading from %s", r->who);
+	r->len = (size_t)n;
+	return n > 0;
+}
+
+static int need(struct rd *r)
+{
+	int e = fill(r);
+
+	if (e == 0)
+		return fail(r->kind, "%s closed the connection in the middle of a message", r->who);
+	return e < 0 ? -1 : 0;
+}
+
+int rd_at_eof(struct rd *r)
+{
+	int e = fill(r);
+
+	return e < 0 ? -1 : !e;
+}
+
+int rd_chunk(struct rd *r, const unsigned char **p, size_t *got, uint64_t want)
+{
+	size_t n;
+
+	if (need(r) < 0)
+		return -1;
+	n = r->len - r->pos;
+	if (n > want)
+		n = (size_t)want;
+	*p = r->p + r->pos;
+	*got = n;
+	r->pos += n;
+	r->count += n;
+	return 0;
+}
+
+int rd_bytes(struct rd *r, void *dst, size_t n)
+{
+	unsigned char *d = dst;
+	const unsigned char *p;
+	size_t got;
+
+	while (n > 0) {
+		if (rd_chunk(r, &p, &got, n) < 0)
+			return -1;
+		memcpy(d, p, got);
+		d += got;
+		n -= got;
+	}
+	return 0;
+}
+
+int rd_skip(struct rd *r, uint64_t n)
+{
+	const unsigned char *p;
+	size_t got;
+
+	while (n > 0) {
+		if (rd_chunk(r, &p, &got, n) < 0)
+			return -1;
+		n -= got;
+	}
+	return 0;
+}
+
+int rd_u64(struct rd *r, uint64_t *v)
+{
+	unsigned char b[8];
+	uint64_t x = 0;
+	int i;
+
+	if (rd_bytes(r, b, 8) < 0)
+		return -1;
+	for (i = 7; i >= 0; i--)
+		x = x << 8 | b[i];
+	*v = x;
+	return 0;
+}
+
+int rd_bool(struct rd *r, int *v, const char *what)
+{
+	uint64_t x;
+
+	if (rd_u64(r, &x) < 0)
+		return -1;
+	if (x > 1)
+		return fail(r->kind, "%s sent %llu for the flag %s (0 or 1 expected)",
+			    r->who, (unsigned long long)x, what);
+	*v = (int)x;
+	return 0;
+}
+
+int rd_pad(struct rd *r, uint64_t len)
+{
+	unsigned char z[8];
+	size_t n = (size_t)((8 - len % 8) % 8), i;
+
+	if (rd_bytes(r, z, n) < 0)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (z[i])
+			return fail(r->kind, "%s sent non-zero padding after a string", r->who);
+	return 0;
+}
+
+int rd_str(struct rd *r, char *dst, size_t max, size_t *len, const char *what)
+{
+	uint64_t n;
+
+	if (rd_u64(r, &n) < 0)
+		return -1;
+	if (n > max)
+		return fail(r->kind, "%s sent a %s of %llu bytes, more than the limit of %zu",
+			    r->who, what, (unsigned long long)n, max);
+	if (rd_bytes(r, dst, (size_t)n) < 0 || rd_pad(r, n) < 0)
+		return -1;
+	dst[n] = 0;
+	if (memchr(dst, 0, (size_t)n))
+		return fail(r->kind, "%s sent a %s containing a NUL byte", r->who, what);
+	if (len)
+		*len = (size_t)n;
+	return 0;
+}
+
+int rd_count(struct rd *r, uint64_t *n, uint64_t max, const char *what)
+{
+	if (rd_u64(r, n) < 0)
+		return -1;
+	if (*n > max)
+		return fail(r->kind, "%s sent a list of %llu %s, more than the limit of %llu",
+			    r->who, (unsigned long long)*n, what, (unsigned long long)max);
+	return 0;
+}
+
+void wr_init_fd(struct wr *w, int fd, unsigned char *buf, size_t cap, const char *who)
+{
+	memset(w, 0, sizeof *w);
+	w->fd = fd;
+	w->buf = buf;
+	w->cap = cap;
+	w->who = who;
+}
+
+void wr_init_mem(struct wr *w, unsigned char *buf, size_t cap)
+{
+	wr_init_fd(w, -1, buf, cap, "buffer");
+}
+
+int write_all(int fd, const void *p, size_t n)
+{
+	const unsigned char *c = p;
+	ssize_t k;
+
+	while (n > 0) {
+		k = write(fd, c, n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return -1;
+		c += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+int wr_flush(struct wr *w)
+{
+	if (w->fd < 0 || w->len == 0)
+		return 0;
+	if (write_all(w->fd, w->buf, w->len) < 0)
+		return fail_sys("writing to %s", w->who);
+	w->len = 0;
+	return 0;
+}
+
+int wr_bytes(struct wr *w, const void *p, size_t n)
+{
+	w->count += n;
+	if (w->len + n <= w->cap) {
+		memcpy(w->buf + w->len, p, n);
+		w->len += n;
+		return 0;
+	}
+	if (w->fd < 0)
+		return fail(EXIT_SYSTEM, "output buffer of %zu bytes is full", w->cap);
+	if (wr_flush(w) < 0)
+		return -1;
+	if (n >= w->cap) {
+		/* Large data goes straight out rather than through the buffer. */
+		if (write_all(w->fd, p, n) < 0)
+			return fail_sys("writing to %s", w->who);
+		return 0;
+	}
+	memcpy(w->buf, p, n);
+	w->len = n;
+	return 0;
+}
+
+int wr_u64(struct wr *w, uint64_t v)
+{
+	unsigned char b[8];
+	int i;
+
+	for (i = 0; i < 8; i++)
+		b[i] = (unsigned char)(v >> (8 * i));
+	return wr_bytes(w, b, 8);
+}
+
+int wr_pad(struct wr *w, uint64_t len)
+{
+	static const unsigned char z[8];
+
+	return wr_bytes(w, z, (size_t)((8 - len % 8) % 8));
+}
+
+int wr_str(struct wr *w, const void *p, size_t n)
+{
+	if (wr_u64(w, n) < 0 || wr_bytes(w, p, n) < 0)
+		return -1;
+	return wr_pad(w, n);
+}
+
+int wr_cstr(struct wr *w, const char *s)
+{
+	return wr_str(w, s, strlen(s));
+}

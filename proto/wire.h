@@ -1,0 +1,65 @@
+/* wire: Nix's basic encoding (u64 little endian, strings padded to 8 bytes)
+ * over a descriptor or a fixed buffer, with every length checked against a
+ * limit the caller names. */
+#ifndef NIXGATE_WIRE_H
+#define NIXGATE_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Large enough that a NAR moves in few system calls, small enough that two
+ * readers and two writers keep the server well under 2 MiB. */
+#define WIRE_BUFSZ (128 * 1024)
+
+struct rd {
+	int fd;                 /* -1: only the bytes given to rd_init_mem */
+	const unsigned char *p; /* the buffered bytes */
+	size_t pos, len;
+	unsigned char *buf;     /* storage for fd mode */
+	size_t cap;
+	uint64_t count;         /* bytes consumed, for audit and tests */
+	int kind;               /* EXIT_REFUSED for the peer, EXIT_SYSTEM for the daemon */
+	const char *who;        /* "client", "daemon": names the peer in errors */
+};
+
+struct wr {
+	int fd;                 /* -1: into buf only; overflow is an error */
+	unsigned char *buf;
+	size_t cap, len;
+	uint64_t count;
+	const char *who;
+};
+
+void rd_init_fd(struct rd *r, int fd, unsigned char *buf, size_t cap, int kind, const char *who);
+void rd_init_mem(struct rd *r, const void *p, size_t len, int kind, const char *who);
+/* 1 when the reader is at a clean end of input (no byte buffered, EOF), 0 if
+ * more input follows, -1 on a read error. */
+int rd_at_eof(struct rd *r);
+int rd_bytes(struct rd *r, void *dst, size_t n);
+int rd_skip(struct rd *r, uint64_t n);
+/* Up to want bytes without copying: *p points into the reader's buffer. */
+int rd_chunk(struct rd *r, const unsigned char **p, size_t *got, uint64_t want);
+int rd_u64(struct rd *r, uint64_t *v);
+/* u64 that must be 0 or 1. */
+int rd_bool(struct rd *r, int *v, const char *what);
+/* A string of at most max bytes into dst (max + 1 bytes, NUL-terminated);
+ * embedded NUL bytes are refused. what names the field in errors. */
+int rd_str(struct rd *r, char *dst, size_t max, size_t *len, const char *what);
+/* The zero padding after a byte string of length len. */
+int rd_pad(struct rd *r, uint64_t len);
+/* A list count, refused above max. */
+int rd_count(struct rd *r, uint64_t *n, uint64_t max, const char *what);
+
+void wr_init_fd(struct wr *w, int fd, unsigned char *buf, size_t cap, const char *who);
+void wr_init_mem(struct wr *w, unsigned char *buf, size_t cap);
+int wr_bytes(struct wr *w, const void *p, size_t n);
+int wr_u64(struct wr *w, uint64_t v);
+int wr_str(struct wr *w, const void *p, size_t n);
+int wr_cstr(struct wr *w, const char *s);
+int wr_pad(struct wr *w, uint64_t len);
+int wr_flush(struct wr *w);
+
+/* Write all of n bytes to fd, retrying short writes. */
+int write_all(int fd, const void *p, size_t n);
+
+#endif

@@ -1,0 +1,16 @@
+/* check: the unit-test runner's one assertion and the test table. */
+#ifndef NIXGATE_CHECK_H
+#define NIXGATE_CHECK_H
+
+#include <stdio.h>
+
+extern int check_failed;
+extern const char *check_dir; /* ../shared/nix-test-data, or NULL */
+
+#define CHECK(c) do { if (!(c)) { check_failed++; \
+	printf("  %s:%d: %s\n", __FILE__, __LINE__, #c); } } while (0)
+
+struct unit_test { const char *name; void (*fn)(void); };
+extern const struct unit_test unit_tests[];
+
+#endif

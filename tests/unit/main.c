@@ -1,0 +1,28 @@
+/* Runs every unit test; prints PASS/FAIL lines that tests/run.sh counts. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "err.h"
+
+int check_failed;
+const char *check_dir;
+
+int main(int argc, char **argv)
+{
+	const struct unit_test *t;
+	int fails = 0;
+
+	check_dir = getenv("NIX_TEST_DATA");
+	for (t = unit_tests; t->name; t++) {
+		if (argc > 1 && !strstr(t->name, argv[1]))
+			continue;
+		check_failed = 0;
+		err_clear();
+		t->fn();
+		printf("%s unit/%s\n", check_failed ? "FAIL" : "PASS", t->name);
+		fails += check_failed != 0;
+	}
+	return fails != 0;
+}

@@ -1,0 +1,12 @@
+#include <stddef.h>
+
+#include "check.h"
+
+#define T(f) void f(void);
+#define LIST \
+	T(t_wire_u64) T(t_wire_string) T(t_wire_limits) T(t_base32) T(t_hash_forms) \
+	T(t_storepath) T(t_path_outputs) T(t_nar_golden) T(t_nar_deep) T(t_nar_trailing)
+LIST
+#undef T
+#define T(f) {#f + 2, f},
+const struct unit_test unit_tests[] = {LIST {NULL, NULL}};

@@ -1,0 +1,29 @@
+#!/bin/sh
+# Runs every test suite; each prints PASS/FAIL lines, this counts them and
+# ends with the one summary line.
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top" || exit 111
+out=$(mktemp /tmp/nixgate-test.XXXXXX)
+export NIX_TEST_DATA="${NIX_TEST_DATA:-$top/../shared/nix-test-data}"
+[ -d "$NIX_TEST_DATA" ] || unset NIX_TEST_DATA
+
+
+run() { # name command...
+	name=$1; shift
+	{ "$@"; echo "exit $?" > "$out.rc"; } 2>&1 | tee -a "$out"
+	rc=$(sed -n 's/^exit //p' "$out.rc")
+	if [ "$rc" != 0 ] && ! grep -q "^FAIL " "$out"; then
+		echo "FAIL $name: exited $rc" | tee -a "$out"
+	fi
+}
+
+run unit build/unit
+for t in tests/e2e/t_*.sh; do
+	run "e2e/$(basename "$t" .sh)" unshare -m --propagation private sh tests/e2e/main.sh "$t"
+done
+
+passed=$(grep -c '^PASS ' "$out")
+failed=$(grep -c '^FAIL ' "$out")
+rm -f "$out" "$out.rc"
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ] && [ "$passed" -gt 0 ]

@@ -61,6 +61,21 @@ int rd_at_eof(struct rd *r)
 	return e < 0 ? -1 : !e;
 }
 
+int rd_peek(struct rd *r, const unsigned char **p, size_t *got)
+{
+	if (need(r) < 0)
+		return -1;
+	*p = r->p + r->pos;
+	*got = r->len - r->pos;
+	return 0;
+}
+
+void rd_consume(struct rd *r, size_t k)
+{
+	r->pos += k;
+	r->count += k;
+}
+
 int rd_chunk(struct rd *r, const unsigned char **p, size_t *got, uint64_t want)
 {
 	size_t n;
@@ -266,4 +281,23 @@ int wr_str(struct wr *w, const void *p, size_t n)
 int wr_cstr(struct wr *w, const char *s)
 {
 	return wr_str(w, s, strlen(s));
+}
+
+int rd_str_trunc(struct rd *r, char *dst, size_t cap, uint64_t hardmax, uint64_t *len, const char *what)
+{
+	uint64_t n;
+	size_t keep;
+
+	if (rd_u64(r, &n) < 0)
+		return -1;
+	if (n > hardmax)
+		return fail(r->kind, "%s sent a %s of %llu bytes, more than the limit of %llu",
+			    r->who, what, (unsigned long long)n, (unsigned long long)hardmax);
+	keep = n < cap - 1 ? (size_t)n : cap - 1;
+	if (rd_bytes(r, dst, keep) < 0 || rd_skip(r, n - keep) < 0 || rd_pad(r, n) < 0)
+		return -1;
+	dst[keep] = 0;
+	if (len)
+		*len = n;
+	return 0;
 }

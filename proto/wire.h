@@ -39,6 +39,10 @@ int rd_bytes(struct rd *r, void *dst, size_t n);
 int rd_skip(struct rd *r, uint64_t n);
 /* Up to want bytes without copying: *p points into the reader's buffer. */
 int rd_chunk(struct rd *r, const unsigned char **p, size_t *got, uint64_t want);
+/* The buffered bytes (reading if none are), without consuming them; then
+ * rd_consume takes k of them. For parsers that stop mid-buffer. */
+int rd_peek(struct rd *r, const unsigned char **p, size_t *got);
+void rd_consume(struct rd *r, size_t k);
 int rd_u64(struct rd *r, uint64_t *v);
 /* u64 that must be 0 or 1. */
 int rd_bool(struct rd *r, int *v, const char *what);
@@ -61,5 +65,9 @@ int wr_flush(struct wr *w);
 
 /* Write all of n bytes to fd, retrying short writes. */
 int write_all(int fd, const void *p, size_t n);
+
+/* A string of up to hardmax bytes of which the first cap-1 are kept in dst
+ * (NUL-terminated; *len is the full length): log text that need not be whole. */
+int rd_str_trunc(struct rd *r, char *dst, size_t cap, uint64_t hardmax, uint64_t *len, const char *what);
 
 #endif

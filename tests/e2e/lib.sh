@@ -14,4 +14,4 @@ host_valid() { bed_host nix-store --check-validity "$1" 2>/dev/null; }
 host_hash() { bed_host nix-store -q --hash "$1"; }
 client_hash() { nix-store -q --hash "$1"; }
 # Both forced commands: the baseline proves the bed, then nixgate.
-STORES="${STORES:-nixstore}"
+STORES="${STORES:-nixstore gate}"

@@ -1,0 +1,236 @@
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "worker.h"
+
+#define STDERR_NEXT 0x6f6c6d67
+#define STDERR_READ 0x64617461
+#define STDERR_WRITE 0x64617416
+#define STDERR_LAST 0x616c7473
+#define STDERR_ERROR 0x63787470
+#define STDERR_START_ACTIVITY 0x53545254
+#define STDERR_STOP_ACTIVITY 0x53544f50
+#define STDERR_RESULT 0x52534c54
+
+/* Result types whose first field is a line of a builder's log. */
+#define RES_BUILD_LOG_LINE 101
+#define RES_POST_BUILD_LOG_LINE 107
+
+int worker_connect(struct worker *d, const char *path)
+{
+	struct sockaddr_un sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof sa.sun_path)
+		return fail(EXIT_SYSTEM, "daemon socket path '%s' is too long", path);
+	strcpy(sa.sun_path, path);
+	d->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (d->fd < 0)
+		return fail_sys("socket");
+	if (connect(d->fd, (struct sockaddr *)&sa, sizeof sa) < 0)
+		return fail_sys("cannot connect to the nix-daemon at %s", path);
+	rd_init_fd(&d->r, d->fd, d->rbuf, sizeof d->rbuf, EXIT_SYSTEM, "nix-daemon");
+	wr_init_fd(&d->w, d->fd, d->wbuf, sizeof d->wbuf, "nix-daemon");
+	return 0;
+}
+
+int worker_handshake(struct worker *d)
+{
+	uint64_t magic, v;
+
+	if (wr_u64(&d->w, WORKER_MAGIC_1) < 0 || wr_flush(&d->w) < 0 || rd_u64(&d->r, &magic) < 0)
+		return -1;
+	if (magic != WORKER_MAGIC_2)
+		return fail(EXIT_SYSTEM, "nix-daemon protocol mismatch (magic %#llx)", (unsigned long long)magic);
+	if (rd_u64(&d->r, &v) < 0)
+		return -1;
+	if ((v & 0xff00) != 0x100 || (v & 0xff) < WORKER_MIN_MINOR)
+		return fail(EXIT_SYSTEM, "nix-daemon speaks protocol %llu.%llu; need 1.%d or newer",
+			    (unsigned long long)(v >> 8), (unsigned long long)(v & 0xff), WORKER_MIN_MINOR);
+	d->minor = (unsigned)(v & 0xff);
+	if (d->minor > (WORKER_VERSION & 0xff))
+		d->minor = WORKER_VERSION & 0xff;
+	/* version, cpu affinity (none), reserve space (no) */
+	if (wr_u64(&d->w, WORKER_VERSION) < 0 || wr_u64(&d->w, 0) < 0 || wr_u64(&d->w, 0) < 0 ||
+	    wr_flush(&d->w) < 0)
+		return -1;
+	if (d->minor >= 33 &&
+	    rd_str_trunc(&d->r, d->version, sizeof d->version, 4096, NULL, "version") < 0)
+		return -1;
+	if (worker_wait(d, NULL, NULL) == -2)
+		return fail(EXIT_SYSTEM, "nix-daemon refused the connection: %s", d->errmsg);
+	return err_kind() ? -1 : 0;
+}
+
+static int show(struct worker *d, const char *s, size_t n)
+{
+	if (d->logfd < 0 || n == 0)
+		return 0;
+	/* Logs are best effort: a closed stderr must not end a build. */
+	(void)write_all(d->logfd, s, n);
+	if (s[n - 1] != '\n')
+		(void)write_all(d->logfd, "\n", 1);
+	return 0;
+}
+
+/* count, then per field: type 0 (u64) or 1 (string). The first string is
+ * kept in text. */
+static int fields(struct worker *d, char *text, size_t cap)
+{
+	uint64_t n, i, t, v;
+	int kept = 0;
+
+	text[0] = 0;
+	if (rd_count(&d->r, &n, WORKER_FIELDS_MAX, "log fields") < 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (rd_u64(&d->r, &t) < 0)
+			return -1;
+		if (t == 0) {
+			if (rd_u64(&d->r, &v) < 0)
+				return -1;
+		} else if (t == 1) {
+			if (rd_str_trunc(&d->r, kept ? d->errmsg : text, kept ? sizeof d->errmsg : cap,
+					 WORKER_STR_MAX, NULL, "log field") < 0)
+				return -1;
+			kept = 1;
+		} else
+			return fail(EXIT_SYSTEM, "nix-daemon sent a log field of unknown type %llu",
+				    (unsigned long long)t);
+	}
+	return 0;
+}
+
+static int read_error(struct worker *d)
+{
+	uint64_t level, pos, n, i, status;
+	char skip[64];
+
+	if (d->minor < 26)
+		return rd_str_trunc(&d->r, d->errmsg, sizeof d->errmsg, WORKER_STR_MAX, NULL, "error") < 0 ||
+			       rd_u64(&d->r, &status) < 0 ? -1 : -2;
+	/* "Error", level, name (unused), message, position (0), traces */
+	if (rd_str_trunc(&d->r, skip, sizeof skip, 4096, NULL, "error type") < 0 ||
+	    rd_u64(&d->r, &level) < 0 ||
+	    rd_str_trunc(&d->r, skip, sizeof skip, 4096, NULL, "error name") < 0 ||
+	    rd_str_trunc(&d->r, d->errmsg, sizeof d->errmsg, WORKER_STR_MAX, NULL, "error") < 0 ||
+	    rd_u64(&d->r, &pos) < 0 || rd_count(&d->r, &n, 4096, "error traces") < 0)
+		return -1;
+	if (pos != 0)
+		return fail(EXIT_SYSTEM, "nix-daemon sent an error position this client does not read");
+	for (i = 0; i < n; i++) {
+		char t[256];
+
+		if (rd_u64(&d->r, &pos) < 0 || pos != 0 ||
+		    rd_str_trunc(&d->r, t, sizeof t, WORKER_STR_MAX, NULL, "error trace") < 0)
+			return err_kind() ? -1 : fail(EXIT_SYSTEM, "nix-daemon sent an error trace position");
+	}
+	return -2;
+}
+
+static int serve_read(struct worker *d, worker_src src, void *ctx)
+{
+	static unsigned char buf[WIRE_BUFSZ];
+	uint64_t want;
+	size_t got = 0;
+
+	if (rd_u64(&d->r, &want) < 0)
+		return -1;
+	if (!src)
+		return fail(EXIT_SYSTEM, "nix-daemon asked for data it was not offered");
+	if (want > sizeof buf)
+		want = sizeof buf;
+	if (src(ctx, buf, (size_t)want, &got) < 0)
+		return -1;
+	if (wr_str(&d->w, buf, got) < 0 || wr_flush(&d->w) < 0)
+		return -1;
+	return 0;
+}
+
+int worker_wait(struct worker *d, worker_src src, void *ctx)
+{
+	char text[WORKER_TEXT_KEEP];
+	uint64_t msg, act, lvl, type, parent, len;
+
+	if (wr_flush(&d->w) < 0)
+		return -1;
+	for (;;) {
+		if (rd_u64(&d->r, &msg) < 0)
+			return -1;
+		switch (msg) {
+		case STDERR_LAST:
+			return 0;
+		case STDERR_ERROR:
+			return read_error(d);
+		case STDERR_NEXT:
+			if (rd_str_trunc(&d->r, text, sizeof text, WORKER_STR_MAX, &len, "log line") < 0)
+				return -1;
+			show(d, text, strlen(text));
+			break;
+		case STDERR_START_ACTIVITY:
+			if (rd_u64(&d->r, &act) < 0 || rd_u64(&d->r, &lvl) < 0 || rd_u64(&d->r, &type) < 0 ||
+			    rd_str_trunc(&d->r, text, sizeof text, WORKER_STR_MAX, NULL, "activity") < 0 ||
+			    fields(d, text, sizeof text) < 0 || rd_u64(&d->r, &parent) < 0)
+				return -1;
+			break;
+		case STDERR_STOP_ACTIVITY:
+			if (rd_u64(&d->r, &act) < 0)
+				return -1;
+			break;
+		case STDERR_RESULT:
+			if (rd_u64(&d->r, &act) < 0 || rd_u64(&d->r, &type) < 0 ||
+			    fields(d, text, sizeof text) < 0)
+				return -1;
+			if (type == RES_BUILD_LOG_LINE || type == RES_POST_BUILD_LOG_LINE)
+				show(d, text, strlen(text));
+			break;
+		case STDERR_READ:
+			if (serve_read(d, src, ctx) < 0)
+				return -1;
+			break;
+		case STDERR_WRITE:
+			if (rd_str_trunc(&d->r, text, sizeof text, WORKER_STR_MAX, NULL, "data") < 0)
+				return -1;
+			break;
+		default:
+			return fail(EXIT_SYSTEM, "nix-daemon sent an unknown message %#llx",
+				    (unsigned long long)msg);
+		}
+	}
+}
+
+static int setting(struct wr *w, const char *name, uint64_t v)
+{
+	char s[32];
+
+	snprintf(s, sizeof s, "%llu", (unsigned long long)v);
+	return wr_cstr(w, name) < 0 || wr_cstr(w, s) < 0 ? -1 : 0;
+}
+
+int worker_set_options(struct worker *d, const struct build_opts *o)
+{
+	struct wr *w = &d->w;
+	int r;
+
+	/* keepFailed, keepGoing, tryFallback, verbosity (error: the daemon then
+	 * sends build output), maxBuildJobs, maxSilentTime, useBuildHook,
+	 * verboseBuild level, logType, printBuildTrace, buildCores, useSubstitutes */
+	if (wr_u64(w, WOP_SET_OPTIONS) < 0 || wr_u64(w, 0) < 0 || wr_u64(w, 0) < 0 || wr_u64(w, 0) < 0 ||
+	    wr_u64(w, 0) < 0 || wr_u64(w, o->max_jobs) < 0 || wr_u64(w, o->max_silent_time) < 0 ||
+	    wr_u64(w, 1) < 0 || wr_u64(w, 0) < 0 || wr_u64(w, 0) < 0 || wr_u64(w, 0) < 0 ||
+	    wr_u64(w, 0) < 0 || wr_u64(w, (uint64_t)o->use_substitutes) < 0)
+		return -1;
+	if (wr_u64(w, 2) < 0 || setting(w, "build-timeout", o->build_timeout) < 0 ||
+	    setting(w, "max-log-size", o->max_log_size) < 0)
+		return -1;
+	r = worker_wait(d, NULL, NULL);
+	if (r == -2)
+		return fail(EXIT_SYSTEM, "nix-daemon refused build options: %s", d->errmsg);
+	return r;
+}

@@ -1,0 +1,42 @@
+/* serve: the server side of Nix's serve protocol (nix-store --serve), each
+ * request performed through the host's nix-daemon. */
+#ifndef NIXGATE_SERVE_H
+#define NIXGATE_SERVE_H
+
+#include "nar.h"
+#include "pathset.h"
+#include "wire.h"
+#include "worker.h"
+
+#define SERVE_MAGIC_1 0x390c9deb
+#define SERVE_MAGIC_2 0x5452eecb
+#define SERVE_VERSION 0x207   /* 2.7: Nix 2.8's */
+#define EXPORT_MAGIC 0x4558494e
+
+/* The largest NAR accepted when no policy sets one. */
+#define SERVE_NAR_MAX (1ull << 40)
+#define SIGS_MAX 64
+#define SIG_MAX 1024
+#define CA_MAX 512
+
+struct serve {
+	struct rd in;
+	struct wr out;
+	struct worker *d;
+	unsigned minor;
+	int write_ok;       /* the client ran --serve --write */
+	int trusted;
+	const char *key;
+	int spool_fd;       /* for ImportPaths, whose metadata follows the NAR */
+	uint64_t max_jobs;
+	struct pathset ps, seen;
+	struct nar nar;
+	unsigned char inbuf[WIRE_BUFSZ], outbuf[WIRE_BUFSZ];
+};
+
+int serve_handshake(struct serve *s);
+/* One command: 1 when the client ended the session, 0 after a command, -1 on
+ * an error that ends it. */
+int serve_one(struct serve *s);
+
+#endif

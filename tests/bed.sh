@@ -13,11 +13,13 @@ bed_die() { bed_log "$*"; exit 111; }
 bed_user() {
 	getent group nix-users >/dev/null || groupadd -r nix-users
 	if ! getent passwd "$BED_USER" >/dev/null; then
-		useradd -r -M -d /var/empty -s /bin/sh -G nix-users "$BED_USER" || bed_die "useradd failed"
+		useradd -r -M -d /var/lib/$BED_USER -s /bin/sh -G nix-users "$BED_USER" || bed_die "useradd failed"
 	fi
+	mkdir -p "/var/lib/$BED_USER"
+	chown "$BED_USER" "/var/lib/$BED_USER"
 	# useradd -r leaves the password locked ("!"), and sshd refuses locked accounts.
 	usermod -p '*' "$BED_USER"
-	usermod -aG nix-users "$BED_USER"
+	usermod -aG nix-users -d "/var/lib/$BED_USER" "$BED_USER"
 }
 
 bed_port() {

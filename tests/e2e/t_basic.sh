@@ -54,3 +54,74 @@ t_remote_build() {
 		fi
 	done
 }
+
+t_path_info_closure() {
+	for s in $STORES; do
+		a=$(client_add "pi-leaf-$s" "leaf")
+		d=$(nix-instantiate --expr "derivation { name = \"pi-$s\"; system = builtins.currentSystem; builder = \"/bin/sh\"; args = [\"-c\" \"echo \$a > \$out\"]; a = builtins.storePath \"$a\"; }" 2>/dev/null)
+		o=$(nix-store -r "$d" 2>/dev/null)
+		nix copy --to "ssh://$s" "$o" > /dev/null 2>&1
+		if nix path-info --store "ssh://$s" -r "$o" > "$B/out" 2> "$B/err" &&
+		   grep -qx "$a" "$B/out" && grep -qx "$o" "$B/out" && [ "$(wc -l < "$B/out")" = 2 ]; then
+			ok "path-info-r/$s"
+		else
+			bad "path-info-r/$s" "$(head -c 300 "$B/out" "$B/err")"
+		fi
+	done
+}
+
+t_copy_from() {
+	for s in $STORES; do
+		# a closure that only the host has: built there
+		cat > "$B/from-$s.nix" <<-NIX
+		let dep = derivation { name = "from-dep-$s"; system = builtins.currentSystem; builder = "/bin/sh"; args = [ "-c" "echo dep > \$out" ]; };
+		in derivation { name = "from-$s"; system = builtins.currentSystem; builder = "/bin/sh"; args = [ "-c" "echo \${dep} > \$out" ]; }
+		NIX
+		cp "$B/from-$s.nix" "$B/host-from-$s.nix"
+		o=$(bed_host nix-build --no-out-link "$B/host-from-$s.nix" 2>/dev/null)
+		dep=$(bed_host nix-store -q --references "$o")
+		if [ -n "$o" ] && ! nix-store --check-validity "$o" 2>/dev/null &&
+		   nix copy --no-check-sigs --from "ssh://$s" "$o" > "$B/out" 2>&1 &&
+		   nix-store --check-validity "$o" "$dep" && [ "$(client_hash "$o")" = "$(host_hash "$o")" ] &&
+		   [ "$(cat "$o")" = "$dep" ]; then
+			ok "copy-from/$s"
+		else
+			bad "copy-from/$s" "$(tail -n 2 "$B/out")"
+		fi
+	done
+}
+
+t_copy_closure_tool() {
+	for s in $STORES; do
+		a=$(client_add "ncc-to-$s" "ncc to")
+		if nix-copy-closure --to "$s" "$a" > "$B/out" 2>&1 && host_valid "$a"; then
+			ok "nix-copy-closure-to/$s"
+		else
+			bad "nix-copy-closure-to/$s" "$(tail -n 2 "$B/out")"
+		fi
+		printf 'ncc from %s\n' "$s" > "$B/nccf-$s"
+		f=$(bed_host nix-store --add "$B/nccf-$s")
+		if nix-copy-closure --from "$s" "$f" > "$B/out" 2>&1 && nix-store --check-validity "$f" 2>/dev/null &&
+		   [ "$(cat "$f")" = "ncc from $s" ]; then
+			ok "nix-copy-closure-from/$s"
+		else
+			bad "nix-copy-closure-from/$s" "$(tail -n 2 "$B/out")"
+		fi
+	done
+}
+
+t_failing_build() {
+	for s in $STORES; do
+		cat > "$B/fail-$s.nix" <<-NIX
+		derivation { name = "fail-$s"; system = builtins.currentSystem; builder = "/bin/sh";
+		  args = [ "-c" "echo first-line-$s; echo last-words-$s >&2; exit 3" ]; }
+		NIX
+		if nix-build --no-out-link --max-jobs 0 --builders "ssh://$s $(uname -m)-linux - 2 1 big-parallel" "$B/fail-$s.nix" > "$B/out" 2>&1; then
+			bad "failing-build/$s" "the build succeeded"
+		elif grep -q "last-words-$s" "$B/out" && grep -q "exit code 3" "$B/out"; then
+			ok "failing-build/$s"
+		else
+			bad "failing-build/$s" "$(tail -n 4 "$B/out" | tr '\n' ' ')"
+		fi
+	done
+}

@@ -84,7 +84,7 @@ case "${1:-build}" in
 deps) deps ;;
 build) deps; make -s all ;;
 test) deps; make -s all; exec sh tests/run.sh ;;
-demo) deps; make -s all; exec sh tests/demo.sh ;;
+demo) deps; make -s all; exec unshare -m --propagation private sh tests/demo.sh ;;
 bench) deps; make -s all; exec sh bench/run.sh "${2:-}" ;;
 fuzz) deps; exec sh tests/fuzz/run.sh "${2:-60}" ;;
 clean) rm -rf "$B" ;;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "sandbox.h"
 #include "err.h"
 #include "serve.h"
 #include "worker.h"
@@ -26,7 +27,8 @@ static void die(void)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: nixgate-serve [--key NAME] [--trusted] [--daemon-socket PATH] [-c COMMAND]\n");
+	fprintf(stderr, "usage: nixgate-serve [--key NAME] [--trusted] [--daemon-socket PATH]\n"
+			"                     [--no-sandbox] [--print-sandbox] [-c COMMAND]\n");
 	exit(EXIT_REFUSED);
 }
 
@@ -34,7 +36,8 @@ int main(int argc, char **argv)
 {
 	const char *sock = getenv("NIX_DAEMON_SOCKET_PATH"), *command = NULL;
 	struct cmd c = {CMD_SERVE, 1};
-	int i, r, trusted = 0;
+	struct sandbox_fds fds = {0, 1, 2, -1, -1, -1, SERVE_NAR_MAX};
+	int i, r, trusted = 0, sandbox = 1;
 	long cpus;
 
 	for (i = 1; i < argc; i++) {
@@ -44,7 +47,12 @@ int main(int argc, char **argv)
 			trusted = 1;
 		else if (!strcmp(argv[i], "--daemon-socket") && i + 1 < argc)
 			sock = argv[++i];
-		else if (!strcmp(argv[i], "-c") && i + 1 < argc)
+		else if (!strcmp(argv[i], "--no-sandbox"))
+			sandbox = 0;
+		else if (!strcmp(argv[i], "--print-sandbox")) {
+			sandbox_print(stdout, &fds);
+			return 0;
+		} else if (!strcmp(argv[i], "-c") && i + 1 < argc)
 			command = argv[++i];
 		else if (!strcmp(argv[i], "--version")) {
 			printf("nixgate-serve " VERSION "\n");
@@ -79,6 +87,12 @@ int main(int argc, char **argv)
 	/* ImportPaths puts a NAR's metadata after it: the NAR waits here,
 	 * unnamed, so memory stays flat. */
 	sv.spool_fd = open(getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	fds.daemon = dm.fd;
+	fds.spool = sv.spool_fd;
+	if (!sandbox)
+		fprintf(stderr, "nixgate-serve: key %s: running WITHOUT the sandbox (--no-sandbox)\n", key);
+	else if (sandbox_enter(&fds) < 0)
+		die();
 	rd_init_fd(&sv.in, 0, sv.inbuf, sizeof sv.inbuf, EXIT_REFUSED, "client");
 	wr_init_fd(&sv.out, 1, sv.outbuf, sizeof sv.outbuf, "client");
 	if (serve_handshake(&sv) < 0)

@@ -8,9 +8,10 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 bed_up
 trap bed_down EXIT INT TERM
 mkdir -p "$B/bin"
-cp "$top/build/nixgate-serve" "$B/bin/"
+cp "$top/build/nixgate-serve" "$top/build/sclient" "$B/bin/"
 bed_key nixstore "nix-store --serve --write"
 bed_key gate "$B/bin/nixgate-serve --key gate --trusted"
+bed_key untrusted "$B/bin/nixgate-serve --key untrusted"
 . "$1"
 for t in $(grep -o '^t_[a-z0-9_]*' "$1"); do
 	"$t"

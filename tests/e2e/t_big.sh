@@ -6,7 +6,7 @@ watch_rss() {
 	max=0
 	while [ ! -e "$2" ]; do
 		for p in $(pgrep -f "$1"); do
-			v=$(sed -n 's/^VmHWM: *\([0-9]*\) kB/\1/p' "/proc/$p/status" 2>/dev/null)
+			v=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$p/status" 2>/dev/null)
 			[ -n "$v" ] && [ "$v" -gt "$max" ] && max=$v
 		done
 		sleep 0.05
@@ -22,9 +22,9 @@ t_big_path() {
 	for s in $STORES; do
 		case $s in gate) pat="nixgate-serve --key gate" ;; *) pat="nix-store --serve" ;; esac
 		rm -f "$B/stop"
-		watch_rss "$pat" "$B/stop" > "$B/rss-to-$s" &
+		watch_rss "$pat" "$B/stop" > "$B/rss-to-$s" & wpid=$!
 		nix copy --to "ssh://$s" "$big" > "$B/out" 2>&1; rc=$?
-		touch "$B/stop"; wait
+		touch "$B/stop"; wait "$wpid"
 		if [ $rc = 0 ] && [ "$(host_hash "$big")" = "$(client_hash "$big")" ] &&
 		   bed_host nix-store --verify-path "$big"; then
 			ok "copy-to-1GiB/$s"
@@ -41,9 +41,9 @@ t_big_path() {
 	for s in $STORES; do
 		case $s in gate) pat="nixgate-serve --key gate" ;; *) pat="nix-store --serve" ;; esac
 		rm -f "$B/stop"
-		watch_rss "$pat" "$B/stop" > "$B/rss-from-$s" &
+		watch_rss "$pat" "$B/stop" > "$B/rss-from-$s" & wpid=$!
 		nix copy --no-check-sigs --from "ssh://$s" "$hbig" > "$B/out" 2>&1; rc=$?
-		touch "$B/stop"; wait
+		touch "$B/stop"; wait "$wpid"
 		if [ $rc = 0 ] && nix-store --verify-path "$hbig" && [ "$(host_hash "$hbig")" = "$(client_hash "$hbig")" ]; then
 			ok "copy-from-1GiB/$s"
 		else

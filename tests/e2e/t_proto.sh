@@ -1,0 +1,115 @@
+# The serve protocol byte for byte: nixgate-serve answers every client minor
+# exactly as nix-store --serve does (both run directly on the host, compared
+# with a small test client), refuses what it must with one clear line, and
+# keeps the forced-command contract.
+
+SC="$B/bin/sclient"
+NG="$B/bin/nixgate-serve --key direct --trusted"
+
+# the same request to both servers, at one minor; outputs must be equal
+same() { # name minor op args...
+	n=$1; shift
+	bed_host "$SC" "$@" -- nix-store --serve --write > "$B/ns.out" 2>&1
+	bed_host "$SC" "$@" -- $NG > "$B/ng.out" 2>&1
+	if cmp -s "$B/ns.out" "$B/ng.out" && grep -q "^exit 0" "$B/ng.out"; then
+		ok "$n"
+	else
+		bad "$n" "$(diff "$B/ns.out" "$B/ng.out" | head -n 6 | tr '\n' ' ')"
+	fi
+}
+
+t_minor_versions() {
+	cat > "$B/pv.nix" <<-NIX
+	let dep = derivation { name = "pv-dep"; system = builtins.currentSystem; builder = "/bin/sh"; args = [ "-c" "echo dep > \$out" ]; };
+	in derivation { name = "pv"; system = builtins.currentSystem; builder = "/bin/sh"; args = [ "-c" "echo \${dep} > \$out" ]; }
+	NIX
+	o=$(bed_host nix-build --no-out-link "$B/pv.nix" 2>/dev/null)
+	dep=$(bed_host nix-store -q --references "$o")
+	missing=/nix/store/00000000000000000000000000000000-missing
+	for m in 2 3 4 5 6 7; do
+		same "info-2.$m" "$m" info "$o" "$dep" "$missing"
+		same "valid-2.$m" "$m" valid "$o" "$missing" "$dep"
+		same "closure-2.$m" "$m" closure "$o"
+	done
+	drv=$(bed_host nix-instantiate "$B/pv.nix" 2>/dev/null)
+	for m in 1 2 3 7; do
+		same "build-2.$m" "$m" build "$drv!out"
+	done
+}
+
+# raw bytes to a server run directly: prints exit status and stderr
+le() { perl -e 'print pack("Q<", $ARGV[0])' "$1"; }
+
+t_unknown_command() {
+	{ le $((0x390c9deb)); le $((0x207)); le 99; } > "$B/unk.in"
+	bed_host sh -c "$NG < $B/unk.in > /dev/null 2> $B/unk.err"; rc=$?
+	if [ $rc = 100 ] && grep -q "unknown serve command 99" "$B/unk.err" && [ "$(wc -l < "$B/unk.err")" = 1 ]; then
+		ok unknown-command
+	else
+		bad unknown-command "exit $rc: $(cat "$B/unk.err")"
+	fi
+	{ le $((0x12345678)); } > "$B/magic.in"
+	bed_host sh -c "$NG < $B/magic.in > /dev/null 2> $B/magic.err"; rc=$?
+	if [ $rc = 100 ] && grep -q "protocol mismatch" "$B/magic.err"; then ok wrong-magic; else bad wrong-magic "exit $rc: $(cat "$B/magic.err")"; fi
+	{ le $((0x390c9deb)); le $((0x307)); } > "$B/major.in"
+	bed_host sh -c "$NG < $B/major.in > /dev/null 2> $B/major.err"; rc=$?
+	if [ $rc = 100 ] && grep -q "unsupported serve protocol version 3.7" "$B/major.err"; then ok wrong-major; else bad wrong-major "exit $rc: $(cat "$B/major.err")"; fi
+	bed_host sh -c "$NG < /dev/null > /dev/null 2> $B/empty.err"; rc=$?
+	if [ $rc = 100 ] && [ "$(wc -l < "$B/empty.err")" = 1 ]; then ok empty-input; else bad empty-input "exit $rc: $(cat "$B/empty.err")"; fi
+}
+
+t_forced_command() {
+	if [ "$(ssh -F "$B/ssh_config" gate echo started 2>&1)" = started ]; then ok echo-started; else bad echo-started "no 'started'"; fi
+	for c in "rm -rf /" "nix-store --serve; id" 'nix-store --serve $(id)' "nix-store --serve --write --option x y" "bash"; do
+		ssh -F "$B/ssh_config" gate "$c" < /dev/null > "$B/fc.out" 2> "$B/fc.err"; rc=$?
+		if [ $rc = 100 ] && [ "$(wc -l < "$B/fc.err")" = 1 ] && [ ! -s "$B/fc.out" ]; then
+			ok "refuse-command/$(echo "$c" | tr -c 'a-z0-9\n-' _)"
+		else
+			bad "refuse-command/$c" "exit $rc: $(cat "$B/fc.err")"
+		fi
+	done
+	# the kernel passes at most 128 KiB in one environment string
+	long=$(head -c 120000 /dev/zero | tr '\0' a)
+	SSH_ORIGINAL_COMMAND="$long" bed_host $NG < /dev/null > /dev/null 2> "$B/long.err"; rc=$?
+	if [ $rc = 100 ] && grep -q "longer than the limit" "$B/long.err"; then ok command-120KiB; else bad command-120KiB "exit $rc: $(head -c 200 "$B/long.err")"; fi
+	# login-shell mode: -c with the forced command, no shell involved
+	SSH_ORIGINAL_COMMAND= bed_host "$SC" 7 hello -- "$B/bin/nixgate-serve" --key direct -c "nix-store --serve --write" > "$B/ls.out" 2>&1
+	if grep -q "^exit 0" "$B/ls.out"; then ok login-shell-c; else bad login-shell-c "$(cat "$B/ls.out")"; fi
+}
+
+t_write_needed() {
+	d=$(bed_host nix-instantiate "$B/pv.nix" 2>/dev/null)
+	"$SC" 7 build "$d!out" -- ssh -F "$B/ssh_config" gate nix-store --serve > "$B/rw.out" 2> "$B/rw.err"
+	if grep -q "did not ask for --write" "$B/rw.err"; then ok build-needs-write; else bad build-needs-write "$(cat "$B/rw.err")"; fi
+}
+
+t_untrusted_refused() {
+	p=$(client_add untrusted-import "unsigned")
+	if nix copy --to ssh://untrusted "$p" > "$B/ut.out" 2>&1; then
+		bad untrusted-import "the unsigned import was accepted"
+	elif grep -q "key untrusted: AddToStoreNar of '$p' refused" "$B/ut.out" && ! host_valid "$p"; then
+		ok untrusted-import
+	else
+		bad untrusted-import "$(tail -n 2 "$B/ut.out")"
+	fi
+}
+
+t_sandbox_live() {
+	mkfifo "$B/hold"
+	ssh -F "$B/ssh_config" gate nix-store --serve --write < "$B/hold" > /dev/null 2>&1 &
+	spid=$!
+	exec 7> "$B/hold"
+	for i in $(seq 50); do
+		pid=$(pgrep -f "nixgate-serve --key gate" | head -n 1)
+		[ -n "$pid" ] && grep -q "^Seccomp:[[:space:]]*2" "/proc/$pid/status" 2>/dev/null && break
+		sleep 0.1
+	done
+	st=$(grep -E "^(Seccomp|NoNewPrivs):" "/proc/$pid/status" 2>/dev/null | tr -s '\t ' ' ')
+	exec 7>&-
+	wait "$spid"
+	if echo "$st" | grep -q "Seccomp: 2" && echo "$st" | grep -q "NoNewPrivs: 1"; then
+		ok seccomp-live
+	else
+		bad seccomp-live "status: '$st'"
+	fi
+}

@@ -1,0 +1,164 @@
+/* sclient: a small serve-protocol client for tests and benchmarks. It runs a
+ * server command on pipes, speaks a chosen protocol minor, and prints what it
+ * got in plain text.
+ *   sclient MINOR OP [ARG...] -- COMMAND [ARG...]
+ * OP: hello | valid PATH... | info PATH... | build PATH[!OUT]... | closure PATH...
+ *     | sessions N (N handshakes + one QueryValidPaths each, for timing) */
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static FILE *to, *from;
+static unsigned minor;
+
+static void die(const char *m) { fprintf(stderr, "sclient: %s\n", m); exit(2); }
+
+static void put(uint64_t v)
+{
+	unsigned char b[8];
+	for (int i = 0; i < 8; i++) b[i] = (unsigned char)(v >> (8 * i));
+	fwrite(b, 1, 8, to);
+}
+
+static void puts_(const char *s)
+{
+	size_t n = strlen(s);
+	static const char z[8];
+	put(n);
+	fwrite(s, 1, n, to);
+	fwrite(z, 1, (8 - n % 8) % 8, to);
+}
+
+static uint64_t get(void)
+{
+	unsigned char b[8];
+	uint64_t v = 0;
+	if (fread(b, 1, 8, from) != 8) die("server closed the connection");
+	for (int i = 7; i >= 0; i--) v = v << 8 | b[i];
+	return v;
+}
+
+static char *gets_(void)
+{
+	uint64_t n = get();
+	char *s, pad[8];
+	if (n > 1 << 20) die("string too long");
+	s = malloc(n + 1);
+	if (fread(s, 1, n, from) != n || fread(pad, 1, (8 - n % 8) % 8, from) != (8 - n % 8) % 8)
+		die("short string");
+	s[n] = 0;
+	return s;
+}
+
+static void list(char **a, int n) { put((uint64_t)n); for (int i = 0; i < n; i++) puts_(a[i]); }
+static void getlist(const char *label)
+{
+	uint64_t n = get();
+	for (uint64_t i = 0; i < n; i++) printf("%s %s\n", label, gets_());
+}
+
+static pid_t spawn(char **cmd)
+{
+	int a[2], b[2];
+	pid_t p;
+	if (pipe(a) || pipe(b)) die("pipe");
+	if ((p = fork()) == 0) {
+		dup2(a[0], 0); dup2(b[1], 1);
+		close(a[0]); close(a[1]); close(b[0]); close(b[1]);
+		execvp(cmd[0], cmd);
+		_exit(127);
+	}
+	close(a[0]); close(b[1]);
+	to = fdopen(a[1], "w");
+	from = fdopen(b[0], "r");
+	return p;
+}
+
+static int finish(pid_t p)
+{
+	int st;
+	fclose(to);
+	if (fgetc(from) != EOF) printf("trailing bytes after the reply\n");
+	fclose(from);
+	waitpid(p, &st, 0);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static void hello(void)
+{
+	put(0x390c9deb);
+	put(0x200 | minor);
+	fflush(to);
+	if (get() != 0x5452eecb) die("bad magic from server");
+	printf("server-version 2.%llu\n", (unsigned long long)(get() & 0xff));
+}
+
+int main(int argc, char **argv)
+{
+	int sep = 0, n;
+	char **args;
+	const char *op;
+	pid_t p;
+
+	if (argc < 5) die("usage: sclient MINOR OP [ARG...] -- COMMAND...");
+	for (int i = 1; i < argc; i++) if (!strcmp(argv[i], "--")) { sep = i; break; }
+	if (!sep || sep + 1 >= argc) die("no command after --");
+	minor = (unsigned)atoi(argv[1]);
+	op = argv[2];
+	args = argv + 3;
+	n = sep - 3;
+	signal(SIGPIPE, SIG_IGN);
+	if (!strcmp(op, "sessions")) {
+		int count = atoi(args[0]);
+		for (int i = 0; i < count; i++) {
+			p = spawn(argv + sep + 1);
+			hello();
+			put(1); put(0); put(0); put(0);
+			fflush(to);
+			get();
+			if (finish(p) != 0) die("session failed");
+		}
+		return 0;
+	}
+	p = spawn(argv + sep + 1);
+	hello();
+	if (!strcmp(op, "valid")) {
+		put(1); put(0); put(0); list(args, n); fflush(to);
+		getlist("valid");
+	} else if (!strcmp(op, "info")) {
+		put(2); list(args, n); fflush(to);
+		for (;;) {
+			char *path = gets_();
+			if (!*path) break;
+			printf("path %s\nderiver %s\n", path, gets_());
+			getlist("ref");
+			printf("download-size %llu\n", (unsigned long long)get());
+			printf("nar-size %llu\n", (unsigned long long)get());
+			if (minor >= 4) {
+				printf("nar-hash %s\n", gets_());
+				printf("ca %s\n", gets_());
+				getlist("sig");
+			}
+		}
+	} else if (!strcmp(op, "closure")) {
+		put(7); put(0); list(args, n); fflush(to);
+		getlist("closure");
+	} else if (!strcmp(op, "build")) {
+		put(6); list(args, n);
+		put(0); put(0);                 /* max silent time, timeout */
+		if (minor >= 2) put(0);         /* max log size */
+		if (minor >= 3) { put(0); put(0); }
+		if (minor >= 7) put(0);
+		fflush(to);
+		uint64_t st = get();
+		printf("status %llu\n", (unsigned long long)st);
+		if (st) printf("error %s\n", gets_());
+	} else if (strcmp(op, "hello"))
+		die("unknown op");
+	printf("exit %d\n", finish(p));
+	return 0;
+}

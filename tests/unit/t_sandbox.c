@@ -1,0 +1,107 @@
+/* The real sandbox in forked children: every forbidden call kills by
+ * SIGSYS, the allowed paths exit 0. */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "err.h"
+#include "sandbox.h"
+
+static int in_sandbox(void (*fn)(void))
+{
+	int p[2], st = 0, sock[2];
+	pid_t pid;
+
+	if (pipe(p) < 0 || socketpair(AF_UNIX, SOCK_STREAM, 0, sock) < 0)
+		return -1;
+	if ((pid = fork()) == 0) {
+		struct sandbox_fds f = {p[0], 1, 2, sock[0], -1, -1, 1 << 20};
+		int devnull = open("/dev/null", O_WRONLY);
+
+		dup2(devnull, 1);
+		if (sandbox_enter(&f) < 0) {
+			fprintf(stderr, "sandbox: %s\n", err_msg());
+			_exit(111);
+		}
+		fn();
+		_exit(0);
+	}
+	close(p[0]);
+	close(sock[0]);
+	/* unread input stays in the pipe while the child exits */
+	(void)!write(p[1], "unread input", 12);
+	waitpid(pid, &st, 0);
+	close(p[1]);
+	close(sock[1]);
+	return st;
+}
+
+static int killed_by_sigsys(void (*fn)(void))
+{
+	int st = in_sandbox(fn);
+
+	return WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS;
+}
+
+static void do_open(void) { open("/etc/passwd", O_RDONLY); }
+static void do_exec(void) { char *a[] = {"/bin/true", NULL}; execve(a[0], a, a + 1); }
+static void do_socket(void) { socket(AF_INET, SOCK_STREAM, 0); }
+static void do_connect(void) { struct sockaddr sa = {AF_UNIX, {0}}; connect(3, &sa, sizeof sa); }
+static void do_fork(void) { syscall(SYS_fork); }
+static void do_clone(void) { syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0); }
+static void do_ptrace(void) { ptrace(PTRACE_TRACEME, 0, 0, 0); }
+static void do_mmap_exec(void) { mmap(0, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0); }
+static void do_mprotect_exec(void)
+{
+	void *p = mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	mprotect(p, 4096, PROT_READ | PROT_EXEC);
+}
+static void do_write_other_fd(void) { (void)!write(40, "x", 1); }
+
+static void do_allowed(void)
+{
+	size_t i;
+
+	for (i = 0; i < 8; i++) {
+		char *p = malloc((size_t)64 << 20);
+
+		if (!p)
+			_exit(3);
+		memset(p, 1, (size_t)64 << 20);
+		p = realloc(p, (size_t)96 << 20);
+		free(p);
+		free(malloc(100));
+	}
+	if (write(1, "out\n", 4) != 4)
+		_exit(4);
+}
+
+void t_sandbox_forbidden(void)
+{
+	CHECK(killed_by_sigsys(do_open));
+	CHECK(killed_by_sigsys(do_exec));
+	CHECK(killed_by_sigsys(do_socket));
+	CHECK(killed_by_sigsys(do_connect));
+	CHECK(killed_by_sigsys(do_fork));
+	CHECK(killed_by_sigsys(do_clone));
+	CHECK(killed_by_sigsys(do_ptrace));
+	CHECK(killed_by_sigsys(do_mmap_exec));
+	CHECK(killed_by_sigsys(do_mprotect_exec));
+	CHECK(killed_by_sigsys(do_write_other_fd));
+}
+
+void t_sandbox_allowed(void)
+{
+	int st = in_sandbox(do_allowed);
+
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}

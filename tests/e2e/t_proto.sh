@@ -100,8 +100,11 @@ t_sandbox_live() {
 	spid=$!
 	exec 7> "$B/hold"
 	for i in $(seq 50); do
-		pid=$(pgrep -f "nixgate-serve --key gate" | head -n 1)
-		[ -n "$pid" ] && grep -q "^Seccomp:[[:space:]]*2" "/proc/$pid/status" 2>/dev/null && break
+		pid=
+		for p in $(pgrep -f "nixgate-serve --key gate"); do
+			[ "$(readlink "/proc/$p/exe")" = "$B/bin/nixgate-serve" ] && pid=$p
+		done
+		[ -n "$pid" ] && break
 		sleep 0.1
 	done
 	st=$(grep -E "^(Seccomp|NoNewPrivs):" "/proc/$pid/status" 2>/dev/null | tr -s '\t ' ' ')

@@ -125,3 +125,30 @@ t_failing_build() {
 		fi
 	done
 }
+
+# --builders-use-substitutes: the host takes an input from a binary cache only
+# it can reach instead of receiving it from the client. The cache's signature
+# on the host's copy shows where it came from.
+t_builders_use_substitutes() {
+	for s in $STORES; do
+		printf 'substituted %s\n' "$s" > "$B/subst-$s"
+		o=$(bed_host nix-store --add "$B/subst-$s")
+		bed_host nix store sign --key-file "$B/cache-key.sec" "$o" > /dev/null 2>&1 &&
+		bed_host nix copy --to "file://$B/cache" "$o" > /dev/null 2>&1 &&
+		bed_host nix-store --delete "$o" > /dev/null 2>&1
+		o2=$(nix-store --add "$B/subst-$s")
+		cat > "$B/usesub-$s.nix" <<-NIX
+		derivation { name = "usesub-$s"; system = builtins.currentSystem; builder = "/bin/sh";
+		  args = [ "-c" "read x < \${builtins.storePath "$o"}; echo \"\$x via host\" > \$out" ]; }
+		NIX
+		if [ "$o" = "$o2" ] && ! host_valid "$o" &&
+		   r=$(nix-build --no-out-link --max-jobs 0 --builders-use-substitutes \
+			--builders "ssh://$s $(uname -m)-linux - 2 1 big-parallel" "$B/usesub-$s.nix" 2> "$B/out") &&
+		   [ "$(cat "$r")" = "substituted $s via host" ] &&
+		   bed_host nix path-info --sigs "$o" | grep -q "bed-cache:"; then
+			ok "builders-use-substitutes/$s"
+		else
+			bad "builders-use-substitutes/$s" "$(tail -n 3 "$B/out" | tr '\n' ' ')"
+		fi
+	done
+}

@@ -85,7 +85,7 @@ deps) deps ;;
 build) deps; make -s all ;;
 test) deps; make -s all; exec sh tests/run.sh ;;
 demo) deps; make -s all; exec unshare -m --propagation private sh tests/demo.sh ;;
-bench) deps; make -s all; exec sh bench/run.sh "${2:-}" ;;
+bench) deps; make -s all; exec unshare -m --propagation private sh bench/run.sh "${2:-}" ;;
 fuzz) deps; exec sh tests/fuzz/run.sh "${2:-60}" ;;
 clean) rm -rf "$B" ;;
 *) say "usage: ./build.sh [deps|build|test|demo|bench|fuzz|clean]"; exit 100 ;;

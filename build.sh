@@ -7,7 +7,7 @@ B=$top/build
 DEPS=$B/deps
 
 PKGS="musl-tools gperf autoconf automake libtool dpkg-dev make gcc clang libclang-rt-14-dev
-      nix-bin openssh-server openssh-client file binutils util-linux procps xz-utils"
+      nix-bin openssh-server openssh-client file binutils util-linux procps iproute2 perl xz-utils"
 
 say() { printf 'build.sh: %s\n' "$*" >&2; }
 

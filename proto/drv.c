@@ -1,4 +1,3 @@
-#include <endian.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,10 +39,8 @@ static int put(struct drvwire *d, const void *p, size_t n)
 static int put_u64(struct drvwire *d, uint64_t v)
 {
 	unsigned char b[8];
-	int i;
 
-	for (i = 0; i < 8; i++)
-		b[i] = (unsigned char)(v >> (8 * i));
+	le64_put(b, v);
 	return put(d, b, 8);
 }
 
@@ -87,8 +84,7 @@ static int path(struct drvwire *d, struct rd *r, int allow_empty, const char *wh
 
 	if (str(d, r, STORE_PATH_MAX, &at, what) < 0)
 		return -1;
-	memcpy(&n, d->buf + at - 8, 8);
-	n = le64toh(n);
+	n = le64_get(d->buf + at - 8);
 	if (n == 0 && allow_empty)
 		return 0;
 	return storepath_check((const char *)d->buf + at, (size_t)n, r->kind, what);
@@ -117,8 +113,7 @@ int drvwire_read(struct drvwire *d, struct rd *r)
 			return -1;
 	if (str(d, r, DRV_SYSTEM_MAX, &at, "system") < 0)
 		return -1;
-	memcpy(&n, d->buf + at - 8, 8);
-	n = le64toh(n);
+	n = le64_get(d->buf + at - 8);
 	memcpy(d->system, d->buf + at, (size_t)n);
 	d->system[n] = 0;
 	if (str(d, r, 4096, NULL, "builder") < 0)

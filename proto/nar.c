@@ -3,6 +3,7 @@
 
 #include "err.h"
 #include "nar.h"
+#include "wire.h"
 
 enum {
 	S_MAGIC, S_OPEN, S_TYPE_KW, S_TYPE, S_REG_TAG, S_EXEC_VAL, S_CONTENTS_KW, S_CONTENTS,
@@ -179,11 +180,8 @@ ssize_t nar_feed(struct nar *n, const unsigned char *p, size_t len)
 			n->lengot += (unsigned)k;
 			i += k;
 			if (n->lengot == 8) {
-				uint64_t v = 0;
-				int b;
+				uint64_t v = le64_get(n->lenbuf);
 
-				for (b = 7; b >= 0; b--)
-					v = v << 8 | n->lenbuf[b];
 				if (v > limit(n->state))
 					return fail(EXIT_REFUSED, "invalid NAR: a string of %llu bytes where at most %llu may stand",
 						    (unsigned long long)v, (unsigned long long)limit(n->state));

@@ -5,6 +5,24 @@
 #include "err.h"
 #include "wire.h"
 
+void le64_put(unsigned char b[8], uint64_t v)
+{
+	int i;
+
+	for (i = 0; i < 8; i++)
+		b[i] = (unsigned char)(v >> (8 * i));
+}
+
+uint64_t le64_get(const unsigned char b[8])
+{
+	uint64_t x = 0;
+	int i;
+
+	for (i = 7; i >= 0; i--)
+		x = x << 8 | b[i];
+	return x;
+}
+
 void rd_init_fd(struct rd *r, int fd, unsigned char *buf, size_t cap, int kind, const char *who)
 {
 	memset(r, 0, sizeof *r);
@@ -124,14 +142,10 @@ int rd_skip(struct rd *r, uint64_t n)
 int rd_u64(struct rd *r, uint64_t *v)
 {
 	unsigned char b[8];
-	uint64_t x = 0;
-	int i;
 
 	if (rd_bytes(r, b, 8) < 0)
 		return -1;
-	for (i = 7; i >= 0; i--)
-		x = x << 8 | b[i];
-	*v = x;
+	*v = le64_get(b);
 	return 0;
 }
 
@@ -257,10 +271,8 @@ int wr_bytes(struct wr *w, const void *p, size_t n)
 int wr_u64(struct wr *w, uint64_t v)
 {
 	unsigned char b[8];
-	int i;
 
-	for (i = 0; i < 8; i++)
-		b[i] = (unsigned char)(v >> (8 * i));
+	le64_put(b, v);
 	return wr_bytes(w, b, 8);
 }
 

@@ -30,6 +30,10 @@ struct wr {
 	const char *who;
 };
 
+/* The wire's u64: 8 bytes, little endian. */
+void le64_put(unsigned char b[8], uint64_t v);
+uint64_t le64_get(const unsigned char b[8]);
+
 void rd_init_fd(struct rd *r, int fd, unsigned char *buf, size_t cap, int kind, const char *who);
 void rd_init_mem(struct rd *r, const void *p, size_t len, int kind, const char *who);
 /* 1 when the reader is at a clean end of input (no byte buffered, EOF), 0 if

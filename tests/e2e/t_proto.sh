@@ -116,3 +116,22 @@ t_sandbox_live() {
 		bad seccomp-live "status: '$st'"
 	fi
 }
+
+# ExportPaths (old clients) and ImportPaths (Hydra): nixgate's export equals
+# nix-store's byte for byte, and it imports back into the store.
+t_export_import() {
+	o=$(bed_host nix-build --no-out-link "$B/pv.nix" 2>/dev/null)
+	dep=$(bed_host nix-store -q --references "$o")
+	same export 7 export "$dep" "$o"
+	bed_host "$SC" 7 export "$dep" "$o" -- $NG > "$B/exp.raw" 2>/dev/null
+	# drop the "server-version" line before and the "exit 0" line after
+	tail -n +2 "$B/exp.raw" | head -c -7 > "$B/exp.bin"
+	bed_host nix-store --delete "$o" "$dep" > /dev/null 2>&1
+	if ! host_valid "$o" && bed_host "$SC" 7 import "$B/exp.bin" -- $NG > "$B/imp.out" 2>&1 &&
+	   grep -q "^import 1" "$B/imp.out" && host_valid "$o" && host_valid "$dep" &&
+	   bed_host nix-store --verify-path "$o"; then
+		ok import-paths
+	else
+		bad import-paths "$(cat "$B/imp.out" | tr '\n' ' ')"
+	fi
+}

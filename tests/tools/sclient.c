@@ -3,6 +3,7 @@
  * got in plain text.
  *   sclient MINOR OP [ARG...] -- COMMAND [ARG...]
  * OP: hello | valid PATH... | info PATH... | build PATH[!OUT]... | closure PATH...
+ *     | export PATH... (the raw reply) | import FILE (an export stream)
  *     | sessions N (N handshakes + one QueryValidPaths each, for timing) */
 #include <signal.h>
 #include <stdint.h>
@@ -81,9 +82,9 @@ static pid_t spawn(char **cmd)
 static int finish(pid_t p)
 {
 	int st;
-	fclose(to);
-	if (fgetc(from) != EOF) printf("trailing bytes after the reply\n");
-	fclose(from);
+	if (to) fclose(to);
+	if (from && fgetc(from) != EOF) printf("trailing bytes after the reply\n");
+	if (from) fclose(from);
 	waitpid(p, &st, 0);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
@@ -157,6 +158,20 @@ int main(int argc, char **argv)
 		uint64_t st = get();
 		printf("status %llu\n", (unsigned long long)st);
 		if (st) printf("error %s\n", gets_());
+	} else if (!strcmp(op, "export")) {
+		int c;
+		put(5); put(0); list(args, n); fclose(to); to = NULL;
+		while ((c = fgetc(from)) != EOF) putchar(c);
+		fclose(from); from = NULL;
+	} else if (!strcmp(op, "import")) {
+		FILE *f = fopen(args[0], "rb");
+		int c;
+		if (!f) die("cannot open the export file");
+		put(4);
+		while ((c = fgetc(f)) != EOF) fputc(c, to);
+		fclose(f);
+		fflush(to);
+		printf("import %llu\n", (unsigned long long)get());
 	} else if (strcmp(op, "hello"))
 		die("unknown op");
 	printf("exit %d\n", finish(p));

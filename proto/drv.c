@@ -44,24 +44,21 @@ static int put_u64(struct drvwire *d, uint64_t v)
 	return put(d, b, 8);
 }
 
-/* A string of at most max bytes, passed through; its start in d->buf is
- * returned in *at for the caller to look at. */
-static int str(struct drvwire *d, struct rd *r, uint64_t max, size_t *at, const char *what)
+/* A string of at most max bytes, passed through; its start in d->buf and
+ * its length are returned for the caller to look at. */
+static int str(struct drvwire *d, struct rd *r, uint64_t max, size_t *at, uint64_t *len, const char *what)
 {
 	static const unsigned char zero[8];
 	const unsigned char *p;
 	uint64_t n, left;
 	size_t got;
 
-	if (rd_u64(r, &n) < 0)
-		return -1;
-	if (n > max)
-		return fail(r->kind, "%s sent a derivation %s of %llu bytes, more than the limit of %llu",
-			    r->who, what, (unsigned long long)n, (unsigned long long)max);
-	if (put_u64(d, n) < 0)
+	if (rd_len(r, &n, max, what) < 0 || put_u64(d, n) < 0)
 		return -1;
 	if (at)
 		*at = d->len;
+	if (len)
+		*len = n;
 	for (left = n; left > 0; left -= got)
 		if (rd_chunk(r, &p, &got, left) < 0 || put(d, p, got) < 0)
 			return -1;
@@ -82,9 +79,8 @@ static int path(struct drvwire *d, struct rd *r, int allow_empty, const char *wh
 	size_t at;
 	uint64_t n;
 
-	if (str(d, r, STORE_PATH_MAX, &at, what) < 0)
+	if (str(d, r, STORE_PATH_MAX, &at, &n, what) < 0)
 		return -1;
-	n = le64_get(d->buf + at - 8);
 	if (n == 0 && allow_empty)
 		return 0;
 	return storepath_check((const char *)d->buf + at, (size_t)n, r->kind, what);
@@ -101,33 +97,32 @@ int drvwire_read(struct drvwire *d, struct rd *r)
 		return -1;
 	d->outputs = (unsigned)n;
 	for (i = 0; i < n; i++)
-		if (str(d, r, STORE_NAME_MAX, NULL, "output name") < 0 ||
-		    path(d, r, 1, "output path") < 0 ||
-		    str(d, r, 64, NULL, "output hash algorithm") < 0 ||
-		    str(d, r, 256, NULL, "output hash") < 0)
+		if (str(d, r, STORE_NAME_MAX, NULL, NULL, "derivation output name") < 0 ||
+		    path(d, r, 1, "derivation output path") < 0 ||
+		    str(d, r, 64, NULL, NULL, "derivation output hash algorithm") < 0 ||
+		    str(d, r, 256, NULL, NULL, "derivation output hash") < 0)
 			return -1;
 	if (count(d, r, &n, DRV_LIST_MAX, "input sources") < 0)
 		return -1;
 	for (i = 0; i < n; i++)
-		if (path(d, r, 0, "input source") < 0)
+		if (path(d, r, 0, "derivation input source") < 0)
 			return -1;
-	if (str(d, r, DRV_SYSTEM_MAX, &at, "system") < 0)
+	if (str(d, r, DRV_SYSTEM_MAX, &at, &n, "derivation system") < 0)
 		return -1;
-	n = le64_get(d->buf + at - 8);
 	memcpy(d->system, d->buf + at, (size_t)n);
 	d->system[n] = 0;
-	if (str(d, r, 4096, NULL, "builder") < 0)
+	if (str(d, r, 4096, NULL, NULL, "derivation builder") < 0)
 		return -1;
 	if (count(d, r, &n, DRV_LIST_MAX, "arguments") < 0)
 		return -1;
 	for (i = 0; i < n; i++)
-		if (str(d, r, DRV_STR_MAX, NULL, "argument") < 0)
+		if (str(d, r, DRV_STR_MAX, NULL, NULL, "derivation argument") < 0)
 			return -1;
 	if (count(d, r, &n, DRV_LIST_MAX, "environment variables") < 0)
 		return -1;
 	for (i = 0; i < n; i++)
-		if (str(d, r, 4096, NULL, "environment variable name") < 0 ||
-		    str(d, r, DRV_STR_MAX, NULL, "environment variable value") < 0)
+		if (str(d, r, 4096, NULL, NULL, "derivation environment variable name") < 0 ||
+		    str(d, r, DRV_STR_MAX, NULL, NULL, "derivation environment variable value") < 0)
 			return -1;
 	return 0;
 }

@@ -175,15 +175,22 @@ int rd_pad(struct rd *r, uint64_t len)
 	return 0;
 }
 
+int rd_len(struct rd *r, uint64_t *n, uint64_t max, const char *what)
+{
+	if (rd_u64(r, n) < 0)
+		return -1;
+	if (*n > max)
+		return fail(r->kind, "%s sent a %s of %llu bytes, more than the limit of %llu",
+			    r->who, what, (unsigned long long)*n, (unsigned long long)max);
+	return 0;
+}
+
 int rd_str(struct rd *r, char *dst, size_t max, size_t *len, const char *what)
 {
 	uint64_t n;
 
-	if (rd_u64(r, &n) < 0)
+	if (rd_len(r, &n, max, what) < 0)
 		return -1;
-	if (n > max)
-		return fail(r->kind, "%s sent a %s of %llu bytes, more than the limit of %zu",
-			    r->who, what, (unsigned long long)n, max);
 	if (rd_bytes(r, dst, (size_t)n) < 0 || rd_pad(r, n) < 0)
 		return -1;
 	dst[n] = 0;
@@ -300,11 +307,8 @@ int rd_str_trunc(struct rd *r, char *dst, size_t cap, uint64_t hardmax, uint64_t
 	uint64_t n;
 	size_t keep;
 
-	if (rd_u64(r, &n) < 0)
+	if (rd_len(r, &n, hardmax, what) < 0)
 		return -1;
-	if (n > hardmax)
-		return fail(r->kind, "%s sent a %s of %llu bytes, more than the limit of %llu",
-			    r->who, what, (unsigned long long)n, (unsigned long long)hardmax);
 	keep = n < cap - 1 ? (size_t)n : cap - 1;
 	if (rd_bytes(r, dst, keep) < 0 || rd_skip(r, n - keep) < 0 || rd_pad(r, n) < 0)
 		return -1;

@@ -55,6 +55,8 @@ int rd_bool(struct rd *r, int *v, const char *what);
 int rd_str(struct rd *r, char *dst, size_t max, size_t *len, const char *what);
 /* The zero padding after a byte string of length len. */
 int rd_pad(struct rd *r, uint64_t len);
+/* A string's length, refused above max; what names the field in the error. */
+int rd_len(struct rd *r, uint64_t *n, uint64_t max, const char *what);
 /* A list count, refused above max. */
 int rd_count(struct rd *r, uint64_t *n, uint64_t max, const char *what);
 

@@ -43,6 +43,7 @@ int worker_connect(struct worker *d, const char *path)
 int worker_handshake(struct worker *d)
 {
 	uint64_t magic, v;
+	int r;
 
 	if (wr_u64(&d->w, WORKER_MAGIC_1) < 0 || wr_flush(&d->w) < 0 || rd_u64(&d->r, &magic) < 0)
 		return -1;
@@ -63,9 +64,10 @@ int worker_handshake(struct worker *d)
 	if (d->minor >= 33 &&
 	    rd_str_trunc(&d->r, d->version, sizeof d->version, 4096, NULL, "version") < 0)
 		return -1;
-	if (worker_wait(d, NULL, NULL) == -2)
+	r = worker_wait(d, NULL, NULL);
+	if (r == -2)
 		return fail(EXIT_SYSTEM, "nix-daemon refused the connection: %s", d->errmsg);
-	return err_kind() ? -1 : 0;
+	return r;
 }
 
 static int show(struct worker *d, const char *s, size_t n)
@@ -80,9 +82,10 @@ static int show(struct worker *d, const char *s, size_t n)
 }
 
 /* count, then per field: type 0 (u64) or 1 (string). The first string is
- * kept in text. */
+ * kept in text; the others are only read past. */
 static int fields(struct worker *d, char *text, size_t cap)
 {
+	char other[64];
 	uint64_t n, i, t, v;
 	int kept = 0;
 
@@ -96,7 +99,7 @@ static int fields(struct worker *d, char *text, size_t cap)
 			if (rd_u64(&d->r, &v) < 0)
 				return -1;
 		} else if (t == 1) {
-			if (rd_str_trunc(&d->r, kept ? d->errmsg : text, kept ? sizeof d->errmsg : cap,
+			if (rd_str_trunc(&d->r, kept ? other : text, kept ? sizeof other : cap,
 					 WORKER_STR_MAX, NULL, "log field") < 0)
 				return -1;
 			kept = 1;

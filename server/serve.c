@@ -91,6 +91,21 @@ static int query_valid(struct serve *s)
 	return pathlist_copy(&d->r, &s->out, "valid paths");
 }
 
+/* A signature list from r, each signature checked against SIG_MAX, passed to
+ * w (or only read past when w is NULL). */
+static int sigs_copy(struct rd *r, struct wr *w)
+{
+	char sig[SIG_MAX + 1];
+	uint64_t n, i;
+
+	if (rd_count(r, &n, SIGS_MAX, "signatures") < 0 || (w && wr_u64(w, n) < 0))
+		return -1;
+	for (i = 0; i < n; i++)
+		if (rd_str(r, sig, SIG_MAX, NULL, "signature") < 0 || (w && wr_cstr(w, sig) < 0))
+			return -1;
+	return 0;
+}
+
 struct info {
 	char deriver[STORE_PATH_MAX + 1];
 	unsigned char hash[SHA256_BYTES];
@@ -103,8 +118,8 @@ static int path_info(struct serve *s, const char *path, struct info *in, struct 
 		     struct wr *sigs_to)
 {
 	struct worker *d = s->d;
-	char h[HASH_TEXT_MAX + 1], sig[SIG_MAX + 1];
-	uint64_t valid = 1, regtime, n, i;
+	char h[HASH_TEXT_MAX + 1];
+	uint64_t valid = 1, regtime, n;
 	int ultimate;
 
 	if (wr_u64(&d->w, WOP_QUERY_PATH_INFO) < 0 || wr_cstr(&d->w, path) < 0)
@@ -126,20 +141,15 @@ static int path_info(struct serve *s, const char *path, struct info *in, struct 
 	in->ca[0] = 0;
 	if (d->minor < 16)
 		return sigs_to && wr_u64(sigs_to, 0) < 0 ? -1 : 1;
-	if (rd_bool(&d->r, &ultimate, "ultimate") < 0 || rd_count(&d->r, &n, SIGS_MAX, "signatures") < 0)
+	if (rd_bool(&d->r, &ultimate, "ultimate") < 0 || sigs_copy(&d->r, sigs_to) < 0)
 		return -1;
-	if (sigs_to && wr_u64(sigs_to, n) < 0)
-		return -1;
-	for (i = 0; i < n; i++)
-		if (rd_str(&d->r, sig, SIG_MAX, NULL, "signature") < 0 || (sigs_to && wr_cstr(sigs_to, sig) < 0))
-			return -1;
 	return rd_str(&d->r, in->ca, CA_MAX, NULL, "content address") < 0 ? -1 : 1;
 }
 
 static int query_infos(struct serve *s)
 {
 	static struct pathset refs;
-	unsigned char sigbuf[SIGS_MAX * (SIG_MAX + 16) + 8];
+	unsigned char sigbuf[SIGS_WIRE_MAX];
 	char h[HASH_TEXT_MAX];
 	struct pathset req;
 	struct info in;
@@ -301,7 +311,7 @@ struct addinfo {
 	uint64_t regtime, nar_size;
 	int ultimate;
 	char ca[CA_MAX + 1];
-	unsigned char sigs[SIGS_MAX * (SIG_MAX + 16) + 8]; /* count and strings, wire form */
+	unsigned char sigs[SIGS_WIRE_MAX];
 	size_t sigs_len;
 };
 
@@ -338,16 +348,11 @@ static int add_nar(struct serve *s, const struct addinfo *a, struct pathset *ref
 
 static int read_sigs(struct serve *s, struct addinfo *a)
 {
-	char sig[SIG_MAX + 1];
 	struct wr w;
-	uint64_t n, i;
 
 	wr_init_mem(&w, a->sigs, sizeof a->sigs);
-	if (rd_count(&s->in, &n, SIGS_MAX, "signatures") < 0 || wr_u64(&w, n) < 0)
+	if (sigs_copy(&s->in, &w) < 0)
 		return -1;
-	for (i = 0; i < n; i++)
-		if (rd_str(&s->in, sig, SIG_MAX, NULL, "signature") < 0 || wr_cstr(&w, sig) < 0)
-			return -1;
 	a->sigs_len = w.len;
 	return 0;
 }

@@ -17,6 +17,8 @@
 #define SERVE_NAR_MAX (1ull << 40)
 #define SIGS_MAX 64
 #define SIG_MAX 1024
+/* A signature list in wire form: count, then padded strings. */
+#define SIGS_WIRE_MAX (8 + SIGS_MAX * (8 + SIG_MAX + 8))
 #define CA_MAX 512
 
 struct serve {

@@ -10,6 +10,13 @@ client_add() { # name contents
 	printf '%s\n' "$2" > "$B/$1"
 	nix-store --add "$B/$1"
 }
+# A closure in the client store: a build output that refers to a leaf (a
+# build scans references; nix-store --add does not). Prints "OUT LEAF".
+client_closure() { # name
+	leaf=$(client_add "$1-leaf" "leaf")
+	drv=$(nix-instantiate --expr "derivation { name = \"$1\"; system = builtins.currentSystem; builder = \"/bin/sh\"; args = [\"-c\" \"echo \$a > \$out\"]; a = builtins.storePath \"$leaf\"; }" 2>/dev/null)
+	echo "$(nix-store -r "$drv" 2>/dev/null) $leaf"
+}
 host_valid() { bed_host nix-store --check-validity "$1" 2>/dev/null; }
 host_hash() { bed_host nix-store -q --hash "$1"; }
 client_hash() { nix-store -q --hash "$1"; }

@@ -22,12 +22,8 @@ t_copy_to() {
 
 t_copy_closure_to() {
 	for s in $STORES; do
-		a=$(client_add "leaf-$s" "leaf")
-		printf 'ref %s\n' "$a" > "$B/root-$s"
-		r=$(nix-store --add "$B/root-$s")
-		# nix-store --add does not scan references; a build does
-		d=$(nix-instantiate --expr "derivation { name = \"clo-$s\"; system = builtins.currentSystem; builder = \"/bin/sh\"; args = [\"-c\" \"echo \$a > \$out\"]; a = builtins.storePath \"$a\"; }" 2>/dev/null)
-		o=$(nix-store -r "$d" 2>/dev/null)
+		set -- $(client_closure "clo-$s")
+		o=$1 a=$2
 		if nix copy --to "ssh://$s" "$o" > "$B/out" 2>&1 && host_valid "$o" && host_valid "$a" &&
 		   bed_host nix-store -q --references "$o" | grep -qx "$a"; then
 			ok "copy-closure-to/$s"
@@ -57,9 +53,8 @@ t_remote_build() {
 
 t_path_info_closure() {
 	for s in $STORES; do
-		a=$(client_add "pi-leaf-$s" "leaf")
-		d=$(nix-instantiate --expr "derivation { name = \"pi-$s\"; system = builtins.currentSystem; builder = \"/bin/sh\"; args = [\"-c\" \"echo \$a > \$out\"]; a = builtins.storePath \"$a\"; }" 2>/dev/null)
-		o=$(nix-store -r "$d" 2>/dev/null)
+		set -- $(client_closure "pi-$s")
+		o=$1 a=$2
 		nix copy --to "ssh://$s" "$o" > /dev/null 2>&1
 		if nix path-info --store "ssh://$s" -r "$o" > "$B/out" 2> "$B/err" &&
 		   grep -qx "$a" "$B/out" && grep -qx "$o" "$B/out" && [ "$(wc -l < "$B/out")" = 2 ]; then

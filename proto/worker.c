@@ -221,7 +221,9 @@ int worker_set_options(struct worker *d, const struct build_opts *o)
 	struct wr *w = &d->w;
 	int r;
 
-	/* keepFailed, keepGoing, tryFallback, verbosity (error: the daemon then
+	/* Setting names are Nix's canonical ones (2.3 to the newest): an unknown
+	 * name is only a warning in the daemon's log, and the cap would be lost.
+	 * keepFailed, keepGoing, tryFallback, verbosity (error: the daemon then
 	 * sends build output), maxBuildJobs, maxSilentTime, useBuildHook,
 	 * verboseBuild level, logType, printBuildTrace, buildCores, useSubstitutes */
 	if (wr_u64(w, WOP_SET_OPTIONS) < 0 || wr_u64(w, 0) < 0 || wr_u64(w, 0) < 0 || wr_u64(w, 0) < 0 ||
@@ -229,8 +231,8 @@ int worker_set_options(struct worker *d, const struct build_opts *o)
 	    wr_u64(w, 1) < 0 || wr_u64(w, 0) < 0 || wr_u64(w, 0) < 0 || wr_u64(w, 0) < 0 ||
 	    wr_u64(w, 0) < 0 || wr_u64(w, (uint64_t)o->use_substitutes) < 0)
 		return -1;
-	if (wr_u64(w, 2) < 0 || setting(w, "build-timeout", o->build_timeout) < 0 ||
-	    setting(w, "max-log-size", o->max_log_size) < 0)
+	if (wr_u64(w, 2) < 0 || setting(w, "timeout", o->build_timeout) < 0 ||
+	    setting(w, "max-build-log-size", o->max_log_size) < 0)
 		return -1;
 	r = worker_wait(d, NULL, NULL);
 	if (r == -2)

@@ -74,44 +74,65 @@ static int count(struct drvwire *d, struct rd *r, uint64_t *n, uint64_t max, con
 	return rd_count(r, n, max, what) < 0 || put_u64(d, *n) < 0 ? -1 : 0;
 }
 
-static int path(struct drvwire *d, struct rd *r, int allow_empty, const char *what)
+/* A store path, also kept in dst when dst is not NULL. */
+static int path(struct drvwire *d, struct rd *r, int allow_empty, char *dst, const char *what)
 {
 	size_t at;
 	uint64_t n;
 
 	if (str(d, r, STORE_PATH_MAX, &at, &n, what) < 0)
 		return -1;
+	if (dst) {
+		memcpy(dst, d->buf + at, (size_t)n);
+		dst[n] = 0;
+	}
 	if (n == 0 && allow_empty)
 		return 0;
 	return storepath_check((const char *)d->buf + at, (size_t)n, r->kind, what);
 }
 
+/* A string passed through and also kept in dst (max bytes). */
+static int keep(struct drvwire *d, struct rd *r, char *dst, uint64_t max, const char *what)
+{
+	size_t at;
+	uint64_t n;
+
+	if (str(d, r, max, &at, &n, what) < 0)
+		return -1;
+	memcpy(dst, d->buf + at, (size_t)n);
+	dst[n] = 0;
+	return 0;
+}
+
 int drvwire_read(struct drvwire *d, struct rd *r)
 {
-	uint64_t n, i;
+	struct drvinfo *f = &d->info;
+	uint64_t n, i, vlen;
 	size_t at;
+	char name[4097];
 
 	d->len = 0;
+	memset(f, 0, sizeof *f);
 	/* outputs: name, path ("" for floating CA), hash algorithm, hash */
 	if (count(d, r, &n, DRV_OUTPUTS_MAX, "derivation outputs") < 0)
 		return -1;
-	d->outputs = (unsigned)n;
-	for (i = 0; i < n; i++)
-		if (str(d, r, STORE_NAME_MAX, NULL, NULL, "derivation output name") < 0 ||
-		    path(d, r, 1, "derivation output path") < 0 ||
-		    str(d, r, 64, NULL, NULL, "derivation output hash algorithm") < 0 ||
-		    str(d, r, 256, NULL, NULL, "derivation output hash") < 0)
+	f->nout = (unsigned)n;
+	for (i = 0; i < n; i++) {
+		struct drvout *o = &f->out[i];
+
+		if (keep(d, r, o->name, STORE_NAME_MAX, "derivation output name") < 0 ||
+		    path(d, r, 1, o->path, "derivation output path") < 0 ||
+		    keep(d, r, o->algo, DRV_ALGO_MAX, "derivation output hash algorithm") < 0 ||
+		    keep(d, r, o->hash, DRV_HASH_MAX, "derivation output hash") < 0)
 			return -1;
+	}
 	if (count(d, r, &n, DRV_LIST_MAX, "input sources") < 0)
 		return -1;
 	for (i = 0; i < n; i++)
-		if (path(d, r, 0, "derivation input source") < 0)
+		if (path(d, r, 0, NULL, "derivation input source") < 0)
 			return -1;
-	if (str(d, r, DRV_SYSTEM_MAX, &at, &n, "derivation system") < 0)
-		return -1;
-	memcpy(d->system, d->buf + at, (size_t)n);
-	d->system[n] = 0;
-	if (str(d, r, 4096, NULL, NULL, "derivation builder") < 0)
+	if (keep(d, r, f->system, DRV_SYSTEM_MAX, "derivation system") < 0 ||
+	    str(d, r, 4096, NULL, NULL, "derivation builder") < 0)
 		return -1;
 	if (count(d, r, &n, DRV_LIST_MAX, "arguments") < 0)
 		return -1;
@@ -120,9 +141,26 @@ int drvwire_read(struct drvwire *d, struct rd *r)
 			return -1;
 	if (count(d, r, &n, DRV_LIST_MAX, "environment variables") < 0)
 		return -1;
-	for (i = 0; i < n; i++)
-		if (str(d, r, 4096, NULL, NULL, "derivation environment variable name") < 0 ||
-		    str(d, r, DRV_STR_MAX, NULL, NULL, "derivation environment variable value") < 0)
+	for (i = 0; i < n; i++) {
+		if (keep(d, r, name, 4096, "derivation environment variable name") < 0 ||
+		    str(d, r, DRV_STR_MAX, &at, &vlen, "derivation environment variable value") < 0)
 			return -1;
+		if (drv_env(f, name, (const char *)d->buf + at, (size_t)vlen) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int drv_env(struct drvinfo *f, const char *name, const char *v, size_t len)
+{
+	if (!strcmp(name, "__json"))
+		f->structured = 1;
+	if (strcmp(name, "requiredSystemFeatures"))
+		return 0;
+	if (len > DRV_FEATURES_MAX)
+		return fail(EXIT_REFUSED, "requiredSystemFeatures of %zu bytes, more than the limit of %u",
+			    len, DRV_FEATURES_MAX);
+	memcpy(f->features, v, len);
+	f->features[len] = 0;
 	return 0;
 }

@@ -2,6 +2,7 @@
 #ifndef NIXGATE_CHECK_H
 #define NIXGATE_CHECK_H
 
+#include <stddef.h>
 #include <stdio.h>
 
 extern int check_failed;
@@ -11,6 +12,8 @@ extern const char *check_dir; /* ../shared/nix-test-data, or NULL */
 	printf("  %s:%d: %s\n", __FILE__, __LINE__, #c); } } while (0)
 
 struct unit_test { const char *name; void (*fn)(void); };
+/* A test-data file (up to 1 MiB, static buffer), or NULL. */
+unsigned char *slurp(const char *dir, const char *name, size_t *n);
 extern const struct unit_test unit_tests[];
 
 #endif

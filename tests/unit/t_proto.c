@@ -177,7 +177,7 @@ static int feed_all(const unsigned char *p, size_t n, size_t step)
 	return off == n ? 0 : 1; /* 1: bytes after the NAR */
 }
 
-static unsigned char *slurp(const char *dir, const char *name, size_t *n)
+unsigned char *slurp(const char *dir, const char *name, size_t *n)
 {
 	static unsigned char buf[1 << 20];
 	char path[512];

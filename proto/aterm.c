@@ -1,0 +1,184 @@
+#include <string.h>
+
+#include "aterm.h"
+#include "err.h"
+
+struct cur {
+	const char *p, *start, *end;
+};
+
+static int bad(struct cur *c, const char *what)
+{
+	return fail(EXIT_REFUSED, "malformed derivation: %s expected at byte %zu", what, (size_t)(c->p - c->start));
+}
+
+static int lit(struct cur *c, char ch)
+{
+	char what[4] = {'\'', ch, '\'', 0};
+
+	if (c->p >= c->end || *c->p != ch)
+		return bad(c, what);
+	c->p++;
+	return 0;
+}
+
+static int lit_s(struct cur *c, const char *s)
+{
+	size_t n = strlen(s);
+
+	if ((size_t)(c->end - c->p) < n || memcmp(c->p, s, n))
+		return bad(c, s);
+	c->p += n;
+	return 0;
+}
+
+static int peek(struct cur *c, char ch)
+{
+	return c->p < c->end && *c->p == ch;
+}
+
+/* A quoted string, decoded into dst (NUL-terminated) when dst is not NULL.
+ * *len gets the decoded length, which may pass max: dst then holds a prefix. */
+static int string(struct cur *c, char *dst, size_t max, size_t *len)
+{
+	size_t n = 0;
+	char ch;
+
+	if (lit(c, '"') < 0)
+		return -1;
+	for (;;) {
+		if (c->p >= c->end)
+			return bad(c, "end of string");
+		ch = *c->p++;
+		if (ch == '"')
+			break;
+		if (ch == '\\') {
+			if (c->p >= c->end)
+				return bad(c, "escaped character");
+			ch = *c->p++;
+			ch = ch == 'n' ? '\n' : ch == 'r' ? '\r' : ch == 't' ? '\t' : ch;
+		}
+		if (ch == 0)
+			return bad(c, "string without NUL");
+		if (dst && n < max)
+			dst[n] = ch;
+		n++;
+	}
+	if (dst)
+		dst[n < max ? n : max] = 0;
+	if (len)
+		*len = n;
+	return 0;
+}
+
+static int term(struct cur *c, unsigned depth)
+{
+	char close;
+
+	if (depth > ATERM_DEPTH_MAX)
+		return bad(c, "shallower nesting");
+	if (peek(c, '"'))
+		return string(c, NULL, 0, NULL);
+	if (peek(c, '['))
+		close = ']';
+	else if (peek(c, '('))
+		close = ')';
+	else
+		return bad(c, "string, list or tuple");
+	c->p++;
+	if (peek(c, close))
+		return c->p++, 0;
+	for (;;) {
+		if (term(c, depth + 1) < 0)
+			return -1;
+		if (peek(c, close))
+			return c->p++, 0;
+		if (lit(c, ',') < 0)
+			return -1;
+	}
+}
+
+/* '[' item (',' item)* ']' with item parsed by fn */
+static int list(struct cur *c, struct drvinfo *f, int (*fn)(struct cur *, struct drvinfo *))
+{
+	if (lit(c, '[') < 0)
+		return -1;
+	if (peek(c, ']'))
+		return c->p++, 0;
+	for (;;) {
+		if (fn(c, f) < 0)
+			return -1;
+		if (peek(c, ']'))
+			return c->p++, 0;
+		if (lit(c, ',') < 0)
+			return -1;
+	}
+}
+
+static int field(struct cur *c, char *dst, size_t max, const char *what)
+{
+	size_t n;
+
+	if (string(c, dst, max, &n) < 0)
+		return -1;
+	if (n > max)
+		return fail(EXIT_REFUSED, "malformed derivation: %s of %zu bytes, more than the limit of %zu", what, n, max);
+	if (strlen(dst) != n)
+		return fail(EXIT_REFUSED, "malformed derivation: %s contains a NUL byte", what);
+	return 0;
+}
+
+static int output(struct cur *c, struct drvinfo *f)
+{
+	struct drvout *o;
+
+	if (f->nout >= DRV_OUTPUTS_MAX)
+		return fail(EXIT_REFUSED, "malformed derivation: more than %u outputs", DRV_OUTPUTS_MAX);
+	o = &f->out[f->nout++];
+	if (lit(c, '(') < 0 || field(c, o->name, STORE_NAME_MAX, "output name") < 0 || lit(c, ',') < 0 ||
+	    field(c, o->path, STORE_PATH_MAX, "output path") < 0 || lit(c, ',') < 0 ||
+	    field(c, o->algo, DRV_ALGO_MAX, "output hash algorithm") < 0 || lit(c, ',') < 0 ||
+	    field(c, o->hash, DRV_HASH_MAX, "output hash") < 0 || lit(c, ')') < 0)
+		return -1;
+	if (o->path[0] && storepath_check(o->path, strlen(o->path), EXIT_REFUSED, "derivation output path") < 0)
+		return -1;
+	return 0;
+}
+
+static int env(struct cur *c, struct drvinfo *f)
+{
+	static char value[DRV_FEATURES_MAX + 1];
+	char name[32];
+	size_t nlen, vlen;
+
+	if (lit(c, '(') < 0 || string(c, name, sizeof name - 1, &nlen) < 0 || lit(c, ',') < 0 ||
+	    string(c, value, DRV_FEATURES_MAX, &vlen) < 0 || lit(c, ')') < 0)
+		return -1;
+	if (nlen >= sizeof name - 1)
+		return 0; /* longer than any name the policy reads */
+	return drv_env(f, name, value, vlen > DRV_FEATURES_MAX ? DRV_FEATURES_MAX + 1 : vlen);
+}
+
+int aterm_drv(struct drvinfo *f, const char *s, size_t len)
+{
+	struct cur c = {s, s, s + len};
+
+	memset(f, 0, sizeof *f);
+	if (len > ATERM_MAX)
+		return fail(EXIT_REFUSED, "derivation of %zu bytes, more than the limit of %u", len, ATERM_MAX);
+	if (len > 15 && !memcmp(s, "DrvWithVersion(", 15)) {
+		c.p += 15;
+		/* the only version Nix writes so far: dynamic derivations */
+		if (lit_s(&c, "\"xp-dyn-drv\",") < 0)
+			return -1;
+	} else if (lit_s(&c, "Derive(") < 0)
+		return -1;
+	if (list(&c, f, output) < 0 || lit(&c, ',') < 0 || term(&c, 0) < 0 || lit(&c, ',') < 0 ||
+	    term(&c, 0) < 0 || lit(&c, ',') < 0 || field(&c, f->system, DRV_SYSTEM_MAX, "system") < 0 ||
+	    lit(&c, ',') < 0 || term(&c, 0) < 0 || lit(&c, ',') < 0 || term(&c, 0) < 0 || lit(&c, ',') < 0 ||
+	    list(&c, f, env) < 0 || lit(&c, ')') < 0)
+		return -1;
+	if (c.p != c.end)
+		return bad(&c, "end of derivation");
+	return 0;
+}

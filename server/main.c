@@ -1,4 +1,5 @@
 /* nixgate-serve: the forced command of a build host's authorized_keys line. */
+#include <ctype.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sodium.h>
@@ -7,17 +8,38 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "cmd.h"
-#include "sandbox.h"
 #include "err.h"
+#include "policy.h"
+#include "sandbox.h"
 #include "serve.h"
 #include "worker.h"
 
 #define VERSION "0.1"
+#define KEY_MAX 64
+#define FLAGS_MAX 64
 
 static struct serve sv;
 static struct worker dm;
+static struct policy pol;
+static struct audit audit;
 static const char *key = "-";
+
+/* Policy settings given as flags: applied after the file, so they win. */
+static const struct { const char *flag, *setting, *value; } policy_flags[] = {
+	{"--trusted", "trusted", "true"},
+	{"--no-substitute", "substitute", "false"},
+	{"--allow", "allow", NULL},
+	{"--trusted-public-key", "trusted-public-key", NULL},
+	{"--systems", "systems", NULL},
+	{"--features", "features", NULL},
+	{"--max-nar-size", "max-nar-size", NULL},
+	{"--max-build-time", "max-build-time", NULL},
+	{"--max-silent-time", "max-silent-time", NULL},
+	{"--max-log-size", "max-log-size", NULL},
+	{"--audit-log", "audit-log", NULL},
+};
 
 static void die(void)
 {
@@ -27,9 +49,43 @@ static void die(void)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: nixgate-serve [--key NAME] [--trusted] [--daemon-socket PATH]\n"
-			"                     [--no-sandbox] [--print-sandbox] [-c COMMAND]\n");
+	fprintf(stderr, "usage: nixgate-serve [--key NAME] [--policy FILE] [--trusted] [--allow LIST]\n"
+			"         [--trusted-public-key KEY]... [--systems LIST] [--features LIST]\n"
+			"         [--max-nar-size SIZE] [--max-build-time DURATION] [--max-silent-time DURATION]\n"
+			"         [--max-log-size SIZE] [--no-substitute] [--audit-log syslog|PATH|none]\n"
+			"         [--daemon-socket PATH] [--no-sandbox] [--print-sandbox] [-c COMMAND]\n");
 	exit(EXIT_REFUSED);
+}
+
+static int key_ok(const char *k)
+{
+	size_t i, n = strlen(k);
+
+	if (n == 0 || n > KEY_MAX)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)k[i]) && !strchr("._@+-", k[i]))
+			return 0;
+	return 1;
+}
+
+/* The file first, then the flags in their order. */
+static void load_policy(const char *file, const char **set, const char **val, int n)
+{
+	int i;
+
+	policy_init(&pol);
+	if (file && policy_load(&pol, file, key) < 0)
+		die();
+	for (i = 0; i < n; i++)
+		if (policy_set(&pol, set[i], val[i], FROM_FLAG) < 0) {
+			char m[512];
+
+			snprintf(m, sizeof m, "%s", err_msg());
+			err_clear();
+			fail(EXIT_SYSTEM, "option --%s: %s", set[i], m);
+			die();
+		}
 }
 
 int main(int argc, char **argv)
@@ -37,14 +93,24 @@ int main(int argc, char **argv)
 	const char *sock = getenv("NIX_DAEMON_SOCKET_PATH"), *command = NULL;
 	struct cmd c = {CMD_SERVE, 1};
 	struct sandbox_fds fds = {0, 1, 2, -1, -1, -1, SERVE_NAR_MAX};
-	int i, r, trusted = 0, sandbox = 1;
+	const char *policy = NULL, *set[FLAGS_MAX], *val[FLAGS_MAX];
+	int i, r, sandbox = 1, nset = 0;
+	size_t j;
 	long cpus;
 
 	for (i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--key") && i + 1 < argc)
+		for (j = 0; j < sizeof policy_flags / sizeof *policy_flags; j++)
+			if (!strcmp(argv[i], policy_flags[j].flag))
+				break;
+		if (j < sizeof policy_flags / sizeof *policy_flags) {
+			if (nset == FLAGS_MAX || (!policy_flags[j].value && i + 1 == argc))
+				usage();
+			set[nset] = policy_flags[j].setting;
+			val[nset++] = policy_flags[j].value ? policy_flags[j].value : argv[++i];
+		} else if (!strcmp(argv[i], "--key") && i + 1 < argc)
 			key = argv[++i];
-		else if (!strcmp(argv[i], "--trusted"))
-			trusted = 1;
+		else if (!strcmp(argv[i], "--policy") && i + 1 < argc)
+			policy = argv[++i];
 		else if (!strcmp(argv[i], "--daemon-socket") && i + 1 < argc)
 			sock = argv[++i];
 		else if (!strcmp(argv[i], "--no-sandbox"))
@@ -60,6 +126,16 @@ int main(int argc, char **argv)
 		} else
 			usage();
 	}
+	if (!key_ok(key) && strcmp(key, "-")) {
+		fail(EXIT_SYSTEM, "--key: a name of up to %d letters, digits and ._@+- is expected", KEY_MAX);
+		key = "-";
+		die();
+	}
+	if (policy && !strcmp(key, "-")) {
+		fail(EXIT_SYSTEM, "--policy needs --key to choose a section");
+		die();
+	}
+	load_policy(policy, set, val, nset);
 	if (!command)
 		command = getenv("SSH_ORIGINAL_COMMAND");
 	/* Run directly (no command from sshd): serve with writes, as the admin
@@ -82,20 +158,28 @@ int main(int argc, char **argv)
 	sv.max_jobs = cpus > 0 ? (uint64_t)cpus : 1;
 	sv.d = &dm;
 	sv.key = key;
-	sv.trusted = trusted;
+	sv.pol = &pol;
+	sv.audit = &audit;
 	sv.write_ok = c.write;
 	/* ImportPaths puts a NAR's metadata after it: the NAR waits here,
 	 * unnamed, so memory stays flat. */
 	sv.spool_fd = open(getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (audit_open(&audit, pol.audit) < 0)
+		die();
 	fds.daemon = dm.fd;
 	fds.spool = sv.spool_fd;
+	fds.audit = audit.fd;
 	if (!sandbox)
 		fprintf(stderr, "nixgate-serve: key %s: running WITHOUT the sandbox (--no-sandbox)\n", key);
 	else if (sandbox_enter(&fds) < 0)
 		die();
 	rd_init_fd(&sv.in, 0, sv.inbuf, sizeof sv.inbuf, EXIT_REFUSED, "client");
 	wr_init_fd(&sv.out, 1, sv.outbuf, sizeof sv.outbuf, "client");
-	if (serve_handshake(&sv) < 0)
+	r = serve_handshake(&sv);
+	audit_write(&audit, "key=%s op=session client=2.%u write=%d trusted=%d allow=%s sandbox=%s result=%s", key,
+		    sv.minor, sv.write_ok, pol.trusted, policy_ops(pol.allow), sandbox ? "on" : "OFF",
+		    r < 0 ? "error" : "ok");
+	if (r < 0)
 		die();
 	while ((r = serve_one(&sv)) == 0)
 		;

@@ -1,20 +1,27 @@
 #include <sodium.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "aterm.h"
+#include "ca.h"
 #include "drv.h"
 #include "err.h"
 #include "hash.h"
 #include "serve.h"
-#include "storepath.h"
+#include "sig.h"
 
 enum {
 	CMD_QUERY_VALID_PATHS = 1, CMD_QUERY_PATH_INFOS, CMD_DUMP_STORE_PATH, CMD_IMPORT_PATHS,
 	CMD_EXPORT_PATHS, CMD_BUILD_PATHS, CMD_QUERY_CLOSURE, CMD_BUILD_DERIVATION, CMD_ADD_TO_STORE_NAR
 };
 
-/* BuildResult status for a request the daemon refused outright. */
+/* BuildResult statuses: the policy refused the inputs; the daemon refused
+ * the request outright. */
+#define BUILD_INPUT_REJECTED 4
 #define BUILD_MISC_FAILURE 9
 
 static unsigned char spoolbuf[WIRE_BUFSZ];
@@ -39,16 +46,59 @@ int serve_handshake(struct serve *s)
 	return 0;
 }
 
-static int refuse(struct serve *s, const char *req, const char *why)
+/* A request the policy refuses: one line naming key, request, path and
+ * rule. The caller ends the session, or reports it as a failed build. */
+static int refuse(struct serve *s, const char *rule, const char *fmt, ...)
 {
-	return fail(EXIT_REFUSED, "key %s: %s refused: %s", s->key, req, why);
+	char why[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof why, fmt, ap);
+	va_end(ap);
+	s->req.rule = rule;
+	err_clear();
+	if (s->req.first[0])
+		return fail(EXIT_REFUSED, "key %s: %s of '%s' refused by rule %s: %s", s->key, s->req.op,
+			    s->req.first, rule, why);
+	return fail(EXIT_REFUSED, "key %s: %s refused by rule %s: %s", s->key, s->req.op, rule, why);
 }
 
-static int need_write(struct serve *s, const char *req)
+/* The reason a library call failed, to put into a refusal. */
+static const char *reason(void)
+{
+	static char m[512];
+
+	snprintf(m, sizeof m, "%s", err_msg());
+	return m;
+}
+
+static int need_write(struct serve *s)
 {
 	if (!s->write_ok)
-		return refuse(s, req, "the client did not ask for --write");
+		return refuse(s, "write", "the client did not ask for --write");
 	return 0;
+}
+
+static int allowed(struct serve *s, unsigned op)
+{
+	if (!(s->pol->allow & op))
+		return refuse(s, "allow", "this key may only %s", policy_ops(s->pol->allow));
+	return 0;
+}
+
+static void note(struct serve *s, const char *path)
+{
+	if (!s->req.paths++)
+		snprintf(s->req.first, sizeof s->req.first, "%s", path);
+}
+
+static void note_set(struct serve *s, const struct pathset *ps)
+{
+	size_t i;
+
+	for (i = 0; i < ps->n; i++)
+		note(s, pathset_get(ps, i));
 }
 
 /* The daemon's answer to a request that must succeed. */
@@ -79,13 +129,16 @@ static int query_valid(struct serve *s)
 	if (rd_bool(&s->in, &lock, "lock") < 0 || rd_bool(&s->in, &subst, "substitute") < 0 ||
 	    pathset_read(&s->ps, &s->in, "paths") < 0)
 		return -1;
+	note_set(s, &s->ps);
+	if (allowed(s, ALLOW_QUERY) < 0)
+		return -1;
 	if (lock && s->write_ok)
 		for (i = 0; i < s->ps.n; i++)
 			if (wr_u64(&d->w, WOP_ADD_TEMP_ROOT) < 0 || wr_cstr(&d->w, pathset_get(&s->ps, i)) < 0 ||
 			    daemon_ok(s, "AddTempRoot") < 0 || expect_one(s, "AddTempRoot") < 0)
 				return -1;
 	if (wr_u64(&d->w, WOP_QUERY_VALID_PATHS) < 0 || pathset_write(&s->ps, &d->w) < 0 ||
-	    (d->minor >= 27 && wr_u64(&d->w, (uint64_t)(subst && s->write_ok)) < 0) ||
+	    (d->minor >= 27 && wr_u64(&d->w, (uint64_t)(subst && s->write_ok && s->pol->substitute)) < 0) ||
 	    daemon_ok(s, "QueryValidPaths") < 0)
 		return -1;
 	return pathlist_copy(&d->r, &s->out, "valid paths");
@@ -160,6 +213,9 @@ static int query_infos(struct serve *s)
 	pathset_init(&req);
 	if (pathset_read(&req, &s->in, "paths") < 0)
 		goto bad;
+	note_set(s, &req);
+	if (allowed(s, ALLOW_QUERY) < 0)
+		goto bad;
 	for (i = 0; i < req.n; i++) {
 		const char *p = pathset_get(&req, i);
 
@@ -206,6 +262,7 @@ static int nar_from_daemon(struct serve *s, const char *path)
 			return fail(EXIT_SYSTEM, "nix-daemon sent %s: %s", path, err_msg());
 		if (wr_bytes(&s->out, p, (size_t)k) < 0)
 			return -1;
+		s->req.bytes += (uint64_t)k;
 		rd_consume(&d->r, (size_t)k);
 	}
 	return 0;
@@ -216,6 +273,9 @@ static int dump_path(struct serve *s)
 	char p[STORE_PATH_MAX + 1];
 
 	if (storepath_read(&s->in, p, 0, "path") < 0)
+		return -1;
+	note(s, p);
+	if (allowed(s, ALLOW_EXPORT) < 0)
 		return -1;
 	return nar_from_daemon(s, p);
 }
@@ -231,6 +291,9 @@ static int export_paths(struct serve *s)
 
 	pathset_init(&req);
 	if (rd_u64(&s->in, &ignored) < 0 || pathset_read(&req, &s->in, "paths") < 0)
+		goto bad;
+	note_set(s, &req);
+	if (allowed(s, ALLOW_EXPORT) < 0)
 		goto bad;
 	for (i = 0; i < req.n; i++) {
 		const char *p = pathset_get(&req, i);
@@ -282,6 +345,7 @@ static int nar_next(struct narsrc *n, const unsigned char **p, size_t *got, size
 	if (rd_chunk(&s->in, p, got, n->left < max ? n->left : max) < 0)
 		return -1;
 	n->left -= *got;
+	s->req.bytes += *got;
 	if ((k = nar_feed(&s->nar, *p, *got)) < 0)
 		return -1;
 	if ((size_t)k < *got)
@@ -357,14 +421,99 @@ static int read_sigs(struct serve *s, struct addinfo *a)
 	return 0;
 }
 
-static int import_allowed(struct serve *s, const char *req, const struct addinfo *a)
+/* The largest NAR this key may import. */
+static uint64_t nar_max(struct serve *s)
 {
-	if (need_write(s, req) < 0)
-		return -1;
-	if (!s->trusted)
-		return fail(EXIT_REFUSED, "key %s: %s of '%s' refused: the key is not trusted and "
-			    "signature and content-address checks are not in this build", s->key, req, a->path);
+	uint64_t m = s->pol->max_nar_size;
+
+	return m && m < SERVE_NAR_MAX ? m : SERVE_NAR_MAX;
+}
+
+static int nar_size_ok(struct serve *s, uint64_t size)
+{
+	if (size > nar_max(s))
+		return refuse(s, s->pol->max_nar_size ? "max-nar-size" : "nar-size",
+			      "the NAR of %llu bytes is over the limit of %llu", (unsigned long long)size,
+			      (unsigned long long)nar_max(s));
 	return 0;
+}
+
+/* The path is what its content address says: name, references and hash
+ * give exactly this store path. */
+static int ca_ok(struct serve *s, const struct addinfo *a, const struct pathset *refs)
+{
+	char want[STORE_PATH_MAX + 1];
+	struct ca c;
+
+	if (ca_parse(&c, a->ca, strlen(a->ca)) < 0 ||
+	    ca_path(want, &c, storepath_name(a->path), refs, a->path) < 0)
+		return refuse(s, "import", "%s", reason());
+	if (strcmp(want, a->path))
+		return refuse(s, "import", "its content address %s gives the path %s, not this one", a->ca, want);
+	/* the daemon checks the content against the claim; this one costs nothing */
+	if (c.recursive && c.hlen == SHA256_BYTES && memcmp(c.hash, a->hash, SHA256_BYTES))
+		return refuse(s, "import", "its content address %s does not match its NAR hash", a->ca);
+	return 0;
+}
+
+/* A valid signature by one of the key's trusted-public-keys over the
+ * path's fingerprint. */
+static int sig_ok(struct serve *s, const struct addinfo *a, const struct pathset *refs)
+{
+	const struct policy *pol = s->pol;
+	char sig[SIG_MAX + 1], seen[256] = "";
+	int r, best = SIG_UNKNOWN_KEY;
+	uint64_t n, i;
+	struct rd rd;
+	size_t len;
+	char *fp;
+
+	rd_init_mem(&rd, a->sigs, a->sigs_len, EXIT_REFUSED, "client");
+	if (rd_count(&rd, &n, SIGS_MAX, "signatures") < 0)
+		return -1;
+	if (n == 0)
+		return refuse(s, "import", "it is not content-addressed and has no signature; it needs a "
+			      "signature by one of this key's trusted-public-keys (nix store sign), or a trusted key");
+	if (!(fp = fingerprint(a->path, a->hash, a->nar_size, refs, &len)))
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (rd_str(&rd, sig, SIG_MAX, NULL, "signature") < 0)
+			break;
+		if ((r = sig_check(pol->keys, pol->nkeys, fp, len, sig)) == SIG_VALID) {
+			free(fp);
+			return 0;
+		}
+		if (r == SIG_INVALID)
+			best = r;
+		if (strlen(seen) + strlen(sig) < 120)
+			snprintf(seen + strlen(seen), sizeof seen - strlen(seen), "%s%.*s", seen[0] ? ", " : "",
+				 (int)(strchr(sig, ':') ? strchr(sig, ':') - sig : 0), sig);
+	}
+	free(fp);
+	if (err_kind())
+		return -1;
+	if (best == SIG_INVALID)
+		return refuse(s, "import", "its signature (%s) does not verify against this key's trusted-public-keys", seen);
+	return refuse(s, "import", "it is signed only by keys this key does not trust (%s)", seen[0] ? seen : "malformed");
+}
+
+/* Everything an import must pass before a byte of it reaches the daemon. */
+static int import_ok(struct serve *s, struct addinfo *a, struct pathset *refs)
+{
+	size_t i;
+
+	if (need_write(s) < 0 || allowed(s, ALLOW_IMPORT) < 0 || nar_size_ok(s, a->nar_size) < 0)
+		return -1;
+	if (s->pol->trusted)
+		return 0;
+	/* an untrusted key cannot claim the path was built here */
+	a->ultimate = 0;
+	/* Nix keeps references as a sorted set: so do the path and signature checks */
+	pathset_sort(refs);
+	for (i = 1; i < refs->n; i++)
+		if (!strcmp(pathset_get(refs, i - 1), pathset_get(refs, i)))
+			return refuse(s, "import", "its references list %s twice", pathset_get(refs, i));
+	return a->ca[0] ? ca_ok(s, a, refs) : sig_ok(s, a, refs);
 }
 
 static int add_to_store_nar(struct serve *s)
@@ -384,12 +533,10 @@ static int add_to_store_nar(struct serve *s)
 	    rd_u64(&s->in, &a.nar_size) < 0 || rd_bool(&s->in, &a.ultimate, "ultimate") < 0 ||
 	    read_sigs(s, &a) < 0 || rd_str(&s->in, a.ca, CA_MAX, NULL, "content address") < 0)
 		return -1;
+	note(s, a.path);
 	if (a.nar_size == 0)
 		return fail(EXIT_REFUSED, "AddToStoreNar: '%s' has a NAR size of 0", a.path);
-	if (a.nar_size > SERVE_NAR_MAX)
-		return fail(EXIT_REFUSED, "AddToStoreNar: NAR of %llu bytes is over the limit of %llu",
-			    (unsigned long long)a.nar_size, (unsigned long long)SERVE_NAR_MAX);
-	if (import_allowed(s, "AddToStoreNar", &a) < 0)
+	if (import_ok(s, &a, &s->ps) < 0)
 		return -1;
 	src.left = a.nar_size;
 	nar_init(&s->nar);
@@ -418,13 +565,13 @@ static int spool_nar(struct serve *s, struct addinfo *a)
 			return -1;
 		if ((k = nar_feed(&s->nar, p, got)) < 0)
 			return -1;
-		if (a->nar_size + (uint64_t)k > SERVE_NAR_MAX)
-			return fail(EXIT_REFUSED, "ImportPaths: NAR over the limit of %llu bytes",
-				    (unsigned long long)SERVE_NAR_MAX);
+		if (nar_size_ok(s, a->nar_size + (uint64_t)k) < 0)
+			return -1;
 		crypto_hash_sha256_update(&st, p, (unsigned long long)k);
 		if (pwrite(s->spool_fd, p, (size_t)k, (off_t)a->nar_size) != k)
 			return fail_sys("writing the import spool file");
 		a->nar_size += (uint64_t)k;
+		s->req.bytes += (uint64_t)k;
 		rd_consume(&s->in, (size_t)k);
 	}
 	crypto_hash_sha256_final(&st, a->hash);
@@ -437,7 +584,7 @@ static int import_paths(struct serve *s)
 	struct narsrc src = {s, 1, 0, 0};
 	uint64_t more, magic, legacy_sig;
 
-	if (need_write(s, "ImportPaths") < 0)
+	if (need_write(s) < 0 || allowed(s, ALLOW_IMPORT) < 0)
 		return -1;
 	for (;;) {
 		if (rd_u64(&s->in, &more) < 0)
@@ -462,7 +609,8 @@ static int import_paths(struct serve *s)
 		a.ca[0] = 0;
 		a.sigs_len = 8;
 		memset(a.sigs, 0, 8);
-		if (import_allowed(s, "ImportPaths", &a) < 0)
+		note(s, a.path);
+		if (import_ok(s, &a, &s->ps) < 0)
 			return -1;
 		src.left = a.nar_size;
 		src.off = 0;
@@ -470,6 +618,11 @@ static int import_paths(struct serve *s)
 			return -1;
 	}
 	return wr_u64(&s->out, 1);
+}
+
+static uint64_t cap(uint64_t v, uint64_t limit)
+{
+	return limit && (v == 0 || v > limit) ? limit : v;
 }
 
 /* Build options of the serve protocol, by client version. */
@@ -488,8 +641,157 @@ static int read_build_opts(struct serve *s, struct build_opts *o)
 	/* keep-failed would leave the build directory on the host: ignored */
 	if (s->minor >= 7 && rd_u64(&s->in, &keep_failed) < 0)
 		return -1;
-	o->use_substitutes = 1;
+	o->max_silent_time = cap(o->max_silent_time, s->pol->max_silent_time);
+	o->build_timeout = cap(o->build_timeout, s->pol->max_build_time);
+	o->max_log_size = cap(o->max_log_size, s->pol->max_log_size);
+	o->use_substitutes = s->pol->substitute;
 	o->max_jobs = s->max_jobs;
+	return 0;
+}
+
+/* What the build may run on: the key's systems and features. */
+static int platform_ok(struct serve *s, const struct drvinfo *f)
+{
+	const struct policy *pol = s->pol;
+	const char *l = f->features, *w;
+	size_t n;
+
+	if (!pol->any_system && !policy_has(pol->systems, f->system, strlen(f->system)))
+		return refuse(s, "systems", "it is for system %s; this key may build for: %s", f->system,
+			      pol->systems[0] ? pol->systems : "no system");
+	if (pol->any_feature)
+		return 0;
+	if (f->structured)
+		return refuse(s, "features", "it uses structured attributes (__json), whose required features "
+			      "nixgate does not read; such builds need a key without a features rule");
+	for (;;) {
+		while (*l == ' ' || *l == '\t' || *l == '\n')
+			l++;
+		if (!*l)
+			return 0;
+		for (w = l; *l && *l != ' ' && *l != '\t' && *l != '\n'; l++)
+			;
+		n = (size_t)(l - w);
+		if (!policy_has(pol->features, w, n))
+			return refuse(s, "features", "it requires the feature %.*s; this key may use: %s", (int)n, w,
+				      pol->features[0] ? pol->features : "none");
+	}
+}
+
+/* An inline derivation's claimed outputs, for an untrusted key: they must
+ * follow from the derivation itself. */
+static int outputs_ok(struct serve *s, const char *drv, const struct drvinfo *f)
+{
+	char name[STORE_NAME_MAX + 1], want[STORE_PATH_MAX + 1];
+	const struct drvout *o = &f->out[0];
+	unsigned i;
+
+	if (s->pol->trusted)
+		return 0;
+	if (f->nout == 1 && o->hash[0]) {
+		/* fixed output: the path is the output hash's */
+		snprintf(name, sizeof name, "%.*s", (int)(strlen(storepath_name(drv)) - 4), storepath_name(drv));
+		if (strcmp(o->name, "out"))
+			return refuse(s, "build", "a fixed-output derivation's output must be called out, not %s", o->name);
+		if (ca_fixed_output(want, o->algo, o->hash, name) < 0)
+			return refuse(s, "build", "%s", reason());
+		if (strcmp(want, o->path))
+			return refuse(s, "build", "its output hash gives the path %s, not the claimed %s", want, o->path);
+		return 0;
+	}
+	for (i = 0; i < f->nout; i++)
+		if (f->out[i].path[0] || !f->out[i].algo[0] || f->out[i].hash[0])
+			break;
+	if (f->nout && i == f->nout)
+		return 0; /* floating content-addressed: the daemon computes the paths */
+	return refuse(s, "build", "it is input-addressed, and nothing proves the output paths the client claims "
+		      "for it; a trusted key can build it, or copy the .drv to the host and build it by path "
+		      "(nix-store --realise over ssh, or the nixgate build hook)");
+}
+
+/* A .drv from the host store, parsed: the daemon sends it as a NAR of one
+ * regular file. -2: the daemon refused (text in d->errmsg). */
+static int drv_from_store(struct serve *s, const char *path, struct drvinfo *f)
+{
+	static const char *head[] = {"nix-archive-1", "(", "type", "regular"};
+	struct worker *d = s->d;
+	char tok[16], *text;
+	const unsigned char *p;
+	uint64_t n, at;
+	size_t got, i;
+	int r;
+
+	if (wr_u64(&d->w, WOP_NAR_FROM_PATH) < 0 || wr_cstr(&d->w, path) < 0)
+		return -1;
+	if ((r = worker_wait(d, NULL, NULL)) < 0)
+		return r;
+	for (i = 0; i < 4; i++)
+		if (rd_str(&d->r, tok, sizeof tok - 1, NULL, "derivation NAR") < 0 || strcmp(tok, head[i]))
+			return fail(EXIT_SYSTEM, "%s is not a regular file in the host store", path);
+	if (rd_str(&d->r, tok, sizeof tok - 1, NULL, "derivation NAR") < 0)
+		return -1;
+	if (!strcmp(tok, "executable") && (rd_str(&d->r, tok, sizeof tok - 1, NULL, "derivation NAR") < 0 ||
+					   rd_str(&d->r, tok, sizeof tok - 1, NULL, "derivation NAR") < 0))
+		return -1;
+	if (strcmp(tok, "contents") || rd_len(&d->r, &n, ATERM_MAX, "derivation") < 0)
+		return -1;
+	if (!(text = malloc(n ? n : 1)))
+		return fail(EXIT_SYSTEM, "out of memory for a derivation of %llu bytes", (unsigned long long)n);
+	for (at = 0; at < n; at += got)
+		if (rd_chunk(&d->r, &p, &got, n - at) < 0)
+			goto bad;
+		else
+			memcpy(text + at, p, got);
+	if (rd_pad(&d->r, n) < 0 || rd_str(&d->r, tok, sizeof tok - 1, NULL, "derivation NAR") < 0 || strcmp(tok, ")"))
+		goto bad;
+	r = aterm_drv(f, text, n);
+	free(text);
+	return r < 0 ? refuse(s, "derivation", "%s: %s", path, reason()) : 0;
+bad:
+	free(text);
+	return -1;
+}
+
+/* A refused build is answered as a failed build, so the client shows the
+ * reason; the line also goes to stderr and the session goes on. */
+static int soft(struct serve *s, char *msg, size_t max)
+{
+	if (err_kind() != EXIT_REFUSED || !s->req.rule)
+		return -1;
+	snprintf(msg, max, "%s", err_msg());
+	fprintf(stderr, "nixgate-serve: %s\n", msg);
+	err_clear();
+	return 0;
+}
+
+/* The platform of every derivation to be built, read from the host store:
+ * 0 fine, 1 refused (message in err_msg()), 2 the daemon refused (in
+ * d->errmsg), -1 failure. */
+static int build_paths_ok(struct serve *s)
+{
+	static struct drvinfo f;
+	char drv[STORE_PATH_MAX + 1], msg[1024];
+	size_t i;
+	int r;
+
+	if (s->pol->any_system && s->pol->any_feature)
+		return 0;
+	for (i = 0; i < s->ps.n; i++) {
+		const char *p = pathset_get(&s->ps, i), *bang = strchr(p, '!');
+		size_t n = bang ? (size_t)(bang - p) : strlen(p);
+
+		memcpy(drv, p, n);
+		drv[n] = 0;
+		if (!storepath_is_drv(drv))
+			continue; /* a path to substitute: nothing is built here */
+		snprintf(s->req.first, sizeof s->req.first, "%s", drv);
+		if ((r = drv_from_store(s, drv, &f)) == -2)
+			return 2;
+		if (r == 0)
+			r = platform_ok(s, &f);
+		if (r < 0)
+			return soft(s, msg, sizeof msg) < 0 ? -1 : (fail(EXIT_REFUSED, "%s", msg), 1);
+	}
 	return 0;
 }
 
@@ -509,8 +811,11 @@ static int build_paths(struct serve *s)
 		if (rd_str(&s->in, p, PATH_OUTPUTS_MAX, &len, "build path") < 0 ||
 		    path_outputs_check(p, len, EXIT_REFUSED) < 0 || pathset_add(&s->ps, p, len) < 0)
 			return -1;
-	if (read_build_opts(s, &o) < 0 || need_write(s, "BuildPaths") < 0)
+	note_set(s, &s->ps);
+	if (read_build_opts(s, &o) < 0 || need_write(s) < 0 || allowed(s, ALLOW_BUILD) < 0)
 		return -1;
+	if ((r = build_paths_ok(s)) != 0)
+		return r < 0 ? -1 : wr_u64(&s->out, 1) < 0 || wr_cstr(&s->out, r == 1 ? err_msg() : d->errmsg) < 0 ? -1 : 0;
 	if (worker_set_options(d, &o) < 0)
 		return -1;
 	if (wr_u64(&d->w, WOP_BUILD_PATHS) < 0 || pathset_write(&s->ps, &d->w) < 0 ||
@@ -535,23 +840,30 @@ static int build_derivation(struct serve *s)
 	uint64_t status, v[4] = {0, 0, 0, 0}, n = 0, i;
 	int r, nondet = 0;
 
-	if (storepath_read(&s->in, path, 0, "derivation path") < 0 || drvwire_read(&drv, &s->in) < 0 ||
-	    read_build_opts(s, &o) < 0 || need_write(s, "BuildDerivation") < 0)
+	if (storepath_read(&s->in, path, 0, "derivation path") < 0 || !storepath_is_drv(path) ||
+	    drvwire_read(&drv, &s->in) < 0)
+		return !err_kind() ? fail(EXIT_REFUSED, "BuildDerivation: '%s' is not a .drv path", path) : -1;
+	note(s, path);
+	if (read_build_opts(s, &o) < 0 || need_write(s) < 0 || allowed(s, ALLOW_BUILD) < 0)
 		return -1;
-	if (!s->trusted)
-		return refuse(s, "BuildDerivation", "the key is not trusted; build the .drv by path instead");
-	if (worker_set_options(d, &o) < 0)
-		return -1;
-	if (wr_u64(&d->w, WOP_BUILD_DERIVATION) < 0 || wr_cstr(&d->w, path) < 0 ||
-	    wr_bytes(&d->w, drv.buf, drv.len) < 0 || wr_u64(&d->w, 0) < 0)
-		return -1;
-	r = worker_wait(d, NULL, NULL);
-	if (r == -1)
-		return -1;
-	if (r == -2) {
+	if (platform_ok(s, &drv.info) < 0 || outputs_ok(s, path, &drv.info) < 0) {
+		if (soft(s, text, sizeof text) < 0)
+			return -1;
+		status = BUILD_INPUT_REJECTED;
+		r = -2;
+	} else {
+		if (worker_set_options(d, &o) < 0)
+			return -1;
+		if (wr_u64(&d->w, WOP_BUILD_DERIVATION) < 0 || wr_cstr(&d->w, path) < 0 ||
+		    wr_bytes(&d->w, drv.buf, drv.len) < 0 || wr_u64(&d->w, 0) < 0)
+			return -1;
+		r = worker_wait(d, NULL, NULL);
+		if (r == -1)
+			return -1;
 		status = BUILD_MISC_FAILURE;
 		snprintf(text, sizeof text, "%s", d->errmsg);
-	} else {
+	}
+	if (r == 0) {
 		if (rd_u64(&d->r, &status) < 0 ||
 		    rd_str_trunc(&d->r, text, sizeof text, WORKER_STR_MAX, NULL, "build error") < 0)
 			return -1;
@@ -618,6 +930,9 @@ static int query_closure(struct serve *s)
 
 	if (rd_bool(&s->in, &outs, "include outputs") < 0 || pathset_read(&s->ps, &s->in, "paths") < 0)
 		return -1;
+	note_set(s, &s->ps);
+	if (allowed(s, ALLOW_QUERY) < 0)
+		return -1;
 	pathset_clear(seen);
 	for (i = 0; i < s->ps.n; i++)
 		if (pathset_insert(seen, pathset_get(&s->ps, i), strlen(pathset_get(&s->ps, i))) < 0)
@@ -641,8 +956,42 @@ static int query_closure(struct serve *s)
 	return pathset_write(seen, &s->out);
 }
 
+static const char *cmd_names[] = {
+	"unknown", "QueryValidPaths", "QueryPathInfos", "DumpStorePath", "ImportPaths", "ExportPaths",
+	"BuildPaths", "QueryClosure", "BuildDerivation", "AddToStoreNar"
+};
+
+static uint64_t ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)(t.tv_sec - t0->tv_sec) * 1000 + (uint64_t)((t.tv_nsec - t0->tv_nsec) / 1000000);
+}
+
+/* The audit line of the request just done. */
+static void audited(struct serve *s, int r, const struct timespec *t0)
+{
+	char why[300];
+	size_t i;
+
+	if (r < 0 && !s->req.rule) {
+		/* one line of plain text inside quotes */
+		snprintf(why, sizeof why, "%s", err_msg());
+		for (i = 0; why[i]; i++)
+			if (why[i] == '"' || (unsigned char)why[i] < ' ')
+				why[i] = '\'';
+	}
+	audit_write(s->audit, "key=%s op=%s paths=%llu first=%s bytes=%llu result=%s%s%s ms=%llu", s->key,
+		    s->req.op, (unsigned long long)s->req.paths, s->req.first[0] ? s->req.first : "-",
+		    (unsigned long long)s->req.bytes, s->req.rule ? "refused rule=" : r < 0 ? "error reason=\"" : "ok",
+		    s->req.rule ? s->req.rule : r < 0 ? why : "", r < 0 && !s->req.rule ? "\"" : "",
+		    (unsigned long long)ms_since(t0));
+}
+
 int serve_one(struct serve *s)
 {
+	struct timespec t0;
 	uint64_t cmd;
 	int e, r;
 
@@ -652,6 +1001,9 @@ int serve_one(struct serve *s)
 		return e < 0 ? -1 : 1;
 	if (rd_u64(&s->in, &cmd) < 0)
 		return -1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	memset(&s->req, 0, sizeof s->req);
+	s->req.op = cmd_names[cmd < sizeof cmd_names / sizeof *cmd_names ? cmd : 0];
 	switch (cmd) {
 	case CMD_QUERY_VALID_PATHS: r = query_valid(s); break;
 	case CMD_QUERY_PATH_INFOS: r = query_infos(s); break;
@@ -663,7 +1015,8 @@ int serve_one(struct serve *s)
 	case CMD_BUILD_DERIVATION: r = build_derivation(s); break;
 	case CMD_ADD_TO_STORE_NAR: r = add_to_store_nar(s); break;
 	default:
-		return fail(EXIT_REFUSED, "unknown serve command %llu", (unsigned long long)cmd);
+		r = fail(EXIT_REFUSED, "unknown serve command %llu", (unsigned long long)cmd);
 	}
+	audited(s, r, &t0);
 	return r < 0 ? -1 : 0;
 }

@@ -3,9 +3,12 @@
 #ifndef NIXGATE_SERVE_H
 #define NIXGATE_SERVE_H
 
+#include "audit.h"
 #include "nar.h"
 #include "pathset.h"
+#include "policy.h"
 #include "wire.h"
+#include "storepath.h"
 #include "worker.h"
 
 #define SERVE_MAGIC_1 0x390c9deb
@@ -21,13 +24,23 @@
 #define SIGS_WIRE_MAX (8 + SIGS_MAX * (8 + SIG_MAX + 8))
 #define CA_MAX 512
 
+/* One request, for the audit line. */
+struct req {
+	const char *op;
+	uint64_t paths, bytes;
+	char first[STORE_PATH_MAX + 1];
+	const char *rule;   /* the policy rule that refused it */
+};
+
 struct serve {
 	struct rd in;
 	struct wr out;
 	struct worker *d;
 	unsigned minor;
 	int write_ok;       /* the client ran --serve --write */
-	int trusted;
+	const struct policy *pol;
+	struct audit *audit;
+	struct req req;
 	const char *key;
 	int spool_fd;       /* for ImportPaths, whose metadata follows the NAR */
 	uint64_t max_jobs;

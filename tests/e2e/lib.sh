@@ -17,6 +17,10 @@ client_closure() { # name
 	drv=$(nix-instantiate --expr "derivation { name = \"$1\"; system = builtins.currentSystem; builder = \"/bin/sh\"; args = [\"-c\" \"echo \$a > \$out\"]; a = builtins.storePath \"$leaf\"; }" 2>/dev/null)
 	echo "$(nix-store -r "$drv" 2>/dev/null) $leaf"
 }
+# An input-addressed path in the client store (a local build's output).
+client_ia() { # name contents
+	nix-store -r "$(nix-instantiate --expr "derivation { name = \"$1\"; system = builtins.currentSystem; builder = \"/bin/sh\"; args = [\"-c\" \"echo $2 > \$out\"]; }" 2>/dev/null)" 2>/dev/null
+}
 host_valid() { bed_host nix-store --check-validity "$1" 2>/dev/null; }
 host_hash() { bed_host nix-store -q --hash "$1"; }
 client_hash() { nix-store -q --hash "$1"; }

@@ -84,7 +84,7 @@ t_write_needed() {
 }
 
 t_untrusted_refused() {
-	p=$(client_add untrusted-import "unsigned")
+	p=$(client_ia untrusted-import unsigned)
 	if nix copy --to ssh://untrusted "$p" > "$B/ut.out" 2>&1; then
 		bad untrusted-import "the unsigned import was accepted"
 	elif grep -q "key untrusted: AddToStoreNar of '$p' refused" "$B/ut.out" && ! host_valid "$p"; then

@@ -15,6 +15,8 @@
 
 static FILE *to, *from;
 static unsigned minor;
+static pid_t child;
+static int finish(pid_t p);
 
 static void die(const char *m) { fprintf(stderr, "sclient: %s\n", m); exit(2); }
 
@@ -38,7 +40,12 @@ static uint64_t get(void)
 {
 	unsigned char b[8];
 	uint64_t v = 0;
-	if (fread(b, 1, 8, from) != 8) die("server closed the connection");
+	if (fread(b, 1, 8, from) != 8) {
+		/* a refusal ends the session: its exit status is the answer */
+		if (!child) die("server closed the connection");
+		printf("closed\nexit %d\n", finish(child));
+		exit(0);
+	}
 	for (int i = 7; i >= 0; i--) v = v << 8 | b[i];
 	return v;
 }
@@ -83,8 +90,10 @@ static int finish(pid_t p)
 {
 	int st;
 	if (to) fclose(to);
+	to = NULL;
 	if (from && fgetc(from) != EOF) printf("trailing bytes after the reply\n");
 	if (from) fclose(from);
+	from = NULL;
 	waitpid(p, &st, 0);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
@@ -125,7 +134,7 @@ int main(int argc, char **argv)
 		}
 		return 0;
 	}
-	p = spawn(argv + sep + 1);
+	p = child = spawn(argv + sep + 1);
 	hello();
 	if (!strcmp(op, "valid")) {
 		put(1); put(0); put(0); list(args, n); fflush(to);

@@ -1,0 +1,67 @@
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "audit.h"
+#include "err.h"
+
+#define SYSLOG_PATH "/dev/log"
+#define LOG_AUTH_INFO 38 /* facility auth (4) * 8 + severity info (6), as sshd logs */
+
+static int open_syslog(struct audit *a, int required)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX, .sun_path = SYSLOG_PATH};
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0) {
+		a->fd = fd;
+		a->syslog = 1;
+		return 0;
+	}
+	if (fd >= 0)
+		close(fd);
+	return required ? fail_sys("audit log: connecting to %s", SYSLOG_PATH) : 0;
+}
+
+int audit_open(struct audit *a, const char *spec)
+{
+	a->fd = -1;
+	a->syslog = 0;
+	a->pid = (int)getpid();
+	if (!strcmp(spec, "none"))
+		return 0;
+	if (!*spec || !strcmp(spec, "syslog"))
+		return open_syslog(a, *spec != 0);
+	if ((a->fd = open(spec, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600)) < 0)
+		return fail_sys("audit log %s", spec);
+	return 0;
+}
+
+void audit_write(struct audit *a, const char *fmt, ...)
+{
+	char line[AUDIT_LINE_MAX];
+	struct timespec ts;
+	struct tm tm;
+	va_list ap;
+	int n = 0, k;
+
+	if (a->fd < 0)
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	if (a->syslog)
+		n = snprintf(line, sizeof line, "<%d>nixgate-serve[%d]: ", LOG_AUTH_INFO, a->pid);
+	n += (int)strftime(line + n, sizeof line - (size_t)n, "time=%Y-%m-%dT%H:%M:%SZ ", &tm);
+	va_start(ap, fmt);
+	k = vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
+	va_end(ap);
+	n = k < 0 ? n : n + k >= (int)sizeof line - 1 ? (int)sizeof line - 2 : n + k;
+	line[n++] = '\n';
+	if (write(a->fd, line, (size_t)(a->syslog ? n - 1 : n)) < 0)
+		return;
+}

@@ -1,0 +1,45 @@
+/* policy: what one key may do, from flags and the policy file. */
+#ifndef NIXGATE_POLICY_H
+#define NIXGATE_POLICY_H
+
+#include <stdint.h>
+
+#include "sig.h"
+
+enum { ALLOW_QUERY = 1, ALLOW_EXPORT = 2, ALLOW_IMPORT = 4, ALLOW_BUILD = 8, ALLOW_ALL = 15 };
+
+#define POLICY_KEYS_MAX 32
+#define POLICY_LIST_MAX 1024        /* systems or features, space-separated */
+#define POLICY_LINE_MAX 4096
+#define POLICY_FILE_MAX (1u << 20)
+#define AUDIT_SPEC_MAX 4096
+
+/* Where a setting came from: a later source overrides an earlier one. */
+enum { FROM_DEFAULT, FROM_FILE, FROM_SECTION, FROM_FLAG };
+
+struct policy {
+	int trusted;
+	unsigned allow;
+	struct pubkey keys[POLICY_KEYS_MAX];
+	unsigned nkeys;
+	char systems[POLICY_LIST_MAX + 1], features[POLICY_LIST_MAX + 1]; /* "" with any_*: any */
+	int any_system, any_feature;
+	uint64_t max_nar_size, max_build_time, max_silent_time, max_log_size; /* 0: no cap */
+	int substitute;
+	char audit[AUDIT_SPEC_MAX + 1];  /* "syslog", "none", a path, or "" for the default */
+	unsigned char from[16];
+};
+
+/* The safe defaults: untrusted, all four operations, no keys, no caps. */
+void policy_init(struct policy *p);
+/* One setting by name; -1 with fail() naming the problem. */
+int policy_set(struct policy *p, const char *name, const char *value, int from);
+/* The file's global settings, then the section [key NAME]; every section is
+ * checked. Errors name file and line. */
+int policy_load(struct policy *p, const char *file, const char *key);
+/* 1 if the space-separated word w is in list. */
+int policy_has(const char *list, const char *w, size_t wlen);
+/* "query,export" for messages */
+const char *policy_ops(unsigned allow);
+
+#endif

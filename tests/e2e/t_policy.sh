@@ -1,0 +1,293 @@
+# The per-key policy through sshd and the real Nix client: what untrusted,
+# read-only and capped keys may do, that every refusal leaves the host store
+# as it was, policy-file errors, and the audit log.
+SYS="$(uname -m)-linux"
+nix-store --generate-binary-cache-key client-key-1 "$B/ck.sec" "$B/ck.pub"
+nix-store --generate-binary-cache-key other-key-1 "$B/ok.sec" "$B/ok.pub"
+# same name as the listed key, another secret: its signatures do not verify
+nix-store --generate-binary-cache-key client-key-1 "$B/fake.sec" "$B/fake.pub"
+AUDIT="$B/home/audit.log"
+cat > "$B/policy.conf" <<CONF
+# the test bed's policy
+audit-log = $AUDIT
+
+[key signed]
+trusted-public-keys = $(cat "$B/ck.pub")
+
+[key ro]
+trusted = true
+allow = query, export
+
+[key capped]
+trusted = true
+systems = $SYS
+features = big-parallel   # kvm is not here
+max-nar-size = 64K
+max-build-time = 4s
+max-silent-time = 2s
+max-log-size = 4K
+CONF
+serve="$B/bin/nixgate-serve --policy $B/policy.conf"
+bed_key signed "$serve --key signed"
+bed_key ro "$serve --key ro"
+bed_key capped "$serve --key capped"
+bed_key nosubst "$B/bin/nixgate-serve --key nosubst --trusted --no-substitute --audit-log none"
+
+# copy_refused NAME KEY PATH PATTERN: nix copy fails with PATTERN, path not on the host
+copy_refused() {
+	f="$B/$(echo "$1" | tr / -).out"
+	if nix copy --to "ssh://$2" "$3" > "$f" 2>&1; then
+		bad "$1" "the copy was accepted"
+	elif ! grep -q "$4" "$f"; then
+		bad "$1" "$(tail -n 2 "$f" | tr '\n' ' ')"
+	elif host_valid "$3"; then
+		bad "$1" "refused, but the path is valid on the host"
+	else
+		ok "$1"
+	fi
+}
+
+t_unsigned_refused() {
+	p=$(client_ia unsigned-ia unsigned)
+	copy_refused untrusted/unsigned untrusted "$p" \
+		"key untrusted: AddToStoreNar of '$p' refused by rule import: it is not content-addressed and has no signature"
+}
+
+t_exit_status() {
+	# the raw session: ImportPaths of an unsigned input-addressed path
+	p=$(client_ia exit-status exit)
+	nix-store --export "$p" > "$B/es.export"
+	"$B/bin/sclient" 7 import "$B/es.export" -- ssh -F "$B/ssh_config" untrusted nix-store --serve --write \
+		> "$B/es.out" 2> "$B/es.err"
+	if grep -qx "exit 100" "$B/es.out" && grep -q "ImportPaths of '$p' refused by rule import" "$B/es.err" &&
+	   ! host_valid "$p"; then
+		ok refusal-exit-100
+	else
+		bad refusal-exit-100 "$(cat "$B/es.out" "$B/es.err" | tr '\n' ' ')"
+	fi
+}
+
+t_signed_accepted() {
+	p=$(client_ia signed-ia signed)
+	nix store sign --key-file "$B/ck.sec" "$p"
+	if nix copy --to ssh://signed "$p" > "$B/out" 2>&1 && host_valid "$p" &&
+	   bed_host nix path-info --sigs "$p" | grep -q "client-key-1:"; then
+		ok signed/listed-key
+	else
+		bad signed/listed-key "$(tail -n 2 "$B/out" | tr '\n' ' ')"
+	fi
+}
+
+t_signed_unlisted() {
+	p=$(client_ia unlisted-ia unlisted)
+	nix store sign --key-file "$B/ok.sec" "$p"
+	copy_refused signed/unlisted-key signed "$p" "signed only by keys this key does not trust (other-key-1)"
+}
+
+t_signed_corrupt() {
+	p=$(client_ia corrupt-ia corrupt)
+	nix store sign --key-file "$B/fake.sec" "$p"
+	copy_refused signed/bad-signature signed "$p" "its signature (client-key-1) does not verify"
+}
+
+t_ca_accepted() {
+	p=$(client_add ca-untrusted "content-addressed")
+	if nix copy --to ssh://untrusted "$p" > "$B/out" 2>&1 && host_valid "$p"; then
+		ok untrusted/content-addressed
+	else
+		bad untrusted/content-addressed "$(tail -n 2 "$B/out" | tr '\n' ' ')"
+	fi
+}
+
+t_ia_build_refused() {
+	cat > "$B/ia.nix" <<-NIX
+	derivation { name = "ia-remote"; system = builtins.currentSystem; builder = "/bin/sh";
+	  args = [ "-c" "echo built > \$out" ]; }
+	NIX
+	o=$(nix-instantiate "$B/ia.nix" 2>/dev/null | xargs nix-store -q --outputs)
+	if nix-build --no-out-link --max-jobs 0 --builders "ssh://untrusted $SYS - 1 1" "$B/ia.nix" > "$B/out" 2>&1; then
+		bad untrusted/input-addressed-build "the build was accepted"
+	elif grep -q "refused by rule build: it is input-addressed" "$B/out" && ! host_valid "$o"; then
+		ok untrusted/input-addressed-build
+	else
+		bad untrusted/input-addressed-build "$(tail -n 3 "$B/out" | tr '\n' ' ')"
+	fi
+}
+
+t_fod_build() {
+	h=$(printf 'fixed output\n' | sha256sum | cut -d' ' -f1)
+	cat > "$B/fod.nix" <<-NIX
+	derivation { name = "fod-remote"; system = builtins.currentSystem; builder = "/bin/sh";
+	  args = [ "-c" "if [ -e /nix/host-marker ]; then echo fixed output > \$out; fi" ];
+	  outputHashMode = "flat"; outputHashAlgo = "sha256"; outputHash = "$h"; }
+	NIX
+	if o=$(nix-build --no-out-link --max-jobs 0 --builders "ssh://untrusted $SYS - 1 1" "$B/fod.nix" 2> "$B/out") &&
+	   [ "$(cat "$o")" = "fixed output" ] && host_valid "$o"; then
+		ok untrusted/fixed-output-build
+	else
+		bad untrusted/fixed-output-build "$(tail -n 3 "$B/out" | tr '\n' ' ')"
+	fi
+}
+
+t_readonly() {
+	h=$(bed_host nix-store --add "$(printf 'on host\n' > "$B/ro-host"; echo "$B/ro-host")")
+	p=$(client_add ro-import "read only")
+	if nix copy --from ssh://ro "$h" > "$B/out" 2>&1 && [ "$(cat "$h")" = "on host" ]; then
+		ok readonly/copy-from
+	else
+		bad readonly/copy-from "$(tail -n 2 "$B/out" | tr '\n' ' ')"
+	fi
+	copy_refused readonly/import ro "$p" "refused by rule allow: this key may only query,export"
+	cat > "$B/robuild.nix" <<-NIX
+	derivation { name = "ro-build"; system = builtins.currentSystem; builder = "/bin/sh"; args = [ "-c" "echo > \$out" ]; }
+	NIX
+	if nix-build --no-out-link --max-jobs 0 --builders "ssh://ro $SYS - 1 1" "$B/robuild.nix" > "$B/out" 2>&1; then
+		bad readonly/build "the build was accepted"
+	elif grep -q "refused by rule allow" "$B/out"; then
+		ok readonly/build
+	else
+		bad readonly/build "$(tail -n 3 "$B/out" | tr '\n' ' ')"
+	fi
+}
+
+# remote_refused NAME NIXFILE BUILDERS PATTERN: the build fails with PATTERN and
+# its output is not valid on the host
+remote_refused() {
+	o=$(nix-instantiate "$2" 2>/dev/null | xargs nix-store -q --outputs)
+	f="$B/$(echo "$1" | tr / -).out"
+	if nix-build --no-out-link --max-jobs 0 --builders "$3" "$2" > "$f" 2>&1; then
+		bad "$1" "the build succeeded"
+	elif ! grep -q "$4" "$f"; then
+		bad "$1" "$(tail -n 3 "$f" | tr '\n' ' ')"
+	elif host_valid "$o"; then
+		bad "$1" "the output is valid on the host"
+	else
+		ok "$1"
+	fi
+}
+
+t_systems() {
+	cat > "$B/riscv.nix" <<-NIX
+	derivation { name = "riscv"; system = "riscv64-linux"; builder = "/bin/sh"; args = [ "-c" "echo > \$out" ]; }
+	NIX
+	remote_refused capped/systems "$B/riscv.nix" "ssh://capped riscv64-linux - 1 1" \
+		"refused by rule systems: it is for system riscv64-linux; this key may build for: $SYS"
+	# by path (BuildPaths): the host reads the .drv from its own store
+	d=$(bed_host nix-instantiate "$B/riscv.nix" 2>/dev/null)
+	"$B/bin/sclient" 7 build "$d!out" -- ssh -F "$B/ssh_config" capped nix-store --serve --write > "$B/bp.out" 2>&1
+	if grep -qx "status 1" "$B/bp.out" && grep -q "BuildPaths of '$d' refused by rule systems" "$B/bp.out" &&
+	   grep -qx "exit 0" "$B/bp.out"; then
+		ok capped/systems-by-path
+	else
+		bad capped/systems-by-path "$(cat "$B/bp.out" | tr '\n' ' ')"
+	fi
+}
+
+t_features() {
+	cat > "$B/kvm.nix" <<-NIX
+	derivation { name = "kvm"; system = builtins.currentSystem; builder = "/bin/sh"; args = [ "-c" "echo > \$out" ];
+	  requiredSystemFeatures = [ "kvm" ]; }
+	NIX
+	remote_refused capped/features "$B/kvm.nix" "ssh://capped $SYS - 1 1 kvm,big-parallel" \
+		"refused by rule features: it requires the feature kvm; this key may use: big-parallel"
+}
+
+t_max_nar_size() {
+	head -c 100000 /dev/urandom > "$B/big-blob"
+	p=$(nix-store --add "$B/big-blob")
+	copy_refused capped/max-nar-size capped "$p" "refused by rule max-nar-size: the NAR of 100[0-9]* bytes is over the limit of 65536"
+	small=$(client_add small-blob "small")
+	check capped/under-max-nar-size nix copy --to ssh://capped "$small"
+}
+
+t_time_caps() {
+	cat > "$B/slow.nix" <<-NIX
+	derivation { name = "slow"; system = builtins.currentSystem; builder = "/bin/sh";
+	  args = [ "-c" "i=0; while [ \$i -lt 40 ]; do echo tick \$i; i=\$((i+1)); /bin/sleep 0.5; done; echo > \$out" ]; }
+	NIX
+	remote_refused capped/max-build-time "$B/slow.nix" "ssh://capped $SYS - 1 1" "timed out after 4 seconds"
+	cat > "$B/silent.nix" <<-NIX
+	derivation { name = "silent"; system = builtins.currentSystem; builder = "/bin/sh";
+	  args = [ "-c" "/bin/sleep 20; echo > \$out" ]; }
+	NIX
+	remote_refused capped/max-silent-time "$B/silent.nix" "ssh://capped $SYS - 1 1" "2 seconds of silence"
+	cat > "$B/chatty.nix" <<-NIX
+	derivation { name = "chatty"; system = builtins.currentSystem; builder = "/bin/sh";
+	  args = [ "-c" "i=0; while [ \$i -lt 500 ]; do echo 0123456789012345678901234567890123456789; i=\$((i+1)); done; echo > \$out" ]; }
+	NIX
+	remote_refused capped/max-log-size "$B/chatty.nix" "ssh://capped $SYS - 1 1" "more than 4096 bytes of log output"
+}
+
+# With substitution off, the host does not take the path from its cache:
+# the client sends it, so it lacks the cache's signature.
+t_no_substitute() {
+	printf 'nosubst\n' > "$B/nosub-in"
+	o=$(bed_host nix-store --add "$B/nosub-in")
+	bed_host nix store sign --key-file "$B/cache-key.sec" "$o" > /dev/null 2>&1 &&
+	bed_host nix copy --to "file://$B/cache" "$o" > /dev/null 2>&1 &&
+	bed_host nix-store --delete "$o" > /dev/null 2>&1
+	nix-store --add "$B/nosub-in" > /dev/null
+	cat > "$B/nosub.nix" <<-NIX
+	derivation { name = "nosub"; system = builtins.currentSystem; builder = "/bin/sh";
+	  args = [ "-c" "read x < \${builtins.storePath "$o"}; echo \"\$x\" > \$out" ]; }
+	NIX
+	if nix-build --no-out-link --max-jobs 0 --builders-use-substitutes --builders "ssh://nosubst $SYS - 1 1" \
+		"$B/nosub.nix" > "$B/out" 2>&1 && host_valid "$o" && ! bed_host nix path-info --sigs "$o" | grep -q "bed-cache:"; then
+		ok no-substitute
+	else
+		bad no-substitute "$(tail -n 3 "$B/out" | tr '\n' ' ')"
+	fi
+}
+
+# policy_error NAME EXPECTED-LINE ARGS...: nixgate-serve refuses to start
+policy_error() {
+	n=$1; want=$2; shift 2
+	"$B/bin/nixgate-serve" "$@" < /dev/null > "$B/pe.out" 2> "$B/pe.err"
+	st=$?
+	if [ "$st" -ne 0 ] && [ "$st" -ne 159 ] && grep -qF "$want" "$B/pe.err" && [ "$(wc -l < "$B/pe.err")" -eq 1 ] &&
+	   [ ! -s "$B/pe.out" ]; then
+		ok "policy-error/$n"
+	else
+		bad "policy-error/$n" "status $st: $(cat "$B/pe.err")"
+	fi
+}
+
+t_policy_errors() {
+	printf 'allow = query\n\n[key a]\nmax-nar-size = 12Q\n' > "$B/p1.conf"
+	policy_error bad-value "$B/p1.conf:4: '12Q' is not a size" --policy "$B/p1.conf" --key a
+	printf '# ok\n[key b]\nfrobnicate = yes\n' > "$B/p2.conf"
+	policy_error unknown-setting "$B/p2.conf:3: unknown setting 'frobnicate'" --policy "$B/p2.conf" --key a
+	printf '[key b]\ntrusted = true\n' > "$B/p3.conf"
+	policy_error no-section "$B/p3.conf: no section [key a]" --policy "$B/p3.conf" --key a
+	printf '[key a]\ntrusted-public-keys = nocolon\n' > "$B/p4.conf"
+	policy_error bad-key "$B/p4.conf:2: 'nocolon' is not a public key" --policy "$B/p4.conf" --key a
+	printf '[key a\n' > "$B/p5.conf"
+	policy_error bad-section "$B/p5.conf:1: a section is written [key NAME]" --policy "$B/p5.conf" --key a
+	policy_error bad-flag "option --allow: 'delete' is not an operation" --key a --allow query,delete
+	policy_error bad-duration "option --max-build-time: '5 minutes' is not a duration" --key a --max-build-time "5 minutes"
+	policy_error no-file "$B/none.conf" --policy "$B/none.conf" --key a
+}
+
+# Every request of a session has its line; refusals name the rule.
+t_audit() {
+	: > "$AUDIT.mark"
+	n0=$(wc -l < "$AUDIT")
+	h=$(bed_host nix-store --add "$B/ro-host")
+	"$B/bin/sclient" 7 info "$h" -- ssh -F "$B/ssh_config" ro nix-store --serve > /dev/null 2>&1
+	"$B/bin/sclient" 7 valid "$h" -- ssh -F "$B/ssh_config" ro nix-store --serve > /dev/null 2>&1
+	new=$(tail -n +"$((n0 + 1))" "$AUDIT")
+	if [ "$(printf '%s\n' "$new" | wc -l)" -eq 4 ] &&
+	   printf '%s\n' "$new" | grep -q "^time=20[0-9-]*T[0-9:]*Z key=ro op=session client=2.7 write=0 trusted=1 allow=query,export sandbox=on result=ok$" &&
+	   printf '%s\n' "$new" | grep -q "key=ro op=QueryPathInfos paths=1 first=$h bytes=0 result=ok ms=[0-9]*$" &&
+	   printf '%s\n' "$new" | grep -q "key=ro op=QueryValidPaths paths=1 first=$h bytes=0 result=ok ms=" &&
+	   grep -q "key=signed op=AddToStoreNar paths=1 first=/nix/store/[a-z0-9]*-signed-ia bytes=[1-9][0-9]* result=ok" "$AUDIT" &&
+	   grep -q "key=signed op=AddToStoreNar paths=1 first=/nix/store/[a-z0-9]*-unlisted-ia bytes=0 result=refused rule=import" "$AUDIT" &&
+	   grep -q "key=ro op=AddToStoreNar .* result=refused rule=allow" "$AUDIT" &&
+	   grep -q "key=capped op=BuildDerivation .* result=refused rule=systems" "$AUDIT" &&
+	   grep -q "key=capped op=BuildPaths .* result=refused rule=systems" "$AUDIT" &&
+	   grep -q "key=capped op=AddToStoreNar .* result=refused rule=max-nar-size" "$AUDIT"; then
+		ok audit-log
+	else
+		bad audit-log "$(printf '%s\n' "$new" | head -n 5 | tr '\n' '|')"
+	fi
+}

@@ -13,11 +13,15 @@
 #define SYSLOG_PATH "/dev/log"
 #define LOG_AUTH_INFO 38 /* facility auth (4) * 8 + severity info (6), as sshd logs */
 
-static int open_syslog(struct audit *a, int required)
+int audit_syslog(struct audit *a, const char *path, int required)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX, .sun_path = SYSLOG_PATH};
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 
+	snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+	a->fd = -1;
+	a->syslog = 0;
+	a->pid = (int)getpid();
 	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0) {
 		a->fd = fd;
 		a->syslog = 1;
@@ -25,7 +29,7 @@ static int open_syslog(struct audit *a, int required)
 	}
 	if (fd >= 0)
 		close(fd);
-	return required ? fail_sys("audit log: connecting to %s", SYSLOG_PATH) : 0;
+	return required ? fail_sys("audit log: connecting to %s", path) : 0;
 }
 
 int audit_open(struct audit *a, const char *spec)
@@ -36,7 +40,7 @@ int audit_open(struct audit *a, const char *spec)
 	if (!strcmp(spec, "none"))
 		return 0;
 	if (!*spec || !strcmp(spec, "syslog"))
-		return open_syslog(a, *spec != 0);
+		return audit_syslog(a, SYSLOG_PATH, *spec != 0);
 	if ((a->fd = open(spec, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600)) < 0)
 		return fail_sys("audit log %s", spec);
 	return 0;

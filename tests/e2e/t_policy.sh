@@ -69,7 +69,7 @@ t_exit_status() {
 
 t_signed_accepted() {
 	p=$(client_ia signed-ia signed)
-	nix store sign --key-file "$B/ck.sec" "$p"
+	nix store sign --key-file "$B/ck.sec" "$p" > /dev/null
 	if nix copy --to ssh://signed "$p" > "$B/out" 2>&1 && host_valid "$p" &&
 	   bed_host nix path-info --sigs "$p" | grep -q "client-key-1:"; then
 		ok signed/listed-key
@@ -80,13 +80,13 @@ t_signed_accepted() {
 
 t_signed_unlisted() {
 	p=$(client_ia unlisted-ia unlisted)
-	nix store sign --key-file "$B/ok.sec" "$p"
+	nix store sign --key-file "$B/ok.sec" "$p" > /dev/null
 	copy_refused signed/unlisted-key signed "$p" "signed only by keys this key does not trust (other-key-1)"
 }
 
 t_signed_corrupt() {
 	p=$(client_ia corrupt-ia corrupt)
-	nix store sign --key-file "$B/fake.sec" "$p"
+	nix store sign --key-file "$B/fake.sec" "$p" > /dev/null
 	copy_refused signed/bad-signature signed "$p" "its signature (client-key-1) does not verify"
 }
 
@@ -126,6 +126,22 @@ t_fod_build() {
 		ok untrusted/fixed-output-build
 	else
 		bad untrusted/fixed-output-build "$(tail -n 3 "$B/out" | tr '\n' ' ')"
+	fi
+}
+
+# BuildPaths on a .drv in the host store: the daemon derives the outputs, so
+# an untrusted key may ask for it.
+t_untrusted_by_path() {
+	cat > "$B/bypath.nix" <<-NIX
+	derivation { name = "by-path"; system = builtins.currentSystem; builder = "/bin/sh"; args = [ "-c" "echo by path > \$out" ]; }
+	NIX
+	d=$(bed_host nix-instantiate "$B/bypath.nix" 2>/dev/null)
+	o=$(bed_host nix-store -q --outputs "$d")
+	"$B/bin/sclient" 7 build "$d!out" -- ssh -F "$B/ssh_config" untrusted nix-store --serve --write > "$B/ubp.out" 2>&1
+	if grep -qx "status 0" "$B/ubp.out" && host_valid "$o"; then
+		ok untrusted/build-by-path
+	else
+		bad untrusted/build-by-path "$(tr '\n' ' ' < "$B/ubp.out")"
 	fi
 }
 

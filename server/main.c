@@ -159,6 +159,8 @@ int main(int argc, char **argv)
 	sv.d = &dm;
 	sv.key = key;
 	sv.pol = &pol;
+	sv.version = VERSION;
+	sv.sandboxed = sandbox;
 	sv.audit = &audit;
 	sv.write_ok = c.write;
 	/* ImportPaths puts a NAR's metadata after it: the NAR waits here,

@@ -956,6 +956,43 @@ static int query_closure(struct serve *s)
 	return pathset_write(seen, &s->out);
 }
 
+static int pair(struct serve *s, const char *name, const char *value)
+{
+	return wr_cstr(&s->out, name) < 0 || wr_cstr(&s->out, value) < 0 ? -1 : 0;
+}
+
+static int pair_num(struct serve *s, const char *name, uint64_t v)
+{
+	char t[24];
+
+	snprintf(t, sizeof t, "%llu", (unsigned long long)v);
+	return pair(s, name, v ? t : "none");
+}
+
+static int nixgate_info(struct serve *s)
+{
+	const struct policy *p = s->pol;
+	char keys[POLICY_KEYS_MAX * (KEY_NAME_MAX + 48)] = "";
+	char b64[48];
+	unsigned i;
+
+	for (i = 0; i < p->nkeys; i++) {
+		sodium_bin2base64(b64, sizeof b64, p->keys[i].key, PUBKEY_BYTES, sodium_base64_VARIANT_ORIGINAL);
+		snprintf(keys + strlen(keys), sizeof keys - strlen(keys), "%s%s:%s", i ? " " : "", p->keys[i].name, b64);
+	}
+	if (wr_u64(&s->out, 13) < 0 || pair(s, "server", "nixgate-serve") < 0 || pair(s, "version", s->version) < 0 ||
+	    pair(s, "key", s->key) < 0 || pair(s, "trusted", p->trusted ? "true" : "false") < 0 ||
+	    pair(s, "allow", policy_ops(p->allow)) < 0 ||
+	    pair(s, "systems", p->any_system ? "any" : p->systems[0] ? p->systems : "none") < 0 ||
+	    pair(s, "features", p->any_feature ? "any" : p->features[0] ? p->features : "none") < 0 ||
+	    pair_num(s, "max-nar-size", p->max_nar_size) < 0 || pair_num(s, "max-build-time", p->max_build_time) < 0 ||
+	    pair_num(s, "max-silent-time", p->max_silent_time) < 0 || pair_num(s, "max-log-size", p->max_log_size) < 0 ||
+	    pair(s, "substitute", p->substitute ? "true" : "false") < 0 ||
+	    pair(s, "trusted-public-keys", keys[0] ? keys : "none") < 0)
+		return -1;
+	return 0;
+}
+
 static const char *cmd_names[] = {
 	"unknown", "QueryValidPaths", "QueryPathInfos", "DumpStorePath", "ImportPaths", "ExportPaths",
 	"BuildPaths", "QueryClosure", "BuildDerivation", "AddToStoreNar"
@@ -1014,6 +1051,7 @@ int serve_one(struct serve *s)
 	case CMD_QUERY_CLOSURE: r = query_closure(s); break;
 	case CMD_BUILD_DERIVATION: r = build_derivation(s); break;
 	case CMD_ADD_TO_STORE_NAR: r = add_to_store_nar(s); break;
+	case CMD_NIXGATE_INFO: s->req.op = "NixgateInfo"; r = nixgate_info(s); break;
 	default:
 		r = fail(EXIT_REFUSED, "unknown serve command %llu", (unsigned long long)cmd);
 	}

@@ -15,6 +15,10 @@
 #define SERVE_MAGIC_2 0x5452eecb
 #define SERVE_VERSION 0x207   /* 2.7: Nix 2.8's */
 #define EXPORT_MAGIC 0x4558494e
+/* nixgate's extension: the key's policy as the host applies it, as
+ * name/value strings. nix-store ends the session at this unknown command,
+ * which is how a client tells the two apart. */
+#define CMD_NIXGATE_INFO 0x6e676901
 
 /* The largest NAR accepted when no policy sets one. */
 #define SERVE_NAR_MAX (1ull << 40)
@@ -38,6 +42,8 @@ struct serve {
 	struct worker *d;
 	unsigned minor;
 	int write_ok;       /* the client ran --serve --write */
+	int sandboxed;
+	const char *version;
 	const struct policy *pol;
 	struct audit *audit;
 	struct req req;

@@ -6,7 +6,7 @@
 #define LIST \
 	T(t_wire_u64) T(t_wire_string) T(t_wire_limits) T(t_base32) T(t_hash_forms) \
 	T(t_storepath) T(t_path_outputs) T(t_nar_golden) T(t_nar_deep) T(t_nar_trailing) \
-	T(t_sandbox_forbidden) T(t_sandbox_allowed) T(t_golden_serve)
+	T(t_sandbox_forbidden) T(t_sandbox_allowed) T(t_golden_serve) T(t_golden_worker)
 LIST
 #undef T
 #define T(f) {#f + 2, f},

@@ -40,10 +40,33 @@ int worker_connect(struct worker *d, const char *path)
 	return 0;
 }
 
+int worker_trust_read(struct rd *r, int *trust)
+{
+	uint64_t v;
+
+	if (rd_u64(r, &v) < 0)
+		return -1;
+	if (v > TRUST_NO)
+		return fail(r->kind, "%s sent %llu for its trust (0, 1 or 2 expected)", r->who, (unsigned long long)v);
+	*trust = (int)v;
+	return 0;
+}
+
+int worker_hello_read(struct rd *r, unsigned minor, char *version, size_t cap, int *trust)
+{
+	version[0] = 0;
+	*trust = TRUST_UNKNOWN;
+	if (minor >= 33 && rd_str_trunc(r, version, cap, DAEMON_VERSION_MAX, NULL, "version") < 0)
+		return -1;
+	if (minor >= 35 && worker_trust_read(r, trust) < 0)
+		return -1;
+	return 0;
+}
+
 int worker_handshake(struct worker *d)
 {
 	uint64_t magic, v;
-	int r;
+	int r, trust;
 
 	if (wr_u64(&d->w, WORKER_MAGIC_1) < 0 || wr_flush(&d->w) < 0 || rd_u64(&d->r, &magic) < 0)
 		return -1;
@@ -61,8 +84,7 @@ int worker_handshake(struct worker *d)
 	if (wr_u64(&d->w, WORKER_VERSION) < 0 || wr_u64(&d->w, 0) < 0 || wr_u64(&d->w, 0) < 0 ||
 	    wr_flush(&d->w) < 0)
 		return -1;
-	if (d->minor >= 33 &&
-	    rd_str_trunc(&d->r, d->version, sizeof d->version, 4096, NULL, "version") < 0)
+	if (worker_hello_read(&d->r, d->minor, d->version, sizeof d->version, &trust) < 0)
 		return -1;
 	r = worker_wait(d, NULL, NULL);
 	if (r == -2)

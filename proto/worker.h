@@ -44,6 +44,15 @@ typedef int (*worker_src)(void *ctx, unsigned char *buf, size_t max, size_t *got
 
 int worker_connect(struct worker *d, const char *socket_path);
 int worker_handshake(struct worker *d);
+
+/* Whether the daemon trusts its client, as it says from 1.35 on. */
+enum { TRUST_UNKNOWN, TRUST_YES, TRUST_NO };
+#define DAEMON_VERSION_MAX 4096
+int worker_trust_read(struct rd *r, int *trust);
+/* What the daemon sends after the versions: its Nix version (1.33, kept up
+ * to cap - 1 bytes) and its trust (1.35). */
+int worker_hello_read(struct rd *r, unsigned minor, char *version, size_t cap, int *trust);
+
 /* The daemon's messages until the end of a request's work: 0 at
  * STDERR_LAST, -2 at STDERR_ERROR (the text in d->errmsg, connection still
  * usable), -1 on any other failure. src serves STDERR_READ; may be NULL. */

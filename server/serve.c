@@ -7,12 +7,15 @@
 #include <unistd.h>
 
 #include "aterm.h"
+#include "buildresult.h"
 #include "ca.h"
 #include "drv.h"
 #include "err.h"
 #include "hash.h"
 #include "serve.h"
+#include "serveopts.h"
 #include "sig.h"
+#include "storepath.h"
 
 enum {
 	CMD_QUERY_VALID_PATHS = 1, CMD_QUERY_PATH_INFOS, CMD_DUMP_STORE_PATH, CMD_IMPORT_PATHS,
@@ -144,36 +147,11 @@ static int query_valid(struct serve *s)
 	return pathlist_copy(&d->r, &s->out, "valid paths");
 }
 
-/* A signature list from r, each signature checked against SIG_MAX, passed to
- * w (or only read past when w is NULL). */
-static int sigs_copy(struct rd *r, struct wr *w)
-{
-	char sig[SIG_MAX + 1];
-	uint64_t n, i;
-
-	if (rd_count(r, &n, SIGS_MAX, "signatures") < 0 || (w && wr_u64(w, n) < 0))
-		return -1;
-	for (i = 0; i < n; i++)
-		if (rd_str(r, sig, SIG_MAX, NULL, "signature") < 0 || (w && wr_cstr(w, sig) < 0))
-			return -1;
-	return 0;
-}
-
-struct info {
-	char deriver[STORE_PATH_MAX + 1];
-	unsigned char hash[SHA256_BYTES];
-	uint64_t nar_size;
-	char ca[CA_MAX + 1];
-};
-
 /* QueryPathInfo: 1 valid (info read, references into refs), 0 invalid. */
-static int path_info(struct serve *s, const char *path, struct info *in, struct pathset *refs,
-		     struct wr *sigs_to)
+static int path_info(struct serve *s, const char *path, struct pathinfo *in, struct pathset *refs)
 {
 	struct worker *d = s->d;
-	char h[HASH_TEXT_MAX + 1];
-	uint64_t valid = 1, regtime, n;
-	int ultimate;
+	uint64_t valid = 1;
 
 	if (wr_u64(&d->w, WOP_QUERY_PATH_INFO) < 0 || wr_cstr(&d->w, path) < 0)
 		return -1;
@@ -183,30 +161,14 @@ static int path_info(struct serve *s, const char *path, struct info *in, struct 
 		return -1;
 	if (!valid)
 		return 0;
-	if (storepath_read(&d->r, in->deriver, 1, "deriver") < 0 ||
-	    rd_str(&d->r, h, HASH_TEXT_MAX, &n, "nar hash") < 0)
-		return -1;
-	if (hash_parse(in->hash, h, n) < 0)
-		return fail(EXIT_SYSTEM, "nix-daemon sent an unreadable NAR hash '%s'", h);
-	if (pathset_read(refs, &d->r, "references") < 0 || rd_u64(&d->r, &regtime) < 0 ||
-	    rd_u64(&d->r, &in->nar_size) < 0)
-		return -1;
-	in->ca[0] = 0;
-	if (d->minor < 16)
-		return sigs_to && wr_u64(sigs_to, 0) < 0 ? -1 : 1;
-	if (rd_bool(&d->r, &ultimate, "ultimate") < 0 || sigs_copy(&d->r, sigs_to) < 0)
-		return -1;
-	return rd_str(&d->r, in->ca, CA_MAX, NULL, "content address") < 0 ? -1 : 1;
+	return pathinfo_read_worker(&d->r, d->minor, in, refs) < 0 ? -1 : 1;
 }
 
 static int query_infos(struct serve *s)
 {
 	static struct pathset refs;
-	unsigned char sigbuf[SIGS_WIRE_MAX];
-	char h[HASH_TEXT_MAX];
+	static struct pathinfo in;
 	struct pathset req;
-	struct info in;
-	struct wr sigs;
 	size_t i;
 	int v;
 
@@ -219,21 +181,12 @@ static int query_infos(struct serve *s)
 	for (i = 0; i < req.n; i++) {
 		const char *p = pathset_get(&req, i);
 
-		wr_init_mem(&sigs, sigbuf, sizeof sigbuf);
-		if ((v = path_info(s, p, &in, &refs, &sigs)) < 0)
+		if ((v = path_info(s, p, &in, &refs)) < 0)
 			goto bad;
 		if (!v)
 			continue;
-		if (wr_cstr(&s->out, p) < 0 || wr_cstr(&s->out, in.deriver) < 0 ||
-		    pathset_write(&refs, &s->out) < 0 ||
-		    wr_u64(&s->out, in.nar_size) < 0 || wr_u64(&s->out, in.nar_size) < 0)
+		if (wr_cstr(&s->out, p) < 0 || pathinfo_write_serve(&s->out, s->minor, &in, &refs) < 0)
 			goto bad;
-		if (s->minor >= 4) {
-			hash_fmt32(h, in.hash);
-			if (wr_cstr(&s->out, h) < 0 || wr_cstr(&s->out, in.ca) < 0 ||
-			    wr_bytes(&s->out, sigbuf, sigs.len) < 0)
-				goto bad;
-		}
 	}
 	pathset_free(&req);
 	return wr_cstr(&s->out, "");
@@ -283,8 +236,8 @@ static int dump_path(struct serve *s)
 static int export_paths(struct serve *s)
 {
 	static struct pathset refs;
+	static struct pathinfo in;
 	struct pathset req;
-	struct info in;
 	uint64_t ignored;
 	size_t i;
 	int v;
@@ -298,7 +251,7 @@ static int export_paths(struct serve *s)
 	for (i = 0; i < req.n; i++) {
 		const char *p = pathset_get(&req, i);
 
-		if ((v = path_info(s, p, &in, &refs, NULL)) < 0)
+		if ((v = path_info(s, p, &in, &refs)) < 0)
 			goto bad;
 		if (!v) {
 			fail(EXIT_REFUSED, "ExportPaths: path '%s' is not valid", p);
@@ -628,22 +581,15 @@ static uint64_t cap(uint64_t v, uint64_t limit)
 /* Build options of the serve protocol, by client version. */
 static int read_build_opts(struct serve *s, struct build_opts *o)
 {
-	uint64_t repeat, keep_failed;
-	int enforce;
+	struct serve_opts so;
 
 	memset(o, 0, sizeof *o);
-	if (rd_u64(&s->in, &o->max_silent_time) < 0 || rd_u64(&s->in, &o->build_timeout) < 0)
-		return -1;
-	if (s->minor >= 2 && rd_u64(&s->in, &o->max_log_size) < 0)
-		return -1;
-	if (s->minor >= 3 && (rd_u64(&s->in, &repeat) < 0 || rd_bool(&s->in, &enforce, "enforce determinism") < 0))
+	if (serve_opts_read(&s->in, s->minor, &so) < 0)
 		return -1;
 	/* keep-failed would leave the build directory on the host: ignored */
-	if (s->minor >= 7 && rd_u64(&s->in, &keep_failed) < 0)
-		return -1;
-	o->max_silent_time = cap(o->max_silent_time, s->pol->max_silent_time);
-	o->build_timeout = cap(o->build_timeout, s->pol->max_build_time);
-	o->max_log_size = cap(o->max_log_size, s->pol->max_log_size);
+	o->max_silent_time = cap(so.max_silent_time, s->pol->max_silent_time);
+	o->build_timeout = cap(so.build_timeout, s->pol->max_build_time);
+	o->max_log_size = cap(so.max_log_size, s->pol->max_log_size);
 	o->use_substitutes = s->pol->substitute;
 	o->max_jobs = s->max_jobs;
 	return 0;
@@ -834,11 +780,11 @@ static int build_paths(struct serve *s)
 static int build_derivation(struct serve *s)
 {
 	static struct drvwire drv;
-	char path[STORE_PATH_MAX + 1], text[WORKER_TEXT_KEEP];
+	static struct build_result br;
+	char path[STORE_PATH_MAX + 1];
 	struct worker *d = s->d;
 	struct build_opts o;
-	uint64_t status, v[4] = {0, 0, 0, 0}, n = 0, i;
-	int r, nondet = 0;
+	int r;
 
 	if (storepath_read(&s->in, path, 0, "derivation path") < 0 || !storepath_is_drv(path) ||
 	    drvwire_read(&drv, &s->in) < 0)
@@ -847,10 +793,11 @@ static int build_derivation(struct serve *s)
 	if (read_build_opts(s, &o) < 0 || need_write(s) < 0 || allowed(s, ALLOW_BUILD) < 0)
 		return -1;
 	if (platform_ok(s, &drv.info) < 0 || outputs_ok(s, path, &drv.info) < 0) {
+		char text[1024];
+
 		if (soft(s, text, sizeof text) < 0)
 			return -1;
-		status = BUILD_INPUT_REJECTED;
-		r = -2;
+		build_result_set(&br, BUILD_INPUT_REJECTED, text);
 	} else {
 		if (worker_set_options(d, &o) < 0)
 			return -1;
@@ -860,38 +807,13 @@ static int build_derivation(struct serve *s)
 		r = worker_wait(d, NULL, NULL);
 		if (r == -1)
 			return -1;
-		status = BUILD_MISC_FAILURE;
-		snprintf(text, sizeof text, "%s", d->errmsg);
-	}
-	if (r == 0) {
-		if (rd_u64(&d->r, &status) < 0 ||
-		    rd_str_trunc(&d->r, text, sizeof text, WORKER_STR_MAX, NULL, "build error") < 0)
-			return -1;
-		if (d->minor >= 29 && (rd_u64(&d->r, &v[0]) < 0 || rd_bool(&d->r, &nondet, "non-deterministic") < 0 ||
-				       rd_u64(&d->r, &v[2]) < 0 || rd_u64(&d->r, &v[3]) < 0))
+		if (r == -2)
+			build_result_set(&br, BUILD_MISC_FAILURE, d->errmsg);
+		else if (build_result_read(&d->r, worker_result_fields(d->minor, 0), &br) < 0)
 			return -1;
 	}
-	if (wr_u64(&s->out, status) < 0 || wr_cstr(&s->out, text) < 0)
-		return -1;
-	if (s->minor >= 3 && (wr_u64(&s->out, v[0]) < 0 || wr_u64(&s->out, (uint64_t)nondet) < 0 ||
-			      wr_u64(&s->out, v[2]) < 0 || wr_u64(&s->out, v[3]) < 0))
-		return -1;
 	/* built outputs: DrvOutput id -> Realisation JSON, passed through */
-	if (r == 0 && d->minor >= 28 && rd_count(&d->r, &n, DRV_OUTPUTS_MAX, "built outputs") < 0)
-		return -1;
-	if (s->minor >= 6 && wr_u64(&s->out, n) < 0)
-		return -1;
-	for (i = 0; i < 2 * n; i++) {
-		uint64_t len;
-
-		if (rd_str_trunc(&d->r, text, sizeof text, 1u << 20, &len, "realisation") < 0)
-			return -1;
-		if (len >= sizeof text)
-			return fail(EXIT_SYSTEM, "nix-daemon sent a realisation of %llu bytes", (unsigned long long)len);
-		if (s->minor >= 6 && wr_cstr(&s->out, text) < 0)
-			return -1;
-	}
-	return 0;
+	return build_result_write(&s->out, serve_result_fields(s->minor), &br);
 }
 
 /* Outputs of a derivation that are valid, into set. */
@@ -923,8 +845,8 @@ static int drv_outputs(struct serve *s, const char *drv, struct pathset *set)
 static int query_closure(struct serve *s)
 {
 	static struct pathset refs;
+	static struct pathinfo in;
 	struct pathset *seen = &s->seen;
-	struct info in;
 	size_t i, j;
 	int outs, v;
 
@@ -942,7 +864,7 @@ static int query_closure(struct serve *s)
 		char p[STORE_PATH_MAX + 1];
 
 		strcpy(p, pathset_get(seen, i));
-		if ((v = path_info(s, p, &in, &refs, NULL)) < 0)
+		if ((v = path_info(s, p, &in, &refs)) < 0)
 			return -1;
 		if (!v)
 			return fail(EXIT_REFUSED, "QueryClosure: path '%s' is not valid", p);

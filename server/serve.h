@@ -5,6 +5,7 @@
 
 #include "audit.h"
 #include "nar.h"
+#include "pathinfo.h"
 #include "pathset.h"
 #include "policy.h"
 #include "wire.h"
@@ -22,11 +23,6 @@
 
 /* The largest NAR accepted when no policy sets one. */
 #define SERVE_NAR_MAX (1ull << 40)
-#define SIGS_MAX 64
-#define SIG_MAX 1024
-/* A signature list in wire form: count, then padded strings. */
-#define SIGS_WIRE_MAX (8 + SIGS_MAX * (8 + SIG_MAX + 8))
-#define CA_MAX 512
 
 /* One request, for the audit line. */
 struct req {

@@ -1,5 +1,4 @@
 /* Unit tests of the wire encoding, base32, hashes, store paths and NARs. */
-#include <dirent.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +9,6 @@
 #include "err.h"
 #include "hash.h"
 #include "nar.h"
-#include "pathset.h"
 #include "storepath.h"
 #include "wire.h"
 
@@ -278,76 +276,4 @@ void t_nar_trailing(void)
 	CHECK(feed_all(b, o, 5) == 0);
 	o += put_str(b + o, "junk");
 	CHECK(feed_all(b, o, 1000) == 1); /* stops exactly at the NAR's end */
-}
-
-/* Golden encodings from Nix's own test suite: decoded with the readers and
- * encoded again with the writers, byte for byte. */
-static int golden_strings(const char *name, int paths, int n)
-{
-	static unsigned char out[1 << 16];
-	char dir[400], s[4096];
-	unsigned char *p;
-	size_t len;
-	struct rd r;
-	struct wr w;
-	int i;
-
-	snprintf(dir, sizeof dir, "%s/serve-protocol", check_dir);
-	if (!(p = slurp(dir, name, &len)))
-		return -1;
-	rd_init_mem(&r, p, len, EXIT_REFUSED, "golden");
-	wr_init_mem(&w, out, sizeof out);
-	for (i = 0; i < n; i++) {
-		size_t k;
-
-		if (paths ? storepath_read(&r, s, 0, "path") < 0 : rd_str(&r, s, sizeof s - 1, NULL, "s") < 0)
-			return -1;
-		k = strlen(s);
-		if (wr_str(&w, s, k) < 0)
-			return -1;
-	}
-	return r.pos == len && w.len == len && !memcmp(out, p, len) ? 0 : -1;
-}
-
-void t_golden_serve(void)
-{
-	static unsigned char out[1 << 16];
-	char dir[400], s[256];
-	struct pathset ps;
-	unsigned char *p;
-	uint64_t n, m, i, j;
-	size_t len;
-	struct rd r;
-	struct wr w;
-
-	if (!check_dir)
-		return;
-	CHECK(golden_strings("string.bin", 0, 5) == 0);
-	CHECK(golden_strings("store-path.bin", 1, 2) == 0);
-	/* set.bin: three string sets, then a set of three sets */
-	snprintf(dir, sizeof dir, "%s/serve-protocol", check_dir);
-	CHECK((p = slurp(dir, "set.bin", &len)) != NULL);
-	if (!p)
-		return;
-	rd_init_mem(&r, p, len, EXIT_REFUSED, "golden");
-	wr_init_mem(&w, out, sizeof out);
-	for (i = 0; i < 4; i++) {
-		CHECK(rd_count(&r, &n, 100, "set") == 0 && wr_u64(&w, n) == 0);
-		for (j = 0; j < n; j++) {
-			if (i < 3) {
-				CHECK(rd_str(&r, s, 255, NULL, "s") == 0 && wr_cstr(&w, s) == 0);
-				continue;
-			}
-			CHECK(rd_count(&r, &m, 100, "set") == 0 && wr_u64(&w, m) == 0);
-			for (; m > 0; m--)
-				CHECK(rd_str(&r, s, 255, NULL, "s") == 0 && wr_cstr(&w, s) == 0);
-		}
-	}
-	CHECK(r.pos == len && w.len == len && !memcmp(out, p, len));
-	/* a store path set must hold store paths: set.bin's "" is refused */
-	pathset_init(&ps);
-	rd_init_mem(&r, p, len, EXIT_REFUSED, "golden");
-	CHECK(pathset_read(&ps, &r, "paths") == 0 && ps.n == 0);
-	CHECK(pathset_read(&ps, &r, "paths") == -1);
-	pathset_free(&ps);
 }

@@ -1,5 +1,5 @@
 # Large and many: a 1 GiB path both ways with the server's peak RSS, and
-# 500 small paths in one nix copy.
+# 500 small paths in one nix copy, each way.
 
 # Peak VmHWM (KiB) of processes whose command line matches $1, until $2 exists.
 watch_rss() {
@@ -74,5 +74,21 @@ t_many_small() {
 			bad "copy-500-paths/$s" "$(tail -n 2 "$B/out")"
 		fi
 		bed_host nix-store --delete $(cat "$B/many.list") > /dev/null 2>&1
+	done
+}
+
+t_many_small_from() {
+	mkdir -p "$B/manyf"
+	for i in $(seq 500); do echo "from host $i" > "$B/manyf/g$i"; done
+	bed_host nix-store --add "$B"/manyf/g* > "$B/manyf.list"
+	for s in $STORES; do
+		nix-store --delete $(cat "$B/manyf.list") > /dev/null 2>&1
+		if nix copy --from "ssh://$s" $(cat "$B/manyf.list") > "$B/out" 2>&1 &&
+		   [ "$(nix-store --check-validity --print-invalid $(cat "$B/manyf.list") | wc -l)" = 0 ] &&
+		   [ "$(cat "$(sed -n 500p "$B/manyf.list")")" = "from host $(sed -n 500p "$B/manyf.list" | sed 's/.*-g//')" ]; then
+			ok "copy-from-500-paths/$s"
+		else
+			bad "copy-from-500-paths/$s" "$(tail -n 2 "$B/out")"
+		fi
 	done
 }

@@ -28,7 +28,7 @@ $(B)/nixgate-serve: $(call obj,$(PROTO) $(SERVER))
 $(B)/nixgate: $(call obj,$(PROTO) $(CLIENT))
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(B)/unit: $(call obj,$(PROTO) $(filter-out server/main.c,$(SERVER)) $(UNIT))
+$(B)/unit: $(call obj,$(PROTO) $(filter-out server/main.c,$(SERVER)) $(filter-out client/main.c,$(CLIENT)) $(UNIT))
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 # Refuse to ship a binary that needs a dynamic loader.

@@ -1,16 +1,83 @@
-/* nixgate: the client side, run by root on the machine that sends builds.
- * A subcommand table; ping, doctor and the build hook come next. */
+/* nixgate: the client side, run by root on the machine that sends builds. */
 #include <stdio.h>
 #include <string.h>
 
+#include "doctor.h"
 #include "err.h"
+#include "machines.h"
+#include "ping.h"
 
 #define VERSION "0.1"
+/* Nothing answered as it should: the host is not usable as a builder. */
+#define EXIT_UNUSABLE 1
 
 static int cmd_version(int argc, char **argv)
 {
 	printf("nixgate " VERSION "\n");
 	return 0;
+}
+
+static int failed(const char *what)
+{
+	fprintf(stderr, "nixgate: %s: %s\n", what, err_msg());
+	return err_kind() ? err_kind() : EXIT_SYSTEM;
+}
+
+static int usage(const char *u)
+{
+	fprintf(stderr, "usage: nixgate %s\n", u);
+	return EXIT_REFUSED;
+}
+
+static int cmd_ping(int argc, char **argv)
+{
+	static struct store_uri u;
+	static struct ping p;
+	int json = argc == 3 && !strcmp(argv[1], "--json");
+
+	if (argc != 2 + json)
+		return usage("ping [--json] ssh://[USER@]HOST[?ssh-key=PATH] | HOST");
+	if (uri_parse(&u, argv[1 + json]) < 0 || ping(&p, &u) < 0)
+		return failed("ping");
+	if (json)
+		ping_json(stdout, &p);
+	else if (p.usable)
+		ping_print(stdout, &p);
+	else
+		fprintf(stderr, "nixgate: %s is not usable: %s; fix: %s\n", p.uri, p.cause, p.fix);
+	ping_free(&p);
+	return p.usable ? 0 : EXIT_UNUSABLE;
+}
+
+static int cmd_doctor(int argc, char **argv)
+{
+	static struct machine m[MACHINES_MAX];
+	static char builders[BUILDERS_MAX + 1];
+	int json = 0, n, i, bad = 0, first = 1;
+	const char *given = NULL;
+
+	for (i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--json"))
+			json = 1;
+		else if (!strcmp(argv[i], "--builders") && i + 1 < argc)
+			given = argv[++i];
+		else
+			return usage("doctor [--json] [--builders SPEC]");
+	if (given)
+		snprintf(builders, sizeof builders, "%s", given);
+	else if (machines_builders(builders, sizeof builders) < 0)
+		return failed("doctor");
+	if ((n = machines_parse(m, MACHINES_MAX, builders, 0)) < 0)
+		return failed("doctor");
+	if (json)
+		printf("{\"builders\":[");
+	else if (n == 0)
+		printf("no builders configured (builders = %s)\n", builders);
+	for (i = 0; i < n; i++)
+		bad += doctor_check(stdout, &m[i], json, &first) > 0;
+	if (json)
+		printf("]}\n");
+	return bad ? EXIT_UNUSABLE : 0;
 }
 
 static int cmd_help(int argc, char **argv);
@@ -20,6 +87,8 @@ static const struct {
 	int (*fn)(int, char **);
 	const char *help;
 } cmds[] = {
+	{"ping", cmd_ping, "check one build host: reachable, server, timings, the key's policy"},
+	{"doctor", cmd_doctor, "check every builder of the local Nix configuration"},
 	{"version", cmd_version, "print the version"},
 	{"help", cmd_help, "list the commands"},
 };

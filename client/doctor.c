@@ -1,0 +1,142 @@
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "doctor.h"
+#include "ping.h"
+
+#define PROBLEMS_MAX 16
+
+struct report {
+	unsigned n;
+	char cause[PROBLEMS_MAX][PING_TEXT + 256], fix[PROBLEMS_MAX][PING_TEXT];
+};
+
+static void problem(struct report *r, const char *fix, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void problem(struct report *r, const char *fix, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (r->n == PROBLEMS_MAX)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(r->cause[r->n], sizeof r->cause[r->n], fmt, ap);
+	va_end(ap);
+	snprintf(r->fix[r->n], sizeof r->fix[r->n], "%s", fix);
+	r->n++;
+}
+
+static int has(const char *list, const char *w, size_t n)
+{
+	const char *p = list;
+
+	while (*p) {
+		size_t k;
+
+		while (*p == ' ')
+			p++;
+		k = strcspn(p, " ");
+		if (k == n && !memcmp(p, w, n))
+			return 1;
+		p += k;
+	}
+	return 0;
+}
+
+/* Each word of promised that the host's list (or "any") does not allow. */
+static void promised(struct report *r, const char *what, const char *promised, const char *allowed, const char *key)
+{
+	const char *p = promised;
+
+	if (!allowed || !strcmp(allowed, "any"))
+		return;
+	while (*p) {
+		size_t k;
+
+		while (*p == ' ')
+			p++;
+		if (!(k = strcspn(p, " ")))
+			break;
+		if (!has(allowed, p, k))
+			problem(r, "change the builder entry, or the key's policy on the host",
+				"the entry promises %s %.*s, but the host's policy for key %s allows only: %s", what,
+				(int)k, p, key, allowed);
+		p += k;
+	}
+}
+
+static void key_file(struct report *r, const char *path)
+{
+	struct stat st;
+
+	if (!path[0])
+		return;
+	if (stat(path, &st) < 0 || access(path, R_OK) < 0)
+		problem(r, "fix the key path in the builder entry, or make the file readable by root",
+			"the ssh key file %s cannot be read", path);
+	else if (st.st_mode & 077)
+		problem(r, "chmod 600 the key file", "the ssh key file %s is open to others (mode %03o), so ssh ignores it",
+			path, (unsigned)(st.st_mode & 0777));
+}
+
+static void emit(FILE *o, const struct machine *m, const struct ping *p, const struct report *r, int json, int *first)
+{
+	unsigned i;
+
+	if (json) {
+		fprintf(o, "%s{\"uri\":", *first ? "" : ",");
+		json_str(o, m->uri.text);
+		fprintf(o, ",\"ok\":%s,\"problems\":[", r->n ? "false" : "true");
+		for (i = 0; i < r->n; i++) {
+			fprintf(o, "%s{\"cause\":", i ? "," : "");
+			json_str(o, r->cause[i]);
+			fprintf(o, ",\"fix\":");
+			json_str(o, r->fix[i]);
+			fputc('}', o);
+		}
+		fprintf(o, "]}");
+	} else if (!r->n)
+		fprintf(o, "%s: ok (%s%s%s%s)\n", m->uri.text, p->nixgate ? "nixgate-serve, key " : "nix-store --serve",
+			p->nixgate ? ping_info(p, "key") : "",
+			p->nixgate && !strcmp(ping_info(p, "trusted") ? ping_info(p, "trusted") : "", "true") ? ", trusted" : "",
+			p->nixgate ? "" : ", no per-key policy");
+	else
+		for (i = 0; i < r->n; i++)
+			fprintf(o, "%s: problem: %s; fix: %s\n", m->uri.text, r->cause[i], r->fix[i]);
+	*first = 0;
+}
+
+int doctor_check(FILE *o, const struct machine *m, int json, int *first)
+{
+	static struct report r;
+	static struct ping p;
+	const char *key;
+	char feats[2 * MACHINE_LIST_MAX + 2];
+
+	memset(&r, 0, sizeof r);
+	key_file(&r, m->uri.key);
+	if (ping(&p, &m->uri) < 0) {
+		problem(&r, "see the message", "%s", "the check could not run");
+	} else if (!p.usable) {
+		if (!r.n)
+			problem(&r, p.fix, "%s", p.cause);
+	} else if (p.nixgate) {
+		key = ping_info(&p, "key") ? ping_info(&p, "key") : "?";
+		promised(&r, "system", m->systems, ping_info(&p, "systems"), key);
+		snprintf(feats, sizeof feats, "%s %s", m->supported, m->mandatory);
+		promised(&r, "feature", feats, ping_info(&p, "features"), key);
+		if (ping_info(&p, "trusted") && strcmp(ping_info(&p, "trusted"), "true"))
+			problem(&r, "use nixgate as the build hook, or make the key trusted (--trusted) on the host",
+				"key %s is not trusted on the host: Nix's stock remote builds of input-addressed "
+				"derivations will be refused", key);
+		if (ping_info(&p, "allow") && !strstr(ping_info(&p, "allow"), "build"))
+			problem(&r, "add build to the key's allow setting on the host",
+				"key %s may not build on the host (allow: %s)", key, ping_info(&p, "allow"));
+	}
+	emit(o, m, &p, &r, json, first);
+	ping_free(&p);
+	return (int)r.n;
+}

@@ -1,0 +1,39 @@
+/* ping: one build host checked the way Nix connects to it: reachable, which
+ * server, how fast, and for nixgate the key's policy as the host applies it. */
+#ifndef NIXGATE_PING_H
+#define NIXGATE_PING_H
+
+#include <stdio.h>
+
+#include "ssh.h"
+
+#define PING_TEXT 512
+#define INFO_PAIRS_MAX 32
+#define INFO_NAME_MAX 64
+#define INFO_VALUE_MAX 8192
+#define PING_TIMEOUT_MS 30000
+
+struct ping {
+	char uri[URI_MAX + 1];
+	int usable;
+	char cause[PING_TEXT], fix[PING_TEXT];   /* when not usable */
+	double ssh_ms, handshake_ms, query_ms;   /* -1: not measured */
+	unsigned minor;                          /* serve protocol 2.minor */
+	int nixgate;                             /* NixgateInfo answered */
+	unsigned ninfo;
+	char name[INFO_PAIRS_MAX][INFO_NAME_MAX + 1];
+	char *value[INFO_PAIRS_MAX];
+};
+
+/* Fills p; returns 0 when it could run the check at all (p->usable says
+ * how it went), -1 on a local failure. */
+int ping(struct ping *p, const struct store_uri *u);
+void ping_free(struct ping *p);
+/* A NixgateInfo value, or NULL. */
+const char *ping_info(const struct ping *p, const char *name);
+void ping_print(FILE *o, const struct ping *p);
+void ping_json(FILE *o, const struct ping *p);
+/* A JSON string literal. */
+void json_str(FILE *o, const char *s);
+
+#endif

@@ -1,0 +1,35 @@
+/* ssh: a build host's store URI, opened the way Nix opens it: ssh running
+ * the serve command, with NIX_SSHOPTS, the key and the pinned host key. */
+#ifndef NIXGATE_SSH_H
+#define NIXGATE_SSH_H
+
+#include <limits.h>
+#include <sys/types.h>
+
+#define URI_MAX 1024
+#define HOST_MAX 256
+#define HOSTKEY_MAX 2048
+
+struct store_uri {
+	char text[URI_MAX + 1];      /* as given, with ssh:// added when bare */
+	char host[HOST_MAX + 1];     /* [user@]host */
+	char key[PATH_MAX];          /* ssh-key=, or "" */
+	char program[HOST_MAX + 1];  /* remote-program=, default nix-store */
+	char hostkey[HOSTKEY_MAX + 1]; /* base64-ssh-public-host-key=, or "" */
+};
+
+struct sshconn {
+	pid_t pid;
+	int in, out, err;            /* the remote's stdin, stdout, stderr */
+	char known_hosts[64];        /* temporary file for a pinned host key */
+};
+
+/* ssh://[user@]host[?ssh-key=PATH&remote-program=P&base64-ssh-public-host-key=K],
+ * or a bare host. Other stores (ssh-ng://, daemon) are refused by name. */
+int uri_parse(struct store_uri *u, const char *s);
+/* ssh HOST -x -a [NIX_SSHOPTS] [-i KEY] [known hosts] [extra] -- PROGRAM --serve --write */
+int ssh_start(struct sshconn *c, const struct store_uri *u, const char *const *extra);
+/* Closes the pipes and reaps ssh: its exit status, or 128 + signal. */
+int ssh_finish(struct sshconn *c);
+
+#endif

@@ -1,37 +1,143 @@
-# ./build.sh bench [JSON]: nixgate-serve against nix-store --serve --write in
-# the same run on the same throwaway host, interleaved. Runs inside a private
-# mount namespace (build.sh arranges it).
-# 1. session cost: process start + handshake + one QueryValidPaths, over
-#    pipes (no ssh), 200 sessions each, in rounds of 20 (A B A B ...).
+# ./build.sh bench [JSON]: nixgate-serve (trusted key) against
+# nix-store --serve --write in the same run on the same throwaway host,
+# interleaved (A B A B ...); medians, min-max and the ratio nixgate/nix-store.
+# Runs inside a private mount namespace (build.sh arranges it).
+#  1. session cost: process start + handshake + one QueryValidPaths over
+#     pipes (no ssh), 200 sessions each in rounds of 20; and the same straight
+#     to the daemon, the floor under any server that uses it
+#  2. nix copy --to and --from over ssh of one 1 GiB path (MiB/s), with the
+#     server's peak RSS
+#  3. nix copy --to of 1,000 small paths (paths/s)
+#  4. QueryValidPaths of 10,000 paths (ms) and nixgate's daemon round trips
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/tests/bed.sh"
 json=${1:-}
 bed_up > /dev/null
 trap bed_down EXIT INT TERM
-mkdir -p "$B/bin"
+mkdir -p "$B/bin" "$B/r"
 cp "$top/build/nixgate-serve" "$top/build/sclient" "$B/bin/"
+bed_key nixstore "nix-store --serve --write"
+bed_key gate "$B/bin/nixgate-serve --key gate --trusted --audit-log $B/home/audit.log"
+R="$B/r"
 
 now() { date +%s%N; }
+med() { sort -n "$1" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+lo() { sort -n "$1" | head -n 1; }
+hi() { sort -n "$1" | tail -n 1; }
+ratio() { awk "BEGIN {printf \"%.3f\", $1 / $2}"; }
+
+# Peak VmHWM (KiB) of processes matching $1 until $2 exists.
+watch_rss() {
+	max=0
+	while [ ! -e "$2" ]; do
+		for p in $(pgrep -f "$1"); do
+			v=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$p/status" 2>/dev/null)
+			[ -n "$v" ] && [ "$v" -gt "$max" ] && max=$v
+		done
+		sleep 0.05
+	done
+	echo "$max"
+}
+pattern() { case $1 in gate) echo "nixgate-serve --key gate" ;; *) echo "nix-store --serve" ;; esac; }
+
+# 1. session cost
 round() { # command...: microseconds per session for one round of 20
 	t0=$(now)
 	bed_host "$B/bin/sclient" 7 sessions 20 -- "$@" > /dev/null
 	echo $(( ($(now) - t0) / 20000 ))
 }
-: > "$B/ng"; : > "$B/ns"
 for i in $(seq 10); do
-	round "$B/bin/nixgate-serve" --key bench --trusted >> "$B/ng"
-	round nix-store --serve --write >> "$B/ns"
+	round "$B/bin/nixgate-serve" --key bench --trusted --audit-log none >> "$R/sess-gate"
+	round nix-store --serve --write >> "$R/sess-nixstore"
+	t0=$(now)
+	bed_host "$B/bin/sclient" 0 dsessions 20 -- /nix/var/nix/daemon-socket/socket
+	echo $(( ($(now) - t0) / 20000 )) >> "$R/sess-daemon"
 done
-med() { sort -n "$1" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-lo() { sort -n "$1" | head -n 1; }
-hi() { sort -n "$1" | tail -n 1; }
-ng=$(med "$B/ng"); ns=$(med "$B/ns")
-ratio=$(awk "BEGIN {printf \"%.3f\", $ng / $ns}")
-printf '%-34s %12s %12s %10s\n' "benchmark" "nixgate" "nix-store" "ratio"
-printf '%-34s %9s us %9s us %10s\n' "session cost (median, 200 each)" "$ng" "$ns" "$ratio"
-printf '%-34s %5s-%-6s %5s-%-6s\n' "  min-max per round" "$(lo "$B/ng")" "$(hi "$B/ng")" "$(lo "$B/ns")" "$(hi "$B/ns")"
-echo "machine: $(nproc) cores, $(nix --version), $(date -u +%Y-%m-%d)"
+
+# 2. 1 GiB both ways
+head -c 1073741824 /dev/urandom > "$B/blob"
+big=$(nix-store --add "$B/blob")
+rm -f "$B/blob"
+copy_big() { # store direction: MiB/s, and the peak RSS into rss-STORE
+	rm -f "$B/stop"
+	watch_rss "$(pattern "$1")" "$B/stop" > "$B/rss.now" & w=$!
+	t0=$(now)
+	if [ "$2" = to ]; then
+		nix copy --to "ssh://$1" "$big" > /dev/null 2>&1
+	else
+		nix copy --from "ssh://$1" "$big" > /dev/null 2>&1
+	fi
+	t=$(( $(now) - t0 ))
+	touch "$B/stop"; wait "$w"
+	cat "$B/rss.now" >> "$R/rss-$1"
+	awk "BEGIN {printf \"%.1f\", 1024 / ($t / 1e9)}"
+}
+for i in 1 2; do
+	for s in gate nixstore; do
+		bed_host nix-store --delete "$big" > /dev/null 2>&1 || true
+		copy_big "$s" to >> "$R/to-$s"; echo >> "$R/to-$s"
+	done
+done
+for i in 1 2; do
+	for s in gate nixstore; do
+		nix-store --delete "$big" > /dev/null 2>&1 || true
+		copy_big "$s" from >> "$R/from-$s"; echo >> "$R/from-$s"
+	done
+done
+
+# 3. 1,000 small paths
+mkdir -p "$B/many"
+for i in $(seq 1000); do echo "small $i" > "$B/many/f$i"; done
+nix-store --add "$B"/many/f* > "$B/many.list"
+for i in 1 2; do
+	for s in gate nixstore; do
+		bed_host nix-store --delete $(cat "$B/many.list") > /dev/null 2>&1 || true
+		t0=$(now)
+		nix copy --to "ssh://$s" $(cat "$B/many.list") > /dev/null 2>&1
+		echo $(( 1000000000000 / ($(now) - t0) )) >> "$R/many-$s"
+	done
+done
+
+# 4. QueryValidPaths of 10,000 paths: the 1,000 real ones and 9,000 that are not there
+{ cat "$B/many.list"; for i in $(seq 9000); do echo "/nix/store/11111111111111111111111111111111-absent-$i"; done; } > "$B/q.list"
+set -- $(cat "$B/q.list")
+for i in 1 2 3; do
+	for s in gate nixstore; do
+		t0=$(now)
+		"$B/bin/sclient" 7 valid "$@" -- ssh -F "$B/ssh_config" "$s" nix-store --serve > "$B/q.out"
+		echo $(( ($(now) - t0) / 1000000 )) >> "$R/query-$s"
+		[ "$(grep -c '^valid ' "$B/q.out")" = 1000 ] || echo "bench: $s found $(grep -c '^valid ' "$B/q.out") of 1000 valid paths" >&2
+	done
+done
+trips=$(grep "op=QueryValidPaths paths=10000 " "$B/home/audit.log" | tail -n 1 | sed 's/.*daemon=//')
+
+S1=$(med "$R/sess-gate"); S2=$(med "$R/sess-nixstore"); SD=$(med "$R/sess-daemon")
+T1=$(med "$R/to-gate"); T2=$(med "$R/to-nixstore")
+F1=$(med "$R/from-gate"); F2=$(med "$R/from-nixstore")
+M1=$(med "$R/many-gate"); M2=$(med "$R/many-nixstore")
+Q1=$(med "$R/query-gate"); Q2=$(med "$R/query-nixstore")
+P1=$(hi "$R/rss-gate"); P2=$(hi "$R/rss-nixstore")
+row() { printf '%-36s %12s %12s %8s   %s\n' "$@"; }
+row "benchmark" "nixgate" "nix-store" "ratio" "min-max nixgate / nix-store"
+row "session cost (us, 200 each)" "$S1" "$S2" "$(ratio "$S1" "$S2")" "$(lo "$R/sess-gate")-$(hi "$R/sess-gate") / $(lo "$R/sess-nixstore")-$(hi "$R/sess-nixstore")"
+row "  the daemon alone (us)" "$SD" "" "" "$(lo "$R/sess-daemon")-$(hi "$R/sess-daemon")"
+row "copy 1 GiB to host (MiB/s)" "$T1" "$T2" "$(ratio "$T1" "$T2")" "$(lo "$R/to-gate")-$(hi "$R/to-gate") / $(lo "$R/to-nixstore")-$(hi "$R/to-nixstore")"
+row "copy 1 GiB from host (MiB/s)" "$F1" "$F2" "$(ratio "$F1" "$F2")" "$(lo "$R/from-gate")-$(hi "$R/from-gate") / $(lo "$R/from-nixstore")-$(hi "$R/from-nixstore")"
+row "copy 1,000 small paths (paths/s)" "$M1" "$M2" "$(ratio "$M1" "$M2")" "$(lo "$R/many-gate")-$(hi "$R/many-gate") / $(lo "$R/many-nixstore")-$(hi "$R/many-nixstore")"
+row "query 10,000 paths (ms, via ssh)" "$Q1" "$Q2" "$(ratio "$Q1" "$Q2")" "$(lo "$R/query-gate")-$(hi "$R/query-gate") / $(lo "$R/query-nixstore")-$(hi "$R/query-nixstore")"
+row "  nixgate's daemon round trips" "$trips" "" "" ""
+row "peak RSS during 1 GiB (KiB)" "$P1" "$P2" "$(ratio "$P1" "$P2")" ""
+echo "machine: $(nproc) cores, $(nix --version), $(uname -r), $(date -u +%Y-%m-%d)"
 if [ -n "$json" ]; then
-	printf '{"session_cost_us":{"nixgate":%s,"nix_store":%s,"ratio":%s,"sessions":200}}\n' "$ng" "$ns" "$ratio" > "$json"
+	cat > "$json" <<JSON
+{"machine":{"cores":$(nproc),"nix":"$(nix --version)","date":"$(date -u +%Y-%m-%d)"},
+ "session_cost_us":{"nixgate":$S1,"nix_store":$S2,"ratio":$(ratio "$S1" "$S2"),"daemon_alone":$SD,"sessions":200},
+ "copy_to_mib_s":{"nixgate":$T1,"nix_store":$T2,"ratio":$(ratio "$T1" "$T2")},
+ "copy_from_mib_s":{"nixgate":$F1,"nix_store":$F2,"ratio":$(ratio "$F1" "$F2")},
+ "small_paths_per_s":{"nixgate":$M1,"nix_store":$M2,"ratio":$(ratio "$M1" "$M2"),"paths":1000},
+ "query_10000_ms":{"nixgate":$Q1,"nix_store":$Q2,"ratio":$(ratio "$Q1" "$Q2"),"nixgate_daemon_round_trips":$trips},
+ "peak_rss_kib":{"nixgate":$P1,"nix_store":$P2,"ratio":$(ratio "$P1" "$P2")}}
+JSON
+	echo "wrote $json"
 fi

@@ -183,6 +183,7 @@ int worker_wait(struct worker *d, worker_src src, void *ctx)
 	char text[WORKER_TEXT_KEEP];
 	uint64_t msg, act, lvl, type, parent, len;
 
+	d->round_trips++;
 	if (wr_flush(&d->w) < 0)
 		return -1;
 	for (;;) {

@@ -30,6 +30,7 @@ enum {
 struct worker {
 	int fd;
 	unsigned minor;          /* negotiated protocol minor */
+	uint64_t round_trips;    /* requests answered: each waited for once */
 	int logfd;               /* build logs and daemon messages go here; -1: dropped */
 	struct rd r;
 	struct wr w;

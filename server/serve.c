@@ -929,7 +929,7 @@ static uint64_t ms_since(const struct timespec *t0)
 }
 
 /* The audit line of the request just done. */
-static void audited(struct serve *s, int r, const struct timespec *t0)
+static void audited(struct serve *s, int r, const struct timespec *t0, uint64_t trips0)
 {
 	char why[300];
 	size_t i;
@@ -941,16 +941,17 @@ static void audited(struct serve *s, int r, const struct timespec *t0)
 			if (why[i] == '"' || (unsigned char)why[i] < ' ')
 				why[i] = '\'';
 	}
-	audit_write(s->audit, "key=%s op=%s paths=%llu first=%s bytes=%llu result=%s%s%s ms=%llu", s->key,
-		    s->req.op, (unsigned long long)s->req.paths, s->req.first[0] ? s->req.first : "-",
+	audit_write(s->audit, "key=%s op=%s paths=%llu first=%s bytes=%llu result=%s%s%s ms=%llu daemon=%llu",
+		    s->key, s->req.op, (unsigned long long)s->req.paths, s->req.first[0] ? s->req.first : "-",
 		    (unsigned long long)s->req.bytes, s->req.rule ? "refused rule=" : r < 0 ? "error reason=\"" : "ok",
 		    s->req.rule ? s->req.rule : r < 0 ? why : "", r < 0 && !s->req.rule ? "\"" : "",
-		    (unsigned long long)ms_since(t0));
+		    (unsigned long long)ms_since(t0), (unsigned long long)(s->d->round_trips - trips0));
 }
 
 int serve_one(struct serve *s)
 {
 	struct timespec t0;
+	uint64_t trips0;
 	uint64_t cmd;
 	int e, r;
 
@@ -961,6 +962,7 @@ int serve_one(struct serve *s)
 	if (rd_u64(&s->in, &cmd) < 0)
 		return -1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	trips0 = s->d->round_trips;
 	memset(&s->req, 0, sizeof s->req);
 	s->req.op = cmd_names[cmd < sizeof cmd_names / sizeof *cmd_names ? cmd : 0];
 	switch (cmd) {
@@ -977,6 +979,6 @@ int serve_one(struct serve *s)
 	default:
 		r = fail(EXIT_REFUSED, "unknown serve command %llu", (unsigned long long)cmd);
 	}
-	audited(s, r, &t0);
+	audited(s, r, &t0, trips0);
 	return r < 0 ? -1 : 0;
 }

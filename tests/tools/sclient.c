@@ -4,12 +4,16 @@
  *   sclient MINOR OP [ARG...] -- COMMAND [ARG...]
  * OP: hello | valid PATH... | info PATH... | build PATH[!OUT]... | closure PATH...
  *     | export PATH... (the raw reply) | import FILE (an export stream)
- *     | sessions N (N handshakes + one QueryValidPaths each, for timing) */
+ *     | sessions N (N handshakes + one QueryValidPaths each, for timing)
+ *   sclient 0 dsessions N -- SOCKET: the same straight to a nix-daemon socket,
+ *     the floor under any server that uses the daemon */
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -107,6 +111,43 @@ static void hello(void)
 	printf("server-version 2.%llu\n", (unsigned long long)(get() & 0xff));
 }
 
+/* The daemon's log stream up to STDERR_LAST; these requests log nothing. */
+static void daemon_last(void)
+{
+	uint64_t m = get();
+
+	if (m != 0x616c7473) die("the daemon did not answer with STDERR_LAST");
+}
+
+static void daemon_session(const char *sock)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	uint64_t v;
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	snprintf(sa.sun_path, sizeof sa.sun_path, "%s", sock);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) die("cannot connect to the daemon");
+	to = fdopen(fd, "w");
+	from = fdopen(dup(fd), "r");
+	put(0x6e697863);
+	fflush(to);
+	if (get() != 0x6478696f) die("bad daemon magic");
+	v = get() & 0xff;
+	put(0x122);
+	put(0); /* no CPU affinity */
+	put(0); /* reserve space */
+	fflush(to);
+	if (v >= 33) free(gets_());
+	if (v >= 35) get();
+	daemon_last();
+	put(31); put(0); put(0); /* QueryValidPaths: no paths, no substitution */
+	fflush(to);
+	daemon_last();
+	get();
+	fclose(to); fclose(from);
+	to = from = NULL;
+}
+
 int main(int argc, char **argv)
 {
 	int sep = 0, n;
@@ -122,6 +163,11 @@ int main(int argc, char **argv)
 	args = argv + 3;
 	n = sep - 3;
 	signal(SIGPIPE, SIG_IGN);
+	if (!strcmp(op, "dsessions")) {
+		for (int i = atoi(args[0]); i > 0; i--)
+			daemon_session(argv[sep + 1]);
+		return 0;
+	}
 	if (!strcmp(op, "sessions")) {
 		int count = atoi(args[0]);
 		for (int i = 0; i < count; i++) {

@@ -27,17 +27,20 @@ lo() { sort -n "$1" | head -n 1; }
 hi() { sort -n "$1" | tail -n 1; }
 ratio() { awk "BEGIN {printf \"%.3f\", $1 / $2}"; }
 
-# Peak VmHWM (KiB) of processes matching $1 until $2 exists.
+# Peak VmHWM (KiB) and CPU seconds (user + system, last sample) of the
+# processes matching $1 until $2 exists.
 watch_rss() {
-	max=0
+	max=0 cpu=0
 	while [ ! -e "$2" ]; do
 		for p in $(pgrep -f "$1"); do
 			v=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$p/status" 2>/dev/null)
 			[ -n "$v" ] && [ "$v" -gt "$max" ] && max=$v
+			c=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{print $12 + $13}')
+			[ -n "$c" ] && [ "$c" -gt "$cpu" ] && cpu=$c
 		done
 		sleep 0.05
 	done
-	echo "$max"
+	echo "$max $(awk "BEGIN {printf \"%.2f\", $cpu / $(getconf CLK_TCK)}")"
 }
 pattern() { case $1 in gate) echo "nixgate-serve --key gate" ;; *) echo "nix-store --serve" ;; esac; }
 
@@ -70,7 +73,8 @@ copy_big() { # store direction: MiB/s, and the peak RSS into rss-STORE
 	fi
 	t=$(( $(now) - t0 ))
 	touch "$B/stop"; wait "$w"
-	cat "$B/rss.now" >> "$R/rss-$1"
+	cut -d' ' -f1 "$B/rss.now" >> "$R/rss-$1"
+	cut -d' ' -f2 "$B/rss.now" >> "$R/cpu$2-$1"
 	awk "BEGIN {printf \"%.1f\", 1024 / ($t / 1e9)}"
 }
 for i in 1 2; do
@@ -118,12 +122,15 @@ F1=$(med "$R/from-gate"); F2=$(med "$R/from-nixstore")
 M1=$(med "$R/many-gate"); M2=$(med "$R/many-nixstore")
 Q1=$(med "$R/query-gate"); Q2=$(med "$R/query-nixstore")
 P1=$(hi "$R/rss-gate"); P2=$(hi "$R/rss-nixstore")
+C1=$(med "$R/cputo-gate"); C2=$(med "$R/cputo-nixstore"); D1=$(med "$R/cpufrom-gate"); D2=$(med "$R/cpufrom-nixstore")
 row() { printf '%-36s %12s %12s %8s   %s\n' "$@"; }
 row "benchmark" "nixgate" "nix-store" "ratio" "min-max nixgate / nix-store"
 row "session cost (us, 200 each)" "$S1" "$S2" "$(ratio "$S1" "$S2")" "$(lo "$R/sess-gate")-$(hi "$R/sess-gate") / $(lo "$R/sess-nixstore")-$(hi "$R/sess-nixstore")"
 row "  the daemon alone (us)" "$SD" "" "" "$(lo "$R/sess-daemon")-$(hi "$R/sess-daemon")"
 row "copy 1 GiB to host (MiB/s)" "$T1" "$T2" "$(ratio "$T1" "$T2")" "$(lo "$R/to-gate")-$(hi "$R/to-gate") / $(lo "$R/to-nixstore")-$(hi "$R/to-nixstore")"
 row "copy 1 GiB from host (MiB/s)" "$F1" "$F2" "$(ratio "$F1" "$F2")" "$(lo "$R/from-gate")-$(hi "$R/from-gate") / $(lo "$R/from-nixstore")-$(hi "$R/from-nixstore")"
+row "  server CPU per GiB to host (s)" "$C1" "$C2" "$(ratio "$C1" "$C2")" ""
+row "  server CPU per GiB from host (s)" "$D1" "$D2" "$(ratio "$D1" "$D2")" ""
 row "copy 1,000 small paths (paths/s)" "$M1" "$M2" "$(ratio "$M1" "$M2")" "$(lo "$R/many-gate")-$(hi "$R/many-gate") / $(lo "$R/many-nixstore")-$(hi "$R/many-nixstore")"
 row "query 10,000 paths (ms, via ssh)" "$Q1" "$Q2" "$(ratio "$Q1" "$Q2")" "$(lo "$R/query-gate")-$(hi "$R/query-gate") / $(lo "$R/query-nixstore")-$(hi "$R/query-nixstore")"
 row "  nixgate's daemon round trips" "$trips" "" "" ""
@@ -135,6 +142,7 @@ if [ -n "$json" ]; then
  "session_cost_us":{"nixgate":$S1,"nix_store":$S2,"ratio":$(ratio "$S1" "$S2"),"daemon_alone":$SD,"sessions":200},
  "copy_to_mib_s":{"nixgate":$T1,"nix_store":$T2,"ratio":$(ratio "$T1" "$T2")},
  "copy_from_mib_s":{"nixgate":$F1,"nix_store":$F2,"ratio":$(ratio "$F1" "$F2")},
+ "server_cpu_s_per_gib":{"to":{"nixgate":$C1,"nix_store":$C2},"from":{"nixgate":$D1,"nix_store":$D2}},
  "small_paths_per_s":{"nixgate":$M1,"nix_store":$M2,"ratio":$(ratio "$M1" "$M2"),"paths":1000},
  "query_10000_ms":{"nixgate":$Q1,"nix_store":$Q2,"ratio":$(ratio "$Q1" "$Q2"),"nixgate_daemon_round_trips":$trips},
  "peak_rss_kib":{"nixgate":$P1,"nix_store":$P2,"ratio":$(ratio "$P1" "$P2")}}

@@ -114,7 +114,10 @@ for i in 1 2 3; do
 		[ "$(grep -c '^valid ' "$B/q.out")" = 1000 ] || echo "bench: $s found $(grep -c '^valid ' "$B/q.out") of 1000 valid paths" >&2
 	done
 done
-trips=$(grep "op=QueryValidPaths paths=10000 " "$B/home/audit.log" | tail -n 1 | sed 's/.*daemon=//')
+# where a small path's time goes, from nixgate's audit lines
+grep "key=gate op=AddToStoreNar .*-f[0-9]* " "$B/home/audit.log" | sed 's/.* ms=\([0-9.]*\) .*/\1/' > "$R/add-ms"
+grep "key=gate op=AddToStoreNar .*-f[0-9]* " "$B/home/audit.log" | sed 's/.*daemon_ms=\([0-9.]*\).*/\1/' > "$R/add-daemon-ms"
+trips=$(grep "op=QueryValidPaths paths=10000 " "$B/home/audit.log" | tail -n 1 | sed 's/.* daemon=\([0-9]*\).*/\1/')
 
 S1=$(med "$R/sess-gate"); S2=$(med "$R/sess-nixstore"); SD=$(med "$R/sess-daemon")
 T1=$(med "$R/to-gate"); T2=$(med "$R/to-nixstore")
@@ -132,6 +135,7 @@ row "copy 1 GiB from host (MiB/s)" "$F1" "$F2" "$(ratio "$F1" "$F2")" "$(lo "$R/
 row "  server CPU per GiB to host (s)" "$C1" "$C2" "$(ratio "$C1" "$C2")" ""
 row "  server CPU per GiB from host (s)" "$D1" "$D2" "$(ratio "$D1" "$D2")" ""
 row "copy 1,000 small paths (paths/s)" "$M1" "$M2" "$(ratio "$M1" "$M2")" "$(lo "$R/many-gate")-$(hi "$R/many-gate") / $(lo "$R/many-nixstore")-$(hi "$R/many-nixstore")"
+row "  per path at the server (ms)" "$(med "$R/add-ms")" "" "" "the daemon's share: $(med "$R/add-daemon-ms") ms"
 row "query 10,000 paths (ms, via ssh)" "$Q1" "$Q2" "$(ratio "$Q1" "$Q2")" "$(lo "$R/query-gate")-$(hi "$R/query-gate") / $(lo "$R/query-nixstore")-$(hi "$R/query-nixstore")"
 row "  nixgate's daemon round trips" "$trips" "" "" ""
 row "peak RSS during 1 GiB (KiB)" "$P1" "$P2" "$(ratio "$P1" "$P2")" ""
@@ -143,7 +147,8 @@ if [ -n "$json" ]; then
  "copy_to_mib_s":{"nixgate":$T1,"nix_store":$T2,"ratio":$(ratio "$T1" "$T2")},
  "copy_from_mib_s":{"nixgate":$F1,"nix_store":$F2,"ratio":$(ratio "$F1" "$F2")},
  "server_cpu_s_per_gib":{"to":{"nixgate":$C1,"nix_store":$C2},"from":{"nixgate":$D1,"nix_store":$D2}},
- "small_paths_per_s":{"nixgate":$M1,"nix_store":$M2,"ratio":$(ratio "$M1" "$M2"),"paths":1000},
+ "small_paths_per_s":{"nixgate":$M1,"nix_store":$M2,"ratio":$(ratio "$M1" "$M2"),"paths":1000,
+   "nixgate_ms_per_path":$(med "$R/add-ms"),"daemon_ms_per_path":$(med "$R/add-daemon-ms")},
  "query_10000_ms":{"nixgate":$Q1,"nix_store":$Q2,"ratio":$(ratio "$Q1" "$Q2"),"nixgate_daemon_round_trips":$trips},
  "peak_rss_kib":{"nixgate":$P1,"nix_store":$P2,"ratio":$(ratio "$P1" "$P2")}}
 JSON

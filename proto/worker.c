@@ -1,6 +1,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -178,12 +179,11 @@ static int serve_read(struct worker *d, worker_src src, void *ctx)
 	return 0;
 }
 
-int worker_wait(struct worker *d, worker_src src, void *ctx)
+static int wait_loop(struct worker *d, worker_src src, void *ctx)
 {
 	char text[WORKER_TEXT_KEEP];
 	uint64_t msg, act, lvl, type, parent, len;
 
-	d->round_trips++;
 	if (wr_flush(&d->w) < 0)
 		return -1;
 	for (;;) {
@@ -229,6 +229,19 @@ int worker_wait(struct worker *d, worker_src src, void *ctx)
 				    (unsigned long long)msg);
 		}
 	}
+}
+
+int worker_wait(struct worker *d, worker_src src, void *ctx)
+{
+	struct timespec t0, t1;
+	int r;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	r = wait_loop(d, src, ctx);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	d->round_trips++;
+	d->wait_us += (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000);
+	return r;
 }
 
 static int setting(struct wr *w, const char *name, uint64_t v)

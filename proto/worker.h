@@ -31,6 +31,7 @@ struct worker {
 	int fd;
 	unsigned minor;          /* negotiated protocol minor */
 	uint64_t round_trips;    /* requests answered: each waited for once */
+	uint64_t wait_us;        /* time spent waiting for the daemon */
 	int logfd;               /* build logs and daemon messages go here; -1: dropped */
 	struct rd r;
 	struct wr w;

@@ -920,17 +920,18 @@ static const char *cmd_names[] = {
 	"BuildPaths", "QueryClosure", "BuildDerivation", "AddToStoreNar"
 };
 
-static uint64_t ms_since(const struct timespec *t0)
+static uint64_t us_since(const struct timespec *t0)
 {
 	struct timespec t;
 
 	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)(t.tv_sec - t0->tv_sec) * 1000 + (uint64_t)((t.tv_nsec - t0->tv_nsec) / 1000000);
+	return (uint64_t)((t.tv_sec - t0->tv_sec) * 1000000 + (t.tv_nsec - t0->tv_nsec) / 1000);
 }
 
 /* The audit line of the request just done. */
-static void audited(struct serve *s, int r, const struct timespec *t0, uint64_t trips0)
+static void audited(struct serve *s, int r, const struct timespec *t0, uint64_t trips0, uint64_t wait0)
 {
+	uint64_t us = us_since(t0), wait = s->d->wait_us - wait0;
 	char why[300];
 	size_t i;
 
@@ -941,17 +942,19 @@ static void audited(struct serve *s, int r, const struct timespec *t0, uint64_t 
 			if (why[i] == '"' || (unsigned char)why[i] < ' ')
 				why[i] = '\'';
 	}
-	audit_write(s->audit, "key=%s op=%s paths=%llu first=%s bytes=%llu result=%s%s%s ms=%llu daemon=%llu",
+	audit_write(s->audit, "key=%s op=%s paths=%llu first=%s bytes=%llu result=%s%s%s ms=%llu.%03llu daemon=%llu daemon_ms=%llu.%03llu",
 		    s->key, s->req.op, (unsigned long long)s->req.paths, s->req.first[0] ? s->req.first : "-",
 		    (unsigned long long)s->req.bytes, s->req.rule ? "refused rule=" : r < 0 ? "error reason=\"" : "ok",
 		    s->req.rule ? s->req.rule : r < 0 ? why : "", r < 0 && !s->req.rule ? "\"" : "",
-		    (unsigned long long)ms_since(t0), (unsigned long long)(s->d->round_trips - trips0));
+		    (unsigned long long)(us / 1000), (unsigned long long)(us % 1000),
+		    (unsigned long long)(s->d->round_trips - trips0), (unsigned long long)(wait / 1000),
+		    (unsigned long long)(wait % 1000));
 }
 
 int serve_one(struct serve *s)
 {
 	struct timespec t0;
-	uint64_t trips0;
+	uint64_t trips0, wait0;
 	uint64_t cmd;
 	int e, r;
 
@@ -963,6 +966,7 @@ int serve_one(struct serve *s)
 		return -1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	trips0 = s->d->round_trips;
+	wait0 = s->d->wait_us;
 	memset(&s->req, 0, sizeof s->req);
 	s->req.op = cmd_names[cmd < sizeof cmd_names / sizeof *cmd_names ? cmd : 0];
 	switch (cmd) {
@@ -979,6 +983,6 @@ int serve_one(struct serve *s)
 	default:
 		r = fail(EXIT_REFUSED, "unknown serve command %llu", (unsigned long long)cmd);
 	}
-	audited(s, r, &t0, trips0);
+	audited(s, r, &t0, trips0, wait0);
 	return r < 0 ? -1 : 0;
 }

@@ -294,7 +294,7 @@ t_audit() {
 	new=$(tail -n +"$((n0 + 1))" "$AUDIT")
 	if [ "$(printf '%s\n' "$new" | wc -l)" -eq 4 ] &&
 	   printf '%s\n' "$new" | grep -q "^time=20[0-9-]*T[0-9:]*Z key=ro op=session client=2.7 write=0 trusted=1 allow=query,export sandbox=on result=ok$" &&
-	   printf '%s\n' "$new" | grep -q "key=ro op=QueryPathInfos paths=1 first=$h bytes=0 result=ok ms=[0-9]* daemon=1$" &&
+	   printf '%s\n' "$new" | grep -q "key=ro op=QueryPathInfos paths=1 first=$h bytes=0 result=ok ms=[0-9]*\.[0-9][0-9][0-9] daemon=1 daemon_ms=[0-9.]*$" &&
 	   printf '%s\n' "$new" | grep -q "key=ro op=QueryValidPaths paths=1 first=$h bytes=0 result=ok ms=" &&
 	   grep -q "key=signed op=AddToStoreNar paths=1 first=/nix/store/[a-z0-9]*-signed-ia bytes=[1-9][0-9]* result=ok" "$AUDIT" &&
 	   grep -q "key=signed op=AddToStoreNar paths=1 first=/nix/store/[a-z0-9]*-unlisted-ia bytes=0 result=refused rule=import" "$AUDIT" &&

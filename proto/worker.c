@@ -133,7 +133,41 @@ static int fields(struct worker *d, char *text, size_t cap)
 	return 0;
 }
 
+static int read_error_raw(struct worker *d);
+
+/* A daemon error as one line: its colour codes dropped and its line breaks
+ * (hash mismatches span three lines) folded into spaces. */
+static void oneline(char *s)
+{
+	char *o = s, *p = s;
+
+	while (*p) {
+		if (*p == '\033' && p[1] == '[') {
+			for (p += 2; *p && !(*p >= '@' && *p <= '~'); p++)
+				;
+			if (*p)
+				p++;
+		} else if (*p == '\n' || *p == '\r' || *p == '\t' || *p == ' ') {
+			while (*p == '\n' || *p == '\r' || *p == '\t' || *p == ' ')
+				p++;
+			if (o > s && *p)
+				*o++ = ' ';
+		} else
+			*o++ = *p++;
+	}
+	*o = 0;
+}
+
 static int read_error(struct worker *d)
+{
+	int r = read_error_raw(d);
+
+	if (r == -2)
+		oneline(d->errmsg);
+	return r;
+}
+
+static int read_error_raw(struct worker *d)
 {
 	uint64_t level, pos, n, i, status;
 	char skip[64];

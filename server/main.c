@@ -88,6 +88,25 @@ static void load_policy(const char *file, const char **set, const char **val, in
 		}
 }
 
+/* A descriptor among 0, 1, 2 that is closed would be taken by the daemon
+ * socket or the spool, and replies would go there: fill the gap first. */
+static void std_fds(void)
+{
+	int fd, bad = -1;
+
+	for (fd = 0; fd < 3; fd++)
+		if (fcntl(fd, F_GETFD) < 0) {
+			if (open("/dev/null", O_RDWR) != fd)
+				exit(EXIT_SYSTEM);
+			if (fd < 2 && bad < 0)
+				bad = fd;
+		}
+	if (bad >= 0) {
+		fail(EXIT_SYSTEM, "standard %s is closed", bad ? "output" : "input");
+		die();
+	}
+}
+
 int main(int argc, char **argv)
 {
 	const char *sock = getenv("NIX_DAEMON_SOCKET_PATH"), *command = NULL;
@@ -98,6 +117,7 @@ int main(int argc, char **argv)
 	size_t j;
 	long cpus;
 
+	std_fds();
 	for (i = 1; i < argc; i++) {
 		for (j = 0; j < sizeof policy_flags / sizeof *policy_flags; j++)
 			if (!strcmp(argv[i], policy_flags[j].flag))

@@ -339,7 +339,7 @@ static int add_nar(struct serve *s, const struct addinfo *a, struct pathset *ref
 	const unsigned char *p;
 	char h[HASH_TEXT_MAX];
 	size_t got;
-	int r;
+	int r, broken = 0;
 
 	hash_fmt16(h, a->hash);
 	if (wr_u64(&d->w, WOP_ADD_TO_STORE_NAR) < 0 || wr_cstr(&d->w, a->path) < 0 ||
@@ -350,14 +350,20 @@ static int add_nar(struct serve *s, const struct addinfo *a, struct pathset *ref
 	    wr_u64(&d->w, 1) < 0 /* don't check signatures: the policy has */)
 		return -1;
 	if (d->minor >= 23) {
-		while (src->left > 0)
-			if (nar_next(src, &p, &got, sizeof spoolbuf) < 0 || wr_u64(&d->w, got) < 0 || wr_bytes(&d->w, p, got) < 0)
+		while (src->left > 0 && !broken)
+			if (nar_next(src, &p, &got, sizeof spoolbuf) < 0)
+				broken = 1;
+			else if (wr_u64(&d->w, got) < 0 || wr_bytes(&d->w, p, got) < 0)
 				return -1;
+		/* on a broken NAR the end frame comes early: the daemon fails the
+		 * add and the connection stays usable for the clean-up */
 		if (wr_u64(&d->w, 0) < 0)
 			return -1;
 		r = worker_wait(d, NULL, NULL);
 	} else
 		r = worker_wait(d, tunnel, src);
+	if (broken)
+		return -1;
 	if (r == -2)
 		return fail(EXIT_REFUSED, "adding '%s': nix-daemon: %s", a->path, d->errmsg);
 	return r;
@@ -469,6 +475,38 @@ static int import_ok(struct serve *s, struct addinfo *a, struct pathset *refs)
 	return a->ca[0] ? ca_ok(s, a, refs) : sig_ok(s, a, refs);
 }
 
+/* A NAR of known size from the client into the spool file, validated as
+ * it passes; its hash must be the declared one. */
+static int spool_known(struct serve *s, const struct addinfo *a, struct narsrc *src)
+{
+	crypto_hash_sha256_state st;
+	unsigned char got_hash[SHA256_BYTES];
+	char want[HASH_TEXT_MAX], got[HASH_TEXT_MAX];
+	const unsigned char *p;
+	uint64_t off = 0;
+	size_t n;
+
+	if (ftruncate(s->spool_fd, 0) < 0)
+		return fail_sys("truncating the spool file");
+	crypto_hash_sha256_init(&st);
+	while (src->left > 0) {
+		if (nar_next(src, &p, &n, sizeof spoolbuf) < 0)
+			return -1;
+		crypto_hash_sha256_update(&st, p, n);
+		if (pwrite(s->spool_fd, p, n, (off_t)off) != (ssize_t)n)
+			return fail_sys("writing the spool file");
+		off += n;
+	}
+	crypto_hash_sha256_final(&st, got_hash);
+	if (memcmp(got_hash, a->hash, SHA256_BYTES)) {
+		hash_fmt32(want, a->hash);
+		hash_fmt32(got, got_hash);
+		return fail(EXIT_REFUSED, "AddToStoreNar: NAR hash mismatch for '%s': declared %s, got %s", a->path,
+			    want, got);
+	}
+	return 0;
+}
+
 static int add_to_store_nar(struct serve *s)
 {
 	static struct addinfo a;
@@ -493,6 +531,17 @@ static int add_to_store_nar(struct serve *s)
 		return -1;
 	src.left = a.nar_size;
 	nar_init(&s->nar);
+	/* A NAR that fails the daemon's checks after it has started writing
+	 * leaves an invalid, partly written path in the store (Nix's own
+	 * behaviour). Up to SPOOL_SMALL_MAX it is checked whole before the
+	 * daemon sees any of it; larger ones stream. */
+	if (a.nar_size <= SPOOL_SMALL_MAX && s->spool_fd >= 0) {
+		if (spool_known(s, &a, &src) < 0)
+			return -1;
+		src.from_spool = 1;
+		src.off = 0;
+		src.left = a.nar_size;
+	}
 	if (add_nar(s, &a, &s->ps, &src) < 0)
 		return -1;
 	return wr_u64(&s->out, 1);

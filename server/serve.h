@@ -21,6 +21,9 @@
  * which is how a client tells the two apart. */
 #define CMD_NIXGATE_INFO 0x6e676901
 
+/* AddToStoreNar NARs up to this size are checked whole (structure, size,
+ * hash) in the spool file before the daemon sees them. */
+#define SPOOL_SMALL_MAX (64ull << 20)
 /* The largest NAR accepted when no policy sets one. */
 #define SERVE_NAR_MAX (1ull << 40)
 

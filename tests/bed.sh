@@ -133,6 +133,19 @@ bed_host() {
 	nsenter -t "$(cat "$B/daemon.pid")" -m -- "$@"
 }
 
+# Stops the host's daemon and every worker it forked, as a service restart
+# does, and starts a new one.
+bed_daemon_restart() {
+	old=$(cat "$B/daemon.pid")
+	pkill -KILL -P "$old" 2>/dev/null
+	kill -KILL "$old" 2>/dev/null
+	while kill -0 "$old" 2>/dev/null; do sleep 0.05; done
+	nsenter -t "$(cat "$B/sshd.pid2")" -m -- sh -c \
+		'rm -f /nix/var/nix/daemon-socket/socket; NIX_CONF_DIR=/etc/nix nix-daemon > "$0/daemon2.log" 2>&1 & echo $! > "$0/daemon.pid"' "$B"
+	for i in $(seq 100); do bed_host test -S /nix/var/nix/daemon-socket/socket && return 0; sleep 0.1; done
+	return 1
+}
+
 bed_down() {
 	[ -n "${B:-}" ] || return 0
 	for f in "$B/sshd.pid2" "$B/daemon.pid"; do

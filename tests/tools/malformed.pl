@@ -1,0 +1,61 @@
+#!/usr/bin/perl
+# malformed.pl CASE [ARG]: a client stream of the serve protocol that is
+# wrong in one way, on stdout (big-add SIZE: a right one, for cutting short).
+# The cases are listed at the end.
+use strict;
+use warnings;
+use Digest::SHA qw(sha256_hex);
+
+sub u64 { pack 'Q<', $_[0] }
+sub str { my $s = shift; u64(length $s) . $s . ("\0" x ((8 - length($s) % 8) % 8)) }
+sub hello { u64(0x390c9deb) . u64(0x207) }
+my $H = '0mdqa9w1p6cmli6976v4wi0sw9r4p5pr';
+my $P = "/nix/store/$H-malformed";
+
+# NAR pieces
+sub tok { join '', map { str($_) } @_ }
+sub reg { tok('(', 'type', 'regular', 'contents', $_[0], ')') }
+sub dir { my $s = tok('(', 'type', 'directory'); while (@_) { my ($n, $node) = splice @_, 0, 2; $s .= tok('entry', '(', 'name', $n, 'node') . $node . tok(')') } $s . tok(')') }
+sub nar { tok('nix-archive-1') . $_[0] }
+sub deep { my $n = shift; my $s = reg('x'); $s = dir('d', $s) for 1 .. $n; nar($s) }
+
+# AddToStoreNar of a NAR, declaring size and hash (defaults: the real ones)
+sub add {
+	my ($nar, %o) = @_;
+	my $size = $o{size} // length $nar;
+	my $hash = $o{hash} // sha256_hex($nar);
+	my $body = defined $o{cut} ? substr($nar, 0, $o{cut}) : $nar;
+	hello() . u64(9) . str($o{path} // $P) . str('') . str($hash) . u64(0) . u64(0) . u64($size) . u64(0) . u64(0) . str('') . $body;
+}
+sub query_path { hello() . u64(2) . u64(1) . str($_[0]) }
+
+my %cases = (
+	'empty' => sub { '' },
+	'truncated-handshake' => sub { substr(u64(0x390c9deb), 0, 4) },
+	'wrong-magic' => sub { u64(0x12345678) . u64(0x207) },
+	'wrong-major' => sub { u64(0x390c9deb) . u64(0x307) },
+	'string-2^63' => sub { hello() . u64(2) . u64(1) . u64(1 << 63) },
+	'count-2^40' => sub { hello() . u64(1) . u64(0) . u64(0) . u64(1 << 40) },
+	'padding-not-zero' => sub { hello() . u64(2) . u64(1) . u64(length $P) . $P . "\1" x ((8 - length($P) % 8) % 8) },
+	'unknown-command' => sub { hello() . u64(77) },
+	'bad-hash-chars' => sub { query_path('/nix/store/eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee-x') },
+	'wrong-hash-length' => sub { query_path('/nix/store/0mdqa9w1p6cmli6976v4wi0sw9r4p5p-x') },
+	'bad-name' => sub { query_path("/nix/store/$H-a b") },
+	'outside-store' => sub { query_path("/tmp/store/$H-x") },
+	'nar-dotdot' => sub { add(nar(dir('..', reg('x')))) },
+	'nar-slash' => sub { add(nar(dir('a/b', reg('x')))) },
+	'nar-nul' => sub { add(nar(dir("a\0b", reg('x')))) },
+	'nar-unsorted' => sub { add(nar(dir('b', reg('x'), 'a', reg('y')))) },
+	'nar-duplicate' => sub { add(nar(dir('a', reg('x'), 'a', reg('y')))) },
+	'nar-deep-10000' => sub { add(deep(10000)) },
+	'nar-longer-than-declared' => sub { my $n = nar(reg('x' x 100)); add($n, size => length($n) - 16) },
+	'nar-hash-mismatch' => sub { add(nar(reg('hash mismatch')), hash => sha256_hex('other')) },
+	'stdin-closed-in-nar' => sub { my $n = nar(reg('y' x 4000)); add($n, cut => 1000) },
+	'big-add' => sub { add(nar(reg('z' x $ARGV[1]))) },
+	'nar-file' => sub { local $/; open my $f, '<', $ARGV[1] or die "$ARGV[1]: $!"; add(nar_raw(<$f>)) },
+);
+sub nar_raw { $_[0] }
+
+my $c = $cases{$ARGV[0] // ''} or die "malformed.pl: unknown case; cases: " . join(' ', sort keys %cases) . "\n";
+binmode STDOUT;
+print $c->();

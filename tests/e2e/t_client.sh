@@ -3,6 +3,7 @@
 NG="$top/build/nixgate"
 SYS="$(uname -m)-linux"
 bed_key sysonly "$B/bin/nixgate-serve --key sysonly --trusted --systems $SYS --audit-log none"
+bed_key wrongprog "/nonexistent/nixgate-serve --key wrongprog"
 bed_key chatty "echo hello from bashrc; exec $B/bin/nixgate-serve --key chatty --trusted --audit-log none"
 ssh-keygen -q -t ed25519 -N '' -f "$B/key-stranger" -C stranger
 cp "$B/key-gate" "$B/key-open" && chmod 644 "$B/key-open"
@@ -54,6 +55,17 @@ t_ping_nix_store() {
 	else
 		bad ping/nix-store "$(tr '\n' '|' < "$B/ping.out")"
 	fi
+}
+
+# ping_cause NAME URI PATTERN: not usable, with PATTERN as the cause
+ping_cause() {
+	"$NG" ping "$2" > /dev/null 2> "$B/ping.err"; st=$?
+	if [ "$st" = 1 ] && grep -q "$3" "$B/ping.err"; then ok "ping/$1"; else bad "ping/$1" "status $st: $(cat "$B/ping.err")"; fi
+}
+
+t_ping_causes() {
+	ping_cause dns ssh://no-such-host.invalid "the host name does not resolve"
+	ping_cause wrong-program ssh://wrongprog "the remote command ended (status 127) without speaking the serve protocol: .*/nonexistent/nixgate-serve: not found"
 }
 
 t_ping_unusable() {

@@ -14,7 +14,7 @@
 #include "err.h"
 #include "sandbox.h"
 
-enum { ANY, FD_IN, FD_OUT, FD_ERR, FD_DAEMON, FD_SPOOL, FD_AUDIT, NO_EXEC };
+enum { ANY, FD_IN, FD_OUT, FD_ERR, FD_DAEMON, FD_SPOOL, FD_AUDIT, NO_EXEC, FD_SLOTS };
 
 struct allow {
 	const char *name;
@@ -39,6 +39,10 @@ static const struct allow table[] = {
 	{"mremap", ANY, "realloc"},
 	{"madvise", ANY, "free"},
 	{"brk", ANY, "malloc"},
+	{"flock", FD_SLOTS, "build slots: taken, released, counted"},
+	{"clock_nanosleep", ANY, "waiting for a build slot"},
+	{"nanosleep", ANY, "waiting for a build slot"},
+	{"sysinfo", ANY, "the host's load, for NixgateInfo"},
 	{"clock_gettime", ANY, "audit and build times"},
 	{"gettimeofday", ANY, "audit times"},
 	{"rt_sigprocmask", ANY, "abort"},
@@ -68,6 +72,9 @@ static int highest_fd(const struct sandbox_fds *f)
 	for (i = 0; i < sizeof w / sizeof *w; i++)
 		if (w[i] > m)
 			m = w[i];
+	for (i = 0; i < f->nslots; i++)
+		if (f->slots[i] > m)
+			m = f->slots[i];
 	return m;
 }
 
@@ -129,6 +136,7 @@ static int seccomp(const struct sandbox_fds *f)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
 	size_t i;
+	unsigned j;
 	int r = 0, nr, fd;
 
 	if (!ctx)
@@ -143,6 +151,10 @@ static int seccomp(const struct sandbox_fds *f)
 		else if (table[i].arg == NO_EXEC)
 			r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
 					     SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+		else if (table[i].arg == FD_SLOTS)
+			for (j = 0; r == 0 && j < f->nslots; j++)
+				r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
+						     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)f->slots[j]));
 		else if ((fd = fd_of(f, table[i].arg)) >= 0)
 			r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)fd));
 	}
@@ -169,7 +181,7 @@ int sandbox_enter(const struct sandbox_fds *f)
 void sandbox_print(FILE *o, const struct sandbox_fds *f)
 {
 	static const char *argname[] = {"", "client input", "client output", "stderr", "daemon socket",
-					"spool file", "audit log", "no PROT_EXEC"};
+					"spool file", "audit log", "no PROT_EXEC", "slot files"};
 	size_t i;
 
 	fprintf(o, "seccomp: default kill process (other architectures too); allowed:\n");

@@ -11,6 +11,8 @@ struct sandbox_fds {
 	int spool;            /* ImportPaths spool file, or -1 */
 	int audit;            /* audit log, or -1 */
 	uint64_t fsize_max;   /* largest file the process may write */
+	const int *slots;     /* build slot lock files (flock only) */
+	unsigned nslots;
 };
 
 /* rlimits, Landlock where the kernel has it, no_new_privs, seccomp; any

@@ -14,6 +14,7 @@
 #include "policy.h"
 #include "sandbox.h"
 #include "serve.h"
+#include "slots.h"
 #include "worker.h"
 
 #define VERSION "0.1"
@@ -24,6 +25,8 @@ static struct serve sv;
 static struct worker dm;
 static struct policy pol;
 static struct audit audit;
+static struct slots key_slots, host_slots;
+static int slot_fds[2 * SLOTS_MAX];
 static const char *key = "-";
 
 /* Policy settings given as flags: applied after the file, so they win. */
@@ -39,6 +42,9 @@ static const struct { const char *flag, *setting, *value; } policy_flags[] = {
 	{"--max-silent-time", "max-silent-time", NULL},
 	{"--max-log-size", "max-log-size", NULL},
 	{"--audit-log", "audit-log", NULL},
+	{"--max-jobs", "max-jobs", NULL},
+	{"--host-max-jobs", "host-max-jobs", NULL},
+	{"--state-dir", "state-dir", NULL},
 };
 
 static void die(void)
@@ -53,6 +59,7 @@ static void usage(void)
 			"         [--trusted-public-key KEY]... [--systems LIST] [--features LIST]\n"
 			"         [--max-nar-size SIZE] [--max-build-time DURATION] [--max-silent-time DURATION]\n"
 			"         [--max-log-size SIZE] [--no-substitute] [--audit-log syslog|PATH|none]\n"
+			"         [--max-jobs N] [--host-max-jobs N] [--state-dir PATH]\n"
 			"         [--daemon-socket PATH] [--no-sandbox] [--print-sandbox] [-c COMMAND]\n");
 	exit(EXIT_REFUSED);
 }
@@ -105,6 +112,27 @@ static void std_fds(void)
 		fail(EXIT_SYSTEM, "standard %s is closed", bad ? "output" : "input");
 		die();
 	}
+}
+
+/* The build slots of this key and of the host, when the policy limits them. */
+static int open_slots(struct sandbox_fds *fds)
+{
+	const char *dir = pol.state_dir[0] ? pol.state_dir : STATE_DIR;
+	char prefix[KEY_MAX + 8];
+	unsigned i;
+
+	snprintf(prefix, sizeof prefix, "key-%s", key);
+	if (slots_open(&key_slots, dir, prefix, pol.max_jobs) < 0 ||
+	    slots_open(&host_slots, dir, "host", pol.host_max_jobs) < 0)
+		return -1;
+	for (i = 0; i < key_slots.n; i++)
+		slot_fds[fds->nslots++] = key_slots.fd[i];
+	for (i = 0; i < host_slots.n; i++)
+		slot_fds[fds->nslots++] = host_slots.fd[i];
+	fds->slots = slot_fds;
+	sv.key_slots = &key_slots;
+	sv.host_slots = &host_slots;
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -186,7 +214,7 @@ int main(int argc, char **argv)
 	/* ImportPaths puts a NAR's metadata after it: the NAR waits here,
 	 * unnamed, so memory stays flat. */
 	sv.spool_fd = open(getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (audit_open(&audit, pol.audit) < 0)
+	if (audit_open(&audit, pol.audit) < 0 || open_slots(&fds) < 0)
 		die();
 	fds.daemon = dm.fd;
 	fds.spool = sv.spool_fd;

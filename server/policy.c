@@ -8,9 +8,9 @@
 #include "policy.h"
 
 enum { S_TRUSTED, S_ALLOW, S_KEYS, S_SYSTEMS, S_FEATURES, S_NAR, S_BUILD_TIME, S_SILENT_TIME,
-       S_LOG_SIZE, S_SUBSTITUTE, S_AUDIT };
+       S_LOG_SIZE, S_SUBSTITUTE, S_AUDIT, S_MAX_JOBS, S_HOST_MAX_JOBS, S_STATE_DIR };
 
-enum { BOOL, OPS, KEYS, WORDS, SIZE, DURATION, TEXT };
+enum { BOOL, OPS, KEYS, WORDS, SIZE, DURATION, TEXT, COUNT };
 
 static const struct { const char *name; int id, type; } settings[] = {
 	{"trusted", S_TRUSTED, BOOL},
@@ -25,6 +25,9 @@ static const struct { const char *name; int id, type; } settings[] = {
 	{"max-log-size", S_LOG_SIZE, SIZE},
 	{"substitute", S_SUBSTITUTE, BOOL},
 	{"audit-log", S_AUDIT, TEXT},
+	{"max-jobs", S_MAX_JOBS, COUNT},
+	{"host-max-jobs", S_HOST_MAX_JOBS, COUNT},
+	{"state-dir", S_STATE_DIR, TEXT},
 };
 
 static const char *ops[] = {"query", "export", "import", "build"};
@@ -104,6 +107,8 @@ static int number(const char *v, const char *units, const uint64_t *factor, uint
 	*out = n;
 	return 0;
 bad:
+	if (!*units)
+		return fail(EXIT_SYSTEM, "'%s' is not a %s (a positive number, or none)", v, what);
 	return fail(EXIT_SYSTEM, "'%s' is not a %s (a positive number with an optional %s suffix, or none)",
 		    v, what, units);
 }
@@ -196,7 +201,24 @@ int policy_set(struct policy *p, const char *name, const char *v, int from)
 	case DURATION:
 		return number(v, "smhd", times, id == S_BUILD_TIME ? &p->max_build_time : &p->max_silent_time,
 			      "duration");
+	case COUNT: {
+		uint64_t n;
+		static const uint64_t one[] = {1};
+
+		if (number(v, "", one, &n, "count") < 0)
+			return -1;
+		if (n > 256)
+			return fail(EXIT_SYSTEM, "%s must be at most 256, not %s", name, v);
+		*(id == S_MAX_JOBS ? &p->max_jobs : &p->host_max_jobs) = (unsigned)n;
+		return 0;
+	}
 	default:
+		if (id == S_STATE_DIR) {
+			if (*v != '/' || strlen(v) > AUDIT_SPEC_MAX)
+				return fail(EXIT_SYSTEM, "state-dir must be an absolute path, not '%s'", v);
+			strcpy(p->state_dir, v);
+			return 0;
+		}
 		if (!*v || strlen(v) > AUDIT_SPEC_MAX || (strcmp(v, "syslog") && strcmp(v, "none") && *v != '/'))
 			return fail(EXIT_SYSTEM, "audit-log must be syslog, none or an absolute path, not '%s'", v);
 		strcpy(p->audit, v);

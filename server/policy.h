@@ -27,6 +27,8 @@ struct policy {
 	uint64_t max_nar_size, max_build_time, max_silent_time, max_log_size; /* 0: no cap */
 	int substitute;
 	char audit[AUDIT_SPEC_MAX + 1];  /* "syslog", "none", a path, or "" for the default */
+	unsigned max_jobs, host_max_jobs; /* builds at once: this key's, all keys'; 0: no limit */
+	char state_dir[AUDIT_SPEC_MAX + 1]; /* slot files; "" for the default */
 	unsigned char from[16];
 };
 

@@ -1,5 +1,6 @@
 #include <sodium.h>
 #include <stdarg.h>
+#include <sys/sysinfo.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -627,6 +628,32 @@ static uint64_t cap(uint64_t v, uint64_t limit)
 	return limit && (v == 0 || v > limit) ? limit : v;
 }
 
+/* A build slot of the key and one of the host, waited for with one notice
+ * on stderr (which the client shows in the build log). */
+static void slot_wait(struct serve *s)
+{
+	struct timespec pause = {0, 200 * 1000 * 1000};
+	int noticed = 0;
+
+	for (;;) {
+		if (slots_take(s->key_slots)) {
+			if (slots_take(s->host_slots))
+				return;
+			slots_release(s->key_slots);
+		}
+		if (!noticed++)
+			fprintf(stderr, "nixgate-serve: key %s: waiting for a build slot (max-jobs %u, host-max-jobs %u)\n",
+				s->key, s->pol->max_jobs, s->pol->host_max_jobs);
+		nanosleep(&pause, NULL);
+	}
+}
+
+static void slot_done(struct serve *s)
+{
+	slots_release(s->host_slots);
+	slots_release(s->key_slots);
+}
+
 /* Build options of the serve protocol, by client version. */
 static int read_build_opts(struct serve *s, struct build_opts *o)
 {
@@ -816,7 +843,9 @@ static int build_paths(struct serve *s)
 	if (wr_u64(&d->w, WOP_BUILD_PATHS) < 0 || pathset_write(&s->ps, &d->w) < 0 ||
 	    (d->minor >= 15 && wr_u64(&d->w, 0) < 0))
 		return -1;
+	slot_wait(s);
 	r = worker_wait(d, NULL, NULL);
+	slot_done(s);
 	if (r == -1)
 		return -1;
 	if (r == -2)
@@ -853,7 +882,9 @@ static int build_derivation(struct serve *s)
 		if (wr_u64(&d->w, WOP_BUILD_DERIVATION) < 0 || wr_cstr(&d->w, path) < 0 ||
 		    wr_bytes(&d->w, drv.buf, drv.len) < 0 || wr_u64(&d->w, 0) < 0)
 			return -1;
+		slot_wait(s);
 		r = worker_wait(d, NULL, NULL);
+		slot_done(s);
 		if (r == -1)
 			return -1;
 		if (r == -2)
@@ -940,6 +971,17 @@ static int pair_num(struct serve *s, const char *name, uint64_t v)
 	return pair(s, name, v ? t : "none");
 }
 
+/* A number as text; a few can be in use in one call's arguments. */
+static const char *count(struct serve *s, unsigned n)
+{
+	static char t[4][16];
+	static unsigned k;
+
+	k = (k + 1) % 4;
+	snprintf(t[k], sizeof t[k], "%u", n);
+	return t[k];
+}
+
 static int nixgate_info(struct serve *s)
 {
 	const struct policy *p = s->pol;
@@ -951,7 +993,11 @@ static int nixgate_info(struct serve *s)
 		sodium_bin2base64(b64, sizeof b64, p->keys[i].key, PUBKEY_BYTES, sodium_base64_VARIANT_ORIGINAL);
 		snprintf(keys + strlen(keys), sizeof keys - strlen(keys), "%s%s:%s", i ? " " : "", p->keys[i].name, b64);
 	}
-	if (wr_u64(&s->out, 13) < 0 || pair(s, "server", "nixgate-serve") < 0 || pair(s, "version", s->version) < 0 ||
+	struct sysinfo si;
+	char load[32];
+
+	snprintf(load, sizeof load, "%.2f", sysinfo(&si) == 0 ? (double)si.loads[0] / 65536.0 : -1.0);
+	if (wr_u64(&s->out, 19) < 0 || pair(s, "server", "nixgate-serve") < 0 || pair(s, "version", s->version) < 0 ||
 	    pair(s, "key", s->key) < 0 || pair(s, "trusted", p->trusted ? "true" : "false") < 0 ||
 	    pair(s, "allow", policy_ops(p->allow)) < 0 ||
 	    pair(s, "systems", p->any_system ? "any" : p->systems[0] ? p->systems : "none") < 0 ||
@@ -959,7 +1005,11 @@ static int nixgate_info(struct serve *s)
 	    pair_num(s, "max-nar-size", p->max_nar_size) < 0 || pair_num(s, "max-build-time", p->max_build_time) < 0 ||
 	    pair_num(s, "max-silent-time", p->max_silent_time) < 0 || pair_num(s, "max-log-size", p->max_log_size) < 0 ||
 	    pair(s, "substitute", p->substitute ? "true" : "false") < 0 ||
-	    pair(s, "trusted-public-keys", keys[0] ? keys : "none") < 0)
+	    pair(s, "trusted-public-keys", keys[0] ? keys : "none") < 0 ||
+	    pair_num(s, "max-jobs", p->max_jobs) < 0 || pair_num(s, "host-max-jobs", p->host_max_jobs) < 0 ||
+	    pair(s, "builds", count(s, slots_busy(s->key_slots))) < 0 ||
+	    pair(s, "host-builds", count(s, slots_busy(s->host_slots))) < 0 ||
+	    pair(s, "load", load) < 0 || pair(s, "cores", count(s, (unsigned)s->max_jobs)) < 0)
 		return -1;
 	return 0;
 }

@@ -8,6 +8,7 @@
 #include "pathinfo.h"
 #include "pathset.h"
 #include "policy.h"
+#include "slots.h"
 #include "wire.h"
 #include "storepath.h"
 #include "worker.h"
@@ -45,6 +46,7 @@ struct serve {
 	const char *version;
 	const struct policy *pol;
 	struct audit *audit;
+	struct slots *key_slots, *host_slots;
 	struct req req;
 	const char *key;
 	int spool_fd;       /* for ImportPaths, whose metadata follows the NAR */

@@ -31,6 +31,7 @@ serve="$B/bin/nixgate-serve --policy $B/policy.conf"
 bed_key signed "$serve --key signed"
 bed_key ro "$serve --key ro"
 bed_key capped "$serve --key capped"
+bed_key slots "$B/bin/nixgate-serve --key slots --trusted --max-jobs 1 --state-dir $B/home/state --audit-log none"
 bed_key nosubst "$B/bin/nixgate-serve --key nosubst --trusted --no-substitute --audit-log none"
 
 # copy_refused NAME KEY PATH PATTERN: nix copy fails with PATTERN, path not on the host
@@ -252,6 +253,31 @@ t_no_substitute() {
 		ok no-substitute
 	else
 		bad no-substitute "$(tail -n 3 "$B/out" | tr '\n' ' ')"
+	fi
+}
+
+# max-jobs 1: of two builds at once, the second waits for the first, and
+# NixgateInfo counts the running one
+t_max_jobs() {
+	for n in 1 2; do
+		cat > "$B/slot$n.nix" <<-NIX
+		derivation { name = "slot$n"; system = builtins.currentSystem; builder = "/bin/sh";
+		  args = [ "-c" "/bin/sleep 3; echo $n > \$out" ]; }
+		NIX
+	done
+	t0=$(date +%s)
+	nix-build --no-out-link --max-jobs 0 --builders "ssh://slots $SYS - 2 1" "$B/slot1.nix" > "$B/slot1.out" 2>&1 & p1=$!
+	sleep 1.5
+	"$top/build/nixgate" ping ssh://slots > "$B/slotping" 2>&1
+	nix-build --no-out-link --max-jobs 0 --builders "ssh://slots $SYS - 2 1" "$B/slot2.nix" > "$B/slot2.out" 2>&1 & p2=$!
+	wait "$p1"; r1=$?
+	wait "$p2"; r2=$?
+	t=$(( $(date +%s) - t0 ))
+	if [ "$r1" = 0 ] && [ "$r2" = 0 ] && [ "$t" -ge 6 ] && grep -q "waiting for a build slot (max-jobs 1" "$B/slot2.out" &&
+	   grep -q "builds  *1$" "$B/slotping" && grep -q "max-jobs  *1$" "$B/slotping"; then
+		ok max-jobs
+	else
+		bad max-jobs "exit $r1 $r2, $t s: $(tail -n 2 "$B/slot2.out" | tr '\n' ' ') $(grep builds "$B/slotping")"
 	fi
 }
 

@@ -1,0 +1,41 @@
+/* Unit tests of build slots: two sessions over the same lock files. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "err.h"
+#include "slots.h"
+
+void t_slots(void)
+{
+	char dir[] = "/tmp/nixgate-slots.XXXXXX", cmd[128];
+	struct slots a, b, none;
+	unsigned i;
+
+	CHECK(mkdtemp(dir) != NULL);
+	CHECK(slots_open(&a, dir, "key-x", 2) == 0 && slots_open(&b, dir, "key-x", 2) == 0);
+	CHECK(slots_open(&none, dir, "key-y", 0) == 0 && none.n == 0 && slots_take(&none) == 1);
+	CHECK(slots_busy(&a) == 0);
+	CHECK(slots_take(&a) == 1 && slots_busy(&b) == 1 && slots_busy(&a) == 1);
+	CHECK(slots_take(&b) == 1 && slots_busy(&a) == 2);
+	/* a third session finds both taken */
+	{
+		struct slots c;
+
+		CHECK(slots_open(&c, dir, "key-x", 2) == 0 && slots_take(&c) == 0);
+		slots_release(&a);
+		CHECK(slots_take(&c) == 1 && slots_busy(&b) == 2);
+		for (i = 0; i < c.n; i++)
+			close(c.fd[i]);
+	}
+	err_clear();
+	CHECK(slots_open(&none, dir, "key-z", SLOTS_MAX + 1) == -1 && strstr(err_msg(), "more than"));
+	for (i = 0; i < a.n; i++) {
+		close(a.fd[i]);
+		close(b.fd[i]);
+	}
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	CHECK(system(cmd) == 0);
+}

@@ -274,17 +274,14 @@ static int line(struct policy *p, struct policy *scratch, char *s, const char *k
 	return policy_set(p, name, s, *section ? FROM_SECTION : FROM_FILE);
 }
 
-int policy_load(struct policy *p, const char *file, const char *key)
+int policy_read(struct policy *p, FILE *f, const char *file, const char *key)
 {
 	static struct policy scratch;
 	char buf[POLICY_LINE_MAX + 2];
 	unsigned lineno = 0;
 	size_t total = 0;
 	int section = 0, found = 0, r = 0;
-	FILE *f = fopen(file, "re");
 
-	if (!f)
-		return fail_sys("policy file %s", file);
 	while (r == 0 && fgets(buf, sizeof buf, f)) {
 		lineno++;
 		total += strlen(buf);
@@ -297,7 +294,6 @@ int policy_load(struct policy *p, const char *file, const char *key)
 	}
 	if (r == 0 && ferror(f))
 		r = fail_sys("reading");
-	fclose(f);
 	if (r < 0) {
 		char m[512];
 
@@ -308,4 +304,16 @@ int policy_load(struct policy *p, const char *file, const char *key)
 	if (!found)
 		return fail(EXIT_SYSTEM, "%s: no section [key %s]", file, key);
 	return 0;
+}
+
+int policy_load(struct policy *p, const char *file, const char *key)
+{
+	FILE *f = fopen(file, "re");
+	int r;
+
+	if (!f)
+		return fail_sys("policy file %s", file);
+	r = policy_read(p, f, file, key);
+	fclose(f);
+	return r;
 }

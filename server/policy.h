@@ -3,6 +3,7 @@
 #define NIXGATE_POLICY_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "sig.h"
 
@@ -39,6 +40,9 @@ int policy_set(struct policy *p, const char *name, const char *value, int from);
 /* The file's global settings, then the section [key NAME]; every section is
  * checked. Errors name file and line. */
 int policy_load(struct policy *p, const char *file, const char *key);
+/* The same from an open stream; file names it in errors. The fuzz harness
+ * reads from memory through this. */
+int policy_read(struct policy *p, FILE *f, const char *file, const char *key);
 /* 1 if the space-separated word w is in list. */
 int policy_has(const char *list, const char *w, size_t wlen);
 /* "query,export" for messages */

@@ -9,15 +9,6 @@
 #include "err.h"
 #include "worker.h"
 
-#define STDERR_NEXT 0x6f6c6d67
-#define STDERR_READ 0x64617461
-#define STDERR_WRITE 0x64617416
-#define STDERR_LAST 0x616c7473
-#define STDERR_ERROR 0x63787470
-#define STDERR_START_ACTIVITY 0x53545254
-#define STDERR_STOP_ACTIVITY 0x53544f50
-#define STDERR_RESULT 0x52534c54
-
 /* Result types whose first field is a line of a builder's log. */
 #define RES_BUILD_LOG_LINE 101
 #define RES_POST_BUILD_LOG_LINE 107

@@ -19,6 +19,16 @@ enum {
 	WOP_NAR_FROM_PATH = 38, WOP_ADD_TO_STORE_NAR = 39, WOP_QUERY_DERIVATION_OUTPUT_MAP = 41
 };
 
+/* The daemon's log stream after each request. */
+#define STDERR_NEXT 0x6f6c6d67
+#define STDERR_READ 0x64617461
+#define STDERR_WRITE 0x64617416
+#define STDERR_LAST 0x616c7473
+#define STDERR_ERROR 0x63787470
+#define STDERR_START_ACTIVITY 0x53545254
+#define STDERR_STOP_ACTIVITY 0x53544f50
+#define STDERR_RESULT 0x52534c54
+
 /* Daemon strings that are only shown (log lines, error text) are kept up to
  * this many bytes; longer ones are cut, and past WORKER_STR_MAX refused. */
 #define WORKER_TEXT_KEEP 8192

@@ -12,7 +12,10 @@ PROTO   := $(wildcard proto/*.c)
 SERVER  := $(wildcard server/*.c) $(wildcard sandbox/*.c)
 CLIENT  := $(wildcard client/*.c)
 UNIT    := $(wildcard tests/unit/*.c)
-HEADERS := $(wildcard */*.h)
+FUZZ    := $(wildcard tests/fuzz/fuzz_*.c)
+HEADERS := $(wildcard */*.h tests/*/*.h)
+# What a fuzz harness links with: no main, no sandbox.
+FUZZLIB := tests/fuzz/harness.c $(PROTO) $(filter-out server/main.c,$(wildcard server/*.c))
 
 obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 
@@ -45,3 +48,30 @@ $(B)/sclient: tests/tools/sclient.c
 	gcc -O2 -Wall -o $@ $<
 
 all: $(B)/sclient
+
+# Each fuzz harness with a plain main() that runs files through it, so the
+# corpora replay in the test run without clang.
+$(B)/replay/fuzz_%: $(call obj,tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(FUZZLIB))
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+all: $(patsubst tests/fuzz/%.c,$(B)/replay/%,$(FUZZ))
+
+# libFuzzer builds (clang, glibc, ASan and UBSan) for ./build.sh fuzz.
+SAN     := -std=c11 -D_GNU_SOURCE -O1 -g -fno-omit-frame-pointer -Wall -Wextra -Wshadow \
+           -Wno-unused-parameter -Wno-missing-field-initializers \
+           -fsanitize=address,undefined -fno-sanitize-recover=all -Iproto -Iserver -Isandbox
+fobj = $(patsubst %.c,$(B)/fuzz/obj/%.o,$(1))
+
+$(B)/fuzz/obj/%.o: %.c $(HEADERS) Makefile
+	@mkdir -p $(dir $@)
+	clang $(SAN) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(B)/fuzz/fuzz_%: $(call fobj,tests/fuzz/fuzz_%.c $(FUZZLIB))
+	clang $(SAN) -fsanitize=fuzzer -o $@ $^ -lsodium
+
+fuzzers: $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ))
+
+.PHONY: fuzzers
+# Objects reached only through pattern rules are kept, not rebuilt each time.
+.SECONDARY:

@@ -1,5 +1,6 @@
 #!/bin/sh
 # nixgate: the one entry point. ./build.sh [deps|build|test|demo|bench|fuzz|clean]
+# fuzz takes [SECONDS [HARNESS...]]: see tests/fuzz/run.sh.
 set -eu
 cd "$(dirname "$0")"
 top=$(pwd)
@@ -7,7 +8,7 @@ B=$top/build
 DEPS=$B/deps
 
 PKGS="musl-tools gperf autoconf automake libtool dpkg-dev make gcc clang libclang-rt-14-dev
-      nix-bin openssh-server openssh-client file binutils util-linux procps iproute2 perl xz-utils"
+      libsodium-dev libseccomp-dev nix-bin openssh-server openssh-client file binutils util-linux procps iproute2 perl xz-utils"
 
 say() { printf 'build.sh: %s\n' "$*" >&2; }
 
@@ -86,7 +87,7 @@ build) deps; make -s all ;;
 test) deps; make -s all; exec sh tests/run.sh ;;
 demo) deps; make -s all; exec unshare -m --propagation private sh tests/demo.sh ;;
 bench) deps; make -s all; exec unshare -m --propagation private sh bench/run.sh "${2:-}" ;;
-fuzz) deps; exec sh tests/fuzz/run.sh "${2:-60}" ;;
+fuzz) deps; shift; exec sh tests/fuzz/run.sh "$@" ;;
 clean) rm -rf "$B" ;;
 *) say "usage: ./build.sh [deps|build|test|demo|bench|fuzz|clean]"; exit 100 ;;
 esac

@@ -18,6 +18,11 @@ run() { # name command...
 }
 
 run unit build/unit
+. tests/fuzz/seeds.sh
+for h in build/replay/fuzz_*; do
+	n=${h#build/replay/fuzz_}
+	run "fuzz/$n" "$h" "tests/fuzz/corpus/$n" $(shared_seeds "$n")
+done
 for t in tests/e2e/t_*.sh; do
 	run "e2e/$(basename "$t" .sh)" unshare -m --propagation private sh tests/e2e/main.sh "$t"
 done

@@ -1,0 +1,194 @@
+#!/bin/sh
+# Writes the seed inputs of tests/fuzz/corpus/ (run it again after changing
+# it; files of findings, regress-*, are kept by hand). Each harness's .c says
+# what its input is.
+set -eu
+cd "$(dirname "$0")"
+C=corpus
+
+byte() { printf "\\$(printf %o "$1")"; }
+u32() { byte $(($1 & 255)); byte $(($1 >> 8 & 255)); byte $(($1 >> 16 & 255)); byte $(($1 >> 24 & 255)); }
+u64() { u32 $(($1 & 0xffffffff)); u32 $(($1 >> 32 & 0xffffffff)); }
+str() { # a wire string: length, bytes, zero padding
+	n=$(printf %s "$1" | wc -c)
+	u64 "$n"
+	printf %s "$1"
+	head -c $(((8 - n % 8) % 8)) /dev/zero
+}
+strs() { # a list of strings
+	u64 $#
+	for s; do str "$s"; done
+}
+seed() { # harness name: the file, from standard input
+	mkdir -p "$C/$1"
+	cat > "$C/$1/$2"
+}
+
+SERVE_MAGIC_1=0x390c9deb
+WORKER_MAGIC_2=0x6478696f
+LAST=0x616c7473 NEXT=0x6f6c6d67 ERROR=0x63787470 READ=0x64617461 WRITE=0x64617416
+START=0x53545254 STOP=0x53544f50 RESULT=0x52534c54
+
+P=/nix/store/0mdqa9w1p6cmli6976v4wi0sw9r4p5pr-hello-2.12
+DRV=/nix/store/c015dhfh5l0lp6wxyvdn7bmwhbbr6hr9-hello.txt.drv
+OUT=/nix/store/gy454w1cxaq731grqwylhzf4pp9r5izh-hello.txt
+CA_OUT=/nix/store/i9pmrzmpshapij2kin22pff6fc2adavx-hello.txt
+CA='fixed:r:sha256:04zwf782yjwnh3q6hz5izfd6jyip8kgw6g6yj43fiqhbyhdd0dqw'
+NAR_HASH='sha256-HDfQGvQL4ugGkd48w99EN3ppmvuxfGjwgJZLL9Bx/BM='
+NAR_B16=sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae
+# the output of a fixed-output derivation with this r:sha256 hash is CA_OUT
+REC_HASH=1c37d01af40be2e80691de3cc3df44377a699afbb17c68f080964b2fd071fc13
+KEY='vec-key-1:H7vJwcRAr64va2fujVmSXbICbxPGw5xSZQjW6jOxSrg='
+SIG_OUT='vec-key-1:ihQQ3Hztj8yRS+mJwICCVqHhhaHY47EArnP/ruRzKa98B2zAoVP8LRbYDiJT26jWJ8P2MjxVPv9UZNcMICBVDA=='
+ATERM="Derive([(\"out\",\"$CA_OUT\",\"r:sha256\",\"$REC_HASH\")],[],[\"$P\"],\"x86_64-linux\",\"/bin/sh\",[\"-c\",\"echo \\\"a\\\\b\\\"\\n\"],[(\"out\",\"$CA_OUT\"),(\"requiredSystemFeatures\",\"kvm\")])"
+
+# NARs; hello_nar is 120 bytes, the size the signed paths claim
+nar_tokens() { for t; do str "$t"; done; }
+hello_nar() { nar_tokens nix-archive-1 "(" type regular contents "hello" ")"; }
+
+# --- nar
+hello_nar | seed nar regular
+nar_tokens nix-archive-1 "(" type regular executable "" contents "#!/bin/sh" ")" | seed nar executable
+nar_tokens nix-archive-1 "(" type symlink target "../lib/libz.so.1" ")" | seed nar symlink
+nar_tokens nix-archive-1 "(" type directory entry "(" name bin node "(" type directory \
+	entry "(" name hello node "(" type regular executable "" contents "ELF" ")" ")" ")" ")" \
+	entry "(" name share node "(" type symlink target /x ")" ")" ")" | seed nar tree
+
+# --- wire: strings, store paths, path sets
+strs "" hello 12345678 "$P" | seed wire strings
+{ strs "$P" "$OUT"; strs; strs "$DRV"; } | seed wire path-sets
+
+# --- drv: one BasicDerivation (outputs, inputs, system, builder, args, env)
+basic_drv() {
+	u64 1; str out; str "$CA_OUT"; str r:sha256; str "$REC_HASH"
+	strs "$P"
+	str x86_64-linux; str /bin/sh
+	strs -c echo
+	u64 2; str out; str "$CA_OUT"; str requiredSystemFeatures; str "kvm"
+}
+basic_drv | seed drv fixed-output
+{ u64 2; str out; str ""; str r:sha256; str ""; str dev; str ""; str r:sha256; str ""
+  strs; str aarch64-linux; str /bin/sh; strs; u64 1; str __json; str '{"a":1}'; } | seed drv floating-ca
+
+# --- aterm
+printf %s "$ATERM" | seed aterm fixed-output
+printf 'DrvWithVersion("xp-dyn-drv",[("out","","r:sha256","")],[],[],"x86_64-linux","/bin/sh",[],[("__json","{}")])' |
+	seed aterm dyn-version
+
+# --- cmd
+printf 'nix-store --serve --write' | seed cmd write
+printf "'/nix/var/nix/profiles/default/bin/nix-store' --serve --store daemon" | seed cmd quoted
+printf 'echo started' | seed cmd echo
+printf 'nixgate-serve --serve; rm -rf /' | seed cmd shell
+
+# --- policy
+cat <<POLICY | seed policy sections
+# global settings, then one section per key
+allow = query, export
+max-nar-size = 4G
+audit-log = syslog
+
+[key laptop]
+trusted-public-keys = $KEY
+systems = x86_64-linux aarch64-linux
+features = kvm, big-parallel
+max-build-time = 2h
+max-silent-time = 10m
+max-log-size = 64M
+substitute = false
+
+[key ci]
+trusted = true
+allow = query,export,import,build
+POLICY
+
+# --- storepath
+printf %s "$P" | seed storepath path
+printf %s "$DRV!out,dev" | seed storepath outputs
+printf %s "$CA" | seed storepath ca-nar
+printf 'text:sha256:01nmlj72cjacxg6314c8slpfny6d83h8vmnbmb5qxjz3xp9ns6wn' | seed storepath ca-text
+printf 'fixed:sha1:iwjz551fyw0cxcjgf4l6c879zabd6wpm' | seed storepath ca-flat
+printf %s "$NAR_HASH" | seed storepath hash-sri
+printf %s "$NAR_B16" | seed storepath hash-prefixed
+printf %s "$KEY" | seed storepath key
+printf %s "$SIG_OUT" | seed storepath signature
+printf 'r:sha256|%s' "$REC_HASH" | seed storepath fixed-output
+
+# --- worker: the daemon's side
+worker_hello() { u64 $WORKER_MAGIC_2; u64 $((0x100 | $1)); [ "$1" -lt 33 ] || str 2.8.0; u64 $LAST; }
+worker_hello 34 | seed worker handshake
+{ worker_hello 34
+  u64 $NEXT; str "building '/nix/store/x.drv'"
+  u64 $START; u64 7; u64 3; u64 105; str "building"; u64 2; u64 1; str "$DRV"; u64 0; u64 4; u64 0
+  u64 $RESULT; u64 7; u64 101; u64 1; u64 1; str "a log line"
+  u64 $STOP; u64 7
+  u64 $READ; u64 64
+  u64 $WRITE; str data
+  u64 $LAST
+  u64 $ERROR; str Error; u64 0; str Error; str "path is not valid"; u64 0; u64 1; u64 0; str trace
+} | seed worker stream
+{ worker_hello 21; u64 $ERROR; str "old-style error"; u64 1; } | seed worker old-error
+
+# --- serve: config, daemon minor - 21, client length, client, daemon
+serve_seed() { # name config minor client-function daemon-function
+	"$4" > "$C/.client"
+	"$5" > "$C/.daemon"
+	{ byte "$2"; byte $(($3 - 21)); u32 "$(wc -c < "$C/.client")"; cat "$C/.client" "$C/.daemon"; } | seed serve "$1"
+	rm -f "$C/.client" "$C/.daemon"
+}
+hello() { u64 $SERVE_MAGIC_1; u64 0x207; }
+opts() { u64 60; u64 3600; u64 0; u64 1; u64 0; u64 0; }
+none() { :; }
+info_reply() { # path refs...
+	u64 $LAST; u64 1; str ""; str "$NAR_B16"; shift; strs "$@"; u64 0; u64 120; u64 0; strs "$SIG_OUT"; str ""
+}
+
+c_valid() { hello; u64 1; u64 1; u64 1; strs "$P" "$OUT"; }
+d_valid() { u64 $LAST; u64 1; u64 $LAST; u64 1; u64 $LAST; strs "$P"; }
+serve_seed query-valid 1 34 c_valid d_valid
+
+c_infos() { hello; u64 2; strs "$P" "$OUT"; }
+d_infos() { info_reply "$P" "$OUT"; u64 $LAST; u64 0; }
+serve_seed query-infos 0 34 c_infos d_infos
+
+c_dump() { hello; u64 3; str "$OUT"; }
+d_dump() { u64 $LAST; hello_nar; }
+serve_seed dump 0 34 c_dump d_dump
+
+c_export() { hello; u64 5; u64 0; strs "$OUT"; }
+d_export() { info_reply "$OUT"; u64 $LAST; hello_nar; }
+serve_seed export 0 34 c_export d_export
+
+c_build() { hello; u64 6; strs "$DRV!out"; opts; }
+d_build() { u64 $LAST; nar_tokens nix-archive-1 "(" type regular contents "$ATERM" ")"; u64 $LAST; u64 $LAST; u64 1; }
+serve_seed build-paths $((1 | 8 | 16)) 34 c_build d_build
+
+c_closure() { hello; u64 7; u64 1; strs "$DRV"; }
+d_closure() { info_reply "$DRV" "$P"; u64 $LAST; u64 1; str out; str "$OUT"; u64 $LAST; u64 1
+	info_reply "$P"; info_reply "$OUT"; }
+serve_seed closure 0 34 c_closure d_closure
+
+c_drv() { hello; u64 8; str "$DRV"; basic_drv; opts; }
+d_drv() { u64 $LAST; u64 $LAST; u64 0; str ""; u64 1; u64 0; u64 0; u64 0; u64 1; str "sha256:x!out"; str "{}"; }
+serve_seed build-derivation $((1 | 8)) 34 c_drv d_drv
+serve_seed build-derivation-old 1 25 c_drv d_drv
+
+add_nar() { # path ca sig
+	u64 9; str "$1"; str ""; str "$NAR_HASH"; strs; u64 0; u64 120; u64 0
+	if [ -n "$3" ]; then strs "$3"; else strs; fi
+	str "$2"
+	hello_nar
+}
+c_add_ca() { hello; add_nar "$CA_OUT" "$CA" ""; }
+c_add_signed() { hello; add_nar "$OUT" "" "$SIG_OUT"; }
+d_add() { u64 $LAST; }
+d_add_old() { u64 $READ; u64 65536; u64 $LAST; }
+serve_seed add-ca 1 34 c_add_ca d_add
+serve_seed add-signed $((1 | 4)) 34 c_add_signed d_add
+serve_seed add-signed-old $((1 | 4)) 21 c_add_signed d_add_old
+
+# --- export: config, daemon minor (odd: old), the export stream
+export_one() { u64 1; hello_nar; u64 0x4558494e; str "$1"; strs "$P"; str ""; u64 0; }
+{ byte 2; byte 0; export_one "$OUT"; export_one "$P"; u64 0; } | seed export trusted-two
+{ byte 2; byte 1; export_one "$OUT"; u64 0; } | seed export trusted-old-daemon
+{ byte 0; byte 0; export_one "$OUT"; u64 0; } | seed export untrusted

@@ -57,10 +57,17 @@ $(B)/replay/fuzz_%: $(call obj,tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(FUZZLIB
 
 all: $(patsubst tests/fuzz/%.c,$(B)/replay/%,$(FUZZ))
 
-# libFuzzer builds (clang, glibc, ASan and UBSan) for ./build.sh fuzz.
+# glibc builds under ASan and UBSan: the unit tests (they skip the sandbox's
+# own, see tests/unit/main.c) and, with clang, the libFuzzer harnesses of
+# ./build.sh fuzz.
 SAN     := -std=c11 -D_GNU_SOURCE -O1 -g -fno-omit-frame-pointer -Wall -Wextra -Wshadow \
            -Wno-unused-parameter -Wno-missing-field-initializers \
            -fsanitize=address,undefined -fno-sanitize-recover=all -Iproto -Iserver -Isandbox
+$(B)/asan-unit: $(PROTO) $(filter-out server/main.c,$(SERVER)) $(UNIT) $(HEADERS) Makefile
+	gcc $(SAN) -o $@ $(filter %.c,$^) -lsodium -lseccomp
+
+all: $(B)/asan-unit
+
 fobj = $(patsubst %.c,$(B)/fuzz/obj/%.o,$(1))
 
 $(B)/fuzz/obj/%.o: %.c $(HEADERS) Makefile

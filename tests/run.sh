@@ -18,6 +18,7 @@ run() { # name command...
 }
 
 run unit build/unit
+run asan/unit build/asan-unit
 . tests/fuzz/seeds.sh
 for h in build/replay/fuzz_*; do
 	n=${h#build/replay/fuzz_}

@@ -4,6 +4,9 @@
 #include "err.h"
 #include "storepath.h"
 
+/* The most of a path an error message shows. */
+#define STORE_SHOWN_MAX 91
+
 static int name_char(int c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -25,20 +28,22 @@ int storename_check(const char *s, size_t len)
 int storepath_check(const char *s, size_t len, int kind, const char *what)
 {
 	const size_t dir = sizeof STORE_DIR - 1;
+	/* s need not end at len (the path of path!out, a derivation's buffer):
+	 * messages show at most len bytes of it */
+	const int shown = (int)(len < STORE_SHOWN_MAX ? len : STORE_SHOWN_MAX);
+	const char *h;
 	size_t i;
 
 	if (len < dir + 1 || memcmp(s, STORE_DIR "/", dir + 1) != 0)
-		return fail(kind, "%s '%.80s' is not in %s", what, s, STORE_DIR);
-	s += dir + 1;
-	len -= dir + 1;
-	if (len < STORE_HASH_CHARS + 2 || s[STORE_HASH_CHARS] != '-')
-		return fail(kind, "%s '%s/%.80s' has no 32-character hash part", what, STORE_DIR, s);
+		return fail(kind, "%s '%.*s' is not in %s", what, shown, s, STORE_DIR);
+	h = s + dir + 1;
+	if (len < dir + 1 + STORE_HASH_CHARS + 2 || h[STORE_HASH_CHARS] != '-')
+		return fail(kind, "%s '%.*s' has no 32-character hash part", what, shown, s);
 	for (i = 0; i < STORE_HASH_CHARS; i++)
-		if (!base32_char_ok((unsigned char)s[i]))
-			return fail(kind, "%s '%s/%.80s' has a hash character outside Nix's base32",
-				    what, STORE_DIR, s);
-	if (storename_check(s + STORE_HASH_CHARS + 1, len - STORE_HASH_CHARS - 1) < 0)
-		return fail(kind, "%s '%s/%.80s' has an invalid name", what, STORE_DIR, s);
+		if (!base32_char_ok((unsigned char)h[i]))
+			return fail(kind, "%s '%.*s' has a hash character outside Nix's base32", what, shown, s);
+	if (storename_check(h + STORE_HASH_CHARS + 1, len - dir - 1 - STORE_HASH_CHARS - 1) < 0)
+		return fail(kind, "%s '%.*s' has an invalid name", what, shown, s);
 	return 0;
 }
 

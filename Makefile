@@ -62,11 +62,16 @@ all: $(patsubst tests/fuzz/%.c,$(B)/replay/%,$(FUZZ))
 # ./build.sh fuzz.
 SAN     := -std=c11 -D_GNU_SOURCE -O1 -g -fno-omit-frame-pointer -Wall -Wextra -Wshadow \
            -Wno-unused-parameter -Wno-missing-field-initializers \
-           -fsanitize=address,undefined -fno-sanitize-recover=all -Iproto -Iserver -Isandbox
-$(B)/asan-unit: $(PROTO) $(filter-out server/main.c,$(SERVER)) $(UNIT) $(HEADERS) Makefile
+           -fsanitize=address,undefined -fno-sanitize-recover=all -Iproto -Iserver -Isandbox -Iclient
+$(B)/asan-unit: $(PROTO) $(filter-out server/main.c,$(SERVER)) $(filter-out client/main.c,$(CLIENT)) $(UNIT) $(HEADERS) Makefile
 	gcc $(SAN) -o $@ $(filter %.c,$^) -lsodium -lseccomp
 
-all: $(B)/asan-unit
+# The server under the sanitizers, for a second run of the end-to-end tests
+# with the sandbox off.
+$(B)/asan-nixgate-serve: $(PROTO) $(SERVER) $(HEADERS) Makefile
+	gcc $(SAN) -o $@ $(filter %.c,$^) -lsodium -lseccomp
+
+all: $(B)/asan-unit $(B)/asan-nixgate-serve
 
 fobj = $(patsubst %.c,$(B)/fuzz/obj/%.o,$(1))
 

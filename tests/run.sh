@@ -10,9 +10,10 @@ export NIX_TEST_DATA="${NIX_TEST_DATA:-$top/../shared/nix-test-data}"
 
 run() { # name command...
 	name=$1; shift
-	{ "$@"; echo "exit $?" > "$out.rc"; } 2>&1 | tee -a "$out"
+	: > "$out.one"
+	{ "$@"; echo "exit $?" > "$out.rc"; } 2>&1 | tee -a "$out" "$out.one"
 	rc=$(sed -n 's/^exit //p' "$out.rc")
-	if [ "$rc" != 0 ] && ! grep -q "^FAIL " "$out"; then
+	if [ "$rc" != 0 ] && ! grep -q "^FAIL " "$out.one"; then
 		echo "FAIL $name: exited $rc" | tee -a "$out"
 	fi
 }
@@ -27,9 +28,13 @@ done
 for t in tests/e2e/t_*.sh; do
 	run "e2e/$(basename "$t" .sh)" unshare -m --propagation private sh tests/e2e/main.sh "$t"
 done
+# again against the ASan and UBSan build, sandbox off
+for t in tests/e2e/t_*.sh; do
+	NIXGATE_ASAN=1 run "asan/e2e/$(basename "$t" .sh)" unshare -m --propagation private sh tests/e2e/main.sh "$t"
+done
 
 passed=$(grep -c '^PASS ' "$out")
 failed=$(grep -c '^FAIL ' "$out")
-rm -f "$out" "$out.rc"
+rm -f "$out" "$out.rc" "$out.one"
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ] && [ "$passed" -gt 0 ]

@@ -1,7 +1,14 @@
 # Helpers for end-to-end tests.
 T_NAME=$(basename "${1:-x}" .sh | sed 's/^t_//')
-ok() { echo "PASS e2e/$T_NAME/$1"; }
-bad() { echo "FAIL e2e/$T_NAME/$1: $2"; }
+# Under NIXGATE_ASAN the same tests run against the sanitizer build, with
+# the sandbox off (which it announces on stderr) and its own names.
+SUITE=${NIXGATE_ASAN:+asan/}e2e
+SANDBOX=${NIXGATE_ASAN:+OFF}
+SANDBOX=${SANDBOX:-on}
+ok() { echo "PASS $SUITE/$T_NAME/$1"; }
+bad() { echo "FAIL $SUITE/$T_NAME/$1: $2"; }
+# Lines of an error output, the sanitizer build's sandbox notice not counted.
+errlines() { grep -vc "running WITHOUT the sandbox" "$1"; }
 # check NAME COMMAND...: PASS if the command succeeds
 check() { n=$1; shift; if "$@" > "$B/last.out" 2>&1; then ok "$n"; else bad "$n" "$(tail -n 3 "$B/last.out" | tr '\n' ' ')"; fi; }
 

@@ -9,6 +9,18 @@ bed_up
 trap bed_down EXIT INT TERM
 mkdir -p "$B/bin"
 cp "$top/build/nixgate-serve" "$top/build/sclient" "$B/bin/"
+if [ -n "${NIXGATE_ASAN:-}" ]; then
+	# the sanitizer build in the shipped binary's place; any finding aborts
+	# the process and leaves a log that fails this file's run
+	mkdir -m 1777 "$B/asan"
+	cp "$top/build/asan-nixgate-serve" "$B/bin/asan-nixgate-serve"
+	cat > "$B/bin/nixgate-serve" <<-WRAP
+	#!/bin/sh
+	export ASAN_OPTIONS=abort_on_error=1:log_path=$B/asan/asan UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:log_path=$B/asan/ubsan
+	exec "$B/bin/asan-nixgate-serve" --no-sandbox "\$@"
+	WRAP
+	chmod 755 "$B/bin/nixgate-serve"
+fi
 bed_key nixstore "nix-store --serve --write"
 bed_key gate "$B/bin/nixgate-serve --key gate --trusted"
 bed_key untrusted "$B/bin/nixgate-serve --key untrusted"
@@ -16,3 +28,10 @@ bed_key untrusted "$B/bin/nixgate-serve --key untrusted"
 for t in $(grep -o '^t_[a-z0-9_]*' "$1"); do
 	"$t"
 done
+if [ -n "${NIXGATE_ASAN:-}" ]; then
+	if ls "$B"/asan/* > /dev/null 2>&1; then
+		bad sanitizer-findings "$(head -c 600 "$B"/asan/* | tr '\n' '|')"
+	else
+		ok no-sanitizer-findings
+	fi
+fi

@@ -52,6 +52,8 @@ t_big_path() {
 		echo "note: peak RSS of the $s server, 1 GiB from the host: $(cat "$B/rss-from-$s") KiB"
 		nix-store --delete "$hbig" > /dev/null 2>&1
 	done
+	# the sanitizer build's memory is not the shipped binary's
+	[ -z "${NIXGATE_ASAN:-}" ] || return 0
 	for d in to from; do
 		r=$(cat "$B/rss-$d-gate" 2>/dev/null)
 		if [ -n "$r" ] && [ "$r" -gt 0 ] && [ "$r" -lt 4096 ]; then

@@ -71,7 +71,7 @@ t_ping_causes() {
 t_ping_unusable() {
 	"$NG" ping ssh://down > "$B/ping.out" 2> "$B/ping.err"; st=$?
 	if [ "$st" = 1 ] && [ ! -s "$B/ping.out" ] && grep -q "not usable: the connection was refused" "$B/ping.err" &&
-	   [ "$(wc -l < "$B/ping.err")" = 1 ]; then
+	   [ "$(errlines "$B/ping.err")" = 1 ]; then
 		ok ping/unusable
 	else
 		bad ping/unusable "status $st: $(cat "$B/ping.err")"

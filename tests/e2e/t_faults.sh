@@ -55,7 +55,7 @@ t_daemon_restarted() {
 	perl -e 'binmode STDOUT; print pack("Q<*", 1, 0, 0, 0)' >&3
 	exec 3>&- 4<&-
 	wait "$spid"; st=$?
-	if [ "$st" = 111 ] && [ "$(wc -l < "$B/dr.err")" = 1 ] && grep -q "nix-daemon" "$B/dr.err" && daemon_serves restarted; then
+	if [ "$st" = 111 ] && [ "$(errlines "$B/dr.err")" = 1 ] && grep -q "nix-daemon" "$B/dr.err" && daemon_serves restarted; then
 		ok daemon-restarted
 	else
 		bad daemon-restarted "status $st: $(cat "$B/dr.err")"
@@ -65,7 +65,7 @@ t_daemon_restarted() {
 t_socket_missing() {
 	bed_host "$B/bin/nixgate-serve" --key s --daemon-socket /nonexistent/socket --audit-log none < /dev/null > /dev/null 2> "$B/sm.err"
 	st=$?
-	if [ "$st" = 111 ] && [ "$(wc -l < "$B/sm.err")" = 1 ] && grep -q "/nonexistent/socket: No such file" "$B/sm.err"; then
+	if [ "$st" = 111 ] && [ "$(errlines "$B/sm.err")" = 1 ] && grep -q "/nonexistent/socket: No such file" "$B/sm.err"; then
 		ok daemon-socket-missing
 	else
 		bad daemon-socket-missing "status $st: $(cat "$B/sm.err")"

@@ -11,7 +11,7 @@ store_state() { bed_host sh -c 'ls -a /nix/store | grep -v "\.lock$"; nix path-i
 judge() {
 	if [ "$3" -ne 100 ] && [ "$3" -ne 111 ]; then
 		bad "$1" "exit status $3: $(head -c 300 "$B/m.err")"
-	elif [ "$(wc -l < "$B/m.err")" != 1 ] || ! grep -q -- "$2" "$B/m.err"; then
+	elif [ "$(errlines "$B/m.err")" != 1 ] || ! grep -q -- "$2" "$B/m.err"; then
 		bad "$1" "$(head -c 300 "$B/m.err" | tr '\n' '|')"
 	elif [ "$before" != "$(store_state)" ]; then
 		bad "$1" "the host store changed"

@@ -76,6 +76,7 @@ void session(unsigned config, unsigned minor, const uint8_t *client, size_t clen
 	static struct worker d;
 	static struct policy pol;
 	static struct audit audit;
+	static struct slots none = {.n = 0, .held = -1};
 
 	if (sodium_init() < 0)
 		abort();
@@ -91,6 +92,7 @@ void session(unsigned config, unsigned minor, const uint8_t *client, size_t clen
 	s.d = &d;
 	s.pol = &pol;
 	s.audit = &audit;
+	s.key_slots = s.host_slots = &none;
 	s.key = "fuzz";
 	s.write_ok = (config & SESSION_WRITE) != 0;
 	s.spool_fd = spool();

@@ -16,6 +16,9 @@ grep -o 'command="[^"]*"' "$B/auth/$BED_USER"
 step "nix store ping --store ssh://buildhost"
 nix store ping --store ssh://buildhost
 
+step "nixgate ping ssh://buildhost (the key's policy, as the host applies it)"
+"$top/build/nixgate" ping ssh://buildhost
+
 step "remote build: nix-build --max-jobs 0 --builders 'ssh://buildhost ...'"
 cat > "$B/demo.nix" <<'NIX'
 let

@@ -136,3 +136,25 @@ t_export_import() {
 		bad import-paths "$(cat "$B/imp.out" | tr '\n' ' ')"
 	fi
 }
+
+# A daemon of worker protocol 1.21 (Nix 2.3): AddToStoreNar's NAR goes
+# through its STDERR_READ requests, from the spool file (small) and straight
+# from the client (large).
+t_old_daemon() {
+	for size in 1000 68000000; do
+		rm -f "$B/old.sock"
+		perl "$top/tests/tools/olddaemon.pl" "$B/old.sock" "$B/old.log" 2> "$B/old.err" & dpid=$!
+		for i in $(seq 50); do [ -S "$B/old.sock" ] && break; sleep 0.1; done
+		perl "$top/tests/tools/malformed.pl" big-add "$size" |
+			"$B/bin/nixgate-serve" --key old --trusted --daemon-socket "$B/old.sock" --audit-log none > "$B/old.out" 2> "$B/old.st"
+		st=$?
+		wait "$dpid"
+		if [ "$st" = 0 ] && grep -q "^added /nix/store/[a-z0-9]*-malformed [0-9]* hash-ok$" "$B/old.log" &&
+		   [ "$(od -An -tu8 -j 16 -N 8 "$B/old.out" | tr -d ' ')" = 1 ]; then
+			ok "daemon-1.21/add-to-store-nar-$size"
+		else
+			bad "daemon-1.21/add-to-store-nar-$size" "exit $st: $(cat "$B/old.st" "$B/old.err" "$B/old.log" | tr '\n' ' ')"
+		fi
+		rm -f "$B/old.log"
+	done
+}

@@ -34,19 +34,24 @@ bed_key capped "$serve --key capped"
 bed_key slots "$B/bin/nixgate-serve --key slots --trusted --max-jobs 1 --state-dir $B/home/state --audit-log none"
 bed_key nosubst "$B/bin/nixgate-serve --key nosubst --trusted --no-substitute --audit-log none"
 
-# copy_refused NAME KEY PATH PATTERN: nix copy fails with PATTERN, path not on the host
-copy_refused() {
-	f="$B/$(echo "$1" | tr / -).out"
-	if nix copy --to "ssh://$2" "$3" > "$f" 2>&1; then
-		bad "$1" "the copy was accepted"
-	elif ! grep -q "$4" "$f"; then
-		bad "$1" "$(tail -n 2 "$f" | tr '\n' ' ')"
-	elif host_valid "$3"; then
-		bad "$1" "refused, but the path is valid on the host"
+# refused NAME PATTERN PATH COMMAND...: the command fails saying PATTERN,
+# and PATH is not valid on the host
+refused() {
+	n=$1; pat=$2; p=$3; shift 3
+	f="$B/$(echo "$n" | tr / -).out"
+	if "$@" > "$f" 2>&1; then
+		bad "$n" "it was accepted"
+	elif ! grep -q "$pat" "$f"; then
+		bad "$n" "$(tail -n 3 "$f" | tr '\n' ' ')"
+	elif host_valid "$p"; then
+		bad "$n" "refused, but $p is valid on the host"
 	else
-		ok "$1"
+		ok "$n"
 	fi
 }
+
+# copy_refused NAME KEY PATH PATTERN: nix copy fails with PATTERN, path not on the host
+copy_refused() { refused "$1" "$4" "$3" nix copy --to "ssh://$2" "$3"; }
 
 t_unsigned_refused() {
 	p=$(client_ia unsigned-ia unsigned)
@@ -170,17 +175,8 @@ t_readonly() {
 # remote_refused NAME NIXFILE BUILDERS PATTERN: the build fails with PATTERN and
 # its output is not valid on the host
 remote_refused() {
-	o=$(nix-instantiate "$2" 2>/dev/null | xargs nix-store -q --outputs)
-	f="$B/$(echo "$1" | tr / -).out"
-	if nix-build --no-out-link --max-jobs 0 --builders "$3" "$2" > "$f" 2>&1; then
-		bad "$1" "the build succeeded"
-	elif ! grep -q "$4" "$f"; then
-		bad "$1" "$(tail -n 3 "$f" | tr '\n' ' ')"
-	elif host_valid "$o"; then
-		bad "$1" "the output is valid on the host"
-	else
-		ok "$1"
-	fi
+	refused "$1" "$4" "$(nix-instantiate "$2" 2>/dev/null | xargs nix-store -q --outputs)" \
+		nix-build --no-out-link --max-jobs 0 --builders "$3" "$2"
 }
 
 t_systems() {

@@ -1,3 +1,4 @@
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -137,14 +138,15 @@ int storepath_read(struct rd *r, char *dst, int allow_empty, const char *what)
 
 int pathset_read(struct pathset *s, struct rd *r, const char *what)
 {
-	char p[STORE_PATH_MAX + 1];
+	char p[STORE_PATH_MAX + 1], entry[64];
 	uint64_t n, i;
 
 	pathset_clear(s);
+	snprintf(entry, sizeof entry, "%s entry", what);
 	if (rd_count(r, &n, PATHSET_MAX_PATHS, what) < 0)
 		return -1;
 	for (i = 0; i < n; i++)
-		if (storepath_read(r, p, 0, what) < 0 || pathset_add(s, p, strlen(p)) < 0)
+		if (storepath_read(r, p, 0, entry) < 0 || pathset_add(s, p, strlen(p)) < 0)
 			return -1;
 	return 0;
 }

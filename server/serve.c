@@ -105,6 +105,15 @@ static void note_set(struct serve *s, const struct pathset *ps)
 		note(s, pathset_get(ps, i));
 }
 
+/* A request's paths, noted for the audit line, then the key's permission. */
+static int request_paths(struct serve *s, struct pathset *ps, unsigned op)
+{
+	if (pathset_read(ps, &s->in, "paths") < 0)
+		return -1;
+	note_set(s, ps);
+	return allowed(s, op);
+}
+
 /* The daemon's answer to a request that must succeed. */
 static int daemon_ok(struct serve *s, const char *req)
 {
@@ -131,10 +140,7 @@ static int query_valid(struct serve *s)
 	size_t i;
 
 	if (rd_bool(&s->in, &lock, "lock") < 0 || rd_bool(&s->in, &subst, "substitute") < 0 ||
-	    pathset_read(&s->ps, &s->in, "paths") < 0)
-		return -1;
-	note_set(s, &s->ps);
-	if (allowed(s, ALLOW_QUERY) < 0)
+	    request_paths(s, &s->ps, ALLOW_QUERY) < 0)
 		return -1;
 	if (lock && s->write_ok)
 		for (i = 0; i < s->ps.n; i++)
@@ -174,10 +180,7 @@ static int query_infos(struct serve *s)
 	int v;
 
 	pathset_init(&req);
-	if (pathset_read(&req, &s->in, "paths") < 0)
-		goto bad;
-	note_set(s, &req);
-	if (allowed(s, ALLOW_QUERY) < 0)
+	if (request_paths(s, &req, ALLOW_QUERY) < 0)
 		goto bad;
 	for (i = 0; i < req.n; i++) {
 		const char *p = pathset_get(&req, i);
@@ -244,10 +247,7 @@ static int export_paths(struct serve *s)
 	int v;
 
 	pathset_init(&req);
-	if (rd_u64(&s->in, &ignored) < 0 || pathset_read(&req, &s->in, "paths") < 0)
-		goto bad;
-	note_set(s, &req);
-	if (allowed(s, ALLOW_EXPORT) < 0)
+	if (rd_u64(&s->in, &ignored) < 0 || request_paths(s, &req, ALLOW_EXPORT) < 0)
 		goto bad;
 	for (i = 0; i < req.n; i++) {
 		const char *p = pathset_get(&req, i);
@@ -930,10 +930,7 @@ static int query_closure(struct serve *s)
 	size_t i, j;
 	int outs, v;
 
-	if (rd_bool(&s->in, &outs, "include outputs") < 0 || pathset_read(&s->ps, &s->in, "paths") < 0)
-		return -1;
-	note_set(s, &s->ps);
-	if (allowed(s, ALLOW_QUERY) < 0)
+	if (rd_bool(&s->in, &outs, "include outputs") < 0 || request_paths(s, &s->ps, ALLOW_QUERY) < 0)
 		return -1;
 	pathset_clear(seen);
 	for (i = 0; i < s->ps.n; i++)

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "doctor.h"
+#include "hook.h"
 #include "err.h"
 #include "machines.h"
 #include "ping.h"
@@ -89,6 +90,7 @@ static const struct {
 } cmds[] = {
 	{"ping", cmd_ping, "check one build host: reachable, server, timings, the key's policy"},
 	{"doctor", cmd_doctor, "check every builder of the local Nix configuration"},
+	{"build-hook", hook_main, "the build hook of root's nix-daemon (or run as nixgate-build-hook)"},
 	{"version", cmd_version, "print the version"},
 	{"help", cmd_help, "list the commands"},
 };
@@ -107,6 +109,11 @@ int main(int argc, char **argv)
 {
 	size_t i;
 
+	const char *base = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
+
+	/* the daemon runs its hook as "<name> <verbosity>" */
+	if (!strcmp(base, "nixgate-build-hook"))
+		return hook_main(argc, argv);
 	if (argc < 2)
 		return cmd_help(argc, argv), EXIT_REFUSED;
 	for (i = 0; i < sizeof cmds / sizeof *cmds; i++)

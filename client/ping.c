@@ -302,7 +302,7 @@ int ping(struct ping *p, const struct store_uri *u)
 	u64_put(magic2, SERVE_MAGIC_2);
 	t0 = now_ms();
 	deadline = t0 + PING_TIMEOUT_MS;
-	if (ssh_start(&c, u, extra) < 0)
+	if (ssh_start(&c, u, extra, -1) < 0)
 		return -1;
 	send_u64s(c.in, hello, 2);
 	r = recv_n(&c, &e, hs, 16, &got, t0, deadline);

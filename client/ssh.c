@@ -78,7 +78,7 @@ static int pin(struct sshconn *c, const struct store_uri *u)
 	return 0;
 }
 
-int ssh_start(struct sshconn *c, const struct store_uri *u, const char *const *extra)
+int ssh_start(struct sshconn *c, const struct store_uri *u, const char *const *extra, int errfd)
 {
 	static char opts[4096], kh[128], cmd[HOST_MAX + 32];
 	char *args[ARGS_MAX + 1], *t;
@@ -110,7 +110,11 @@ int ssh_start(struct sshconn *c, const struct store_uri *u, const char *const *e
 	args[n++] = "--";
 	args[n++] = cmd;
 	args[n] = NULL;
-	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0)
+	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0)
+		return fail_sys("pipe");
+	if (errfd >= 0)
+		err[0] = -1, err[1] = errfd;
+	else if (pipe2(err, O_CLOEXEC) < 0)
 		return fail_sys("pipe");
 	if ((c->pid = fork()) < 0)
 		return fail_sys("fork");
@@ -124,7 +128,8 @@ int ssh_start(struct sshconn *c, const struct store_uri *u, const char *const *e
 	}
 	close(in[0]);
 	close(out[1]);
-	close(err[1]);
+	if (errfd < 0)
+		close(err[1]);
 	c->in = in[1];
 	c->out = out[0];
 	c->err = err[0];

@@ -20,15 +20,16 @@ struct store_uri {
 
 struct sshconn {
 	pid_t pid;
-	int in, out, err;            /* the remote's stdin, stdout, stderr */
+	int in, out, err;            /* the remote's stdin, stdout, stderr (-1: passed on) */
 	char known_hosts[64];        /* temporary file for a pinned host key */
 };
 
 /* ssh://[user@]host[?ssh-key=PATH&remote-program=P&base64-ssh-public-host-key=K],
  * or a bare host. Other stores (ssh-ng://, daemon) are refused by name. */
 int uri_parse(struct store_uri *u, const char *s);
-/* ssh HOST -x -a [NIX_SSHOPTS] [-i KEY] [known hosts] [extra] -- PROGRAM --serve --write */
-int ssh_start(struct sshconn *c, const struct store_uri *u, const char *const *extra);
+/* ssh HOST -x -a [NIX_SSHOPTS] [-i KEY] [known hosts] [extra] -- PROGRAM --serve --write;
+ * errfd >= 0 makes that descriptor ssh's stderr instead of a pipe. */
+int ssh_start(struct sshconn *c, const struct store_uri *u, const char *const *extra, int errfd);
 /* Closes the pipes and reaps ssh: its exit status, or 128 + signal. */
 int ssh_finish(struct sshconn *c);
 

@@ -11,6 +11,7 @@
 #include "buildresult.h"
 #include "ca.h"
 #include "drv.h"
+#include "drvstore.h"
 #include "err.h"
 #include "hash.h"
 #include "serve.h"
@@ -731,47 +732,15 @@ static int outputs_ok(struct serve *s, const char *drv, const struct drvinfo *f)
 		      "(nix-store --realise over ssh, or the nixgate build hook)");
 }
 
-/* A .drv from the host store, parsed: the daemon sends it as a NAR of one
- * regular file. -2: the daemon refused (text in d->errmsg). */
+/* A .drv from the host store, parsed. -2: the daemon refused (its text in
+ * d->errmsg). */
 static int drv_from_store(struct serve *s, const char *path, struct drvinfo *f)
 {
-	static const char *head[] = {"nix-archive-1", "(", "type", "regular"};
-	struct worker *d = s->d;
-	char tok[16], *text;
-	const unsigned char *p;
-	uint64_t n, at;
-	size_t got, i;
-	int r;
+	int r = drv_from_daemon(s->d, path, f);
 
-	if (wr_u64(&d->w, WOP_NAR_FROM_PATH) < 0 || wr_cstr(&d->w, path) < 0)
-		return -1;
-	if ((r = worker_wait(d, NULL, NULL)) < 0)
-		return r;
-	for (i = 0; i < 4; i++)
-		if (rd_str(&d->r, tok, sizeof tok - 1, NULL, "derivation NAR") < 0 || strcmp(tok, head[i]))
-			return fail(EXIT_SYSTEM, "%s is not a regular file in the host store", path);
-	if (rd_str(&d->r, tok, sizeof tok - 1, NULL, "derivation NAR") < 0)
-		return -1;
-	if (!strcmp(tok, "executable") && (rd_str(&d->r, tok, sizeof tok - 1, NULL, "derivation NAR") < 0 ||
-					   rd_str(&d->r, tok, sizeof tok - 1, NULL, "derivation NAR") < 0))
-		return -1;
-	if (strcmp(tok, "contents") || rd_len(&d->r, &n, ATERM_MAX, "derivation") < 0)
-		return -1;
-	if (!(text = malloc(n ? n : 1)))
-		return fail(EXIT_SYSTEM, "out of memory for a derivation of %llu bytes", (unsigned long long)n);
-	for (at = 0; at < n; at += got)
-		if (rd_chunk(&d->r, &p, &got, n - at) < 0)
-			goto bad;
-		else
-			memcpy(text + at, p, got);
-	if (rd_pad(&d->r, n) < 0 || rd_str(&d->r, tok, sizeof tok - 1, NULL, "derivation NAR") < 0 || strcmp(tok, ")"))
-		goto bad;
-	r = aterm_drv(f, text, n);
-	free(text);
-	return r < 0 ? refuse(s, "derivation", "%s: %s", path, reason()) : 0;
-bad:
-	free(text);
-	return -1;
+	if (r == -1 && err_kind() == EXIT_REFUSED)
+		return refuse(s, "derivation", "%s: %s", path, reason());
+	return r;
 }
 
 /* A refused build is answered as a failed build, so the client shows the

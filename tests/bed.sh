@@ -148,7 +148,7 @@ bed_daemon_restart() {
 
 bed_down() {
 	[ -n "${B:-}" ] || return 0
-	for f in "$B/sshd.pid2" "$B/daemon.pid"; do
+	for f in "$B/sshd.pid2" "$B/daemon.pid" "$B/client-daemon.pid"; do
 		[ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null
 	done
 	wait "$BED_HOST_PID" 2>/dev/null

@@ -1,0 +1,430 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "drvstore.h"
+#include "err.h"
+#include "hook.h"
+#include "machines.h"
+#include "ping.h"
+#include "remote.h"
+
+#define SETTING_NAME_MAX 256
+#define FEATURES_MAX 64
+#define CLOSURE_MAX 65536
+#define BACKOFF_SECONDS 60
+#define EXPORT_MAGIC 0x4558494e
+#define LOG_FD 4   /* the build log: the daemon reads it as the builder's output */
+
+static char builders[BUILDERS_MAX + 1], this_system[64] = "x86_64-linux", state_dir[1024] = "/nix/var/nix";
+static struct machine machines[MACHINES_MAX];
+static struct ping pings[MACHINES_MAX];
+
+/* Progress for the build log. */
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof line - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if (n > (int)sizeof line - 2)
+		n = (int)sizeof line - 2;
+	line[n++] = '\n';
+	if (write(LOG_FD, line, (size_t)n) < 0 && write(2, line, (size_t)n) < 0)
+		return;
+}
+
+/* The daemon's settings: 1, name, value ... 0. */
+static int read_settings(struct rd *in)
+{
+	char name[SETTING_NAME_MAX + 1];
+	static char value[BUILDERS_MAX + 1];
+	uint64_t more;
+
+	for (;;) {
+		if (rd_u64(in, &more) < 0)
+			return -1;
+		if (!more)
+			return 0;
+		if (rd_str(in, name, SETTING_NAME_MAX, NULL, "setting name") < 0 ||
+		    rd_str_trunc(in, value, sizeof value, BUILDERS_MAX, NULL, "setting value") < 0)
+			return -1;
+		if (!strcmp(name, "builders"))
+			strcpy(builders, value);
+		else if (!strcmp(name, "system") && strlen(value) < sizeof this_system)
+			strcpy(this_system, value);
+	}
+}
+
+static int has(const char *list, const char *w)
+{
+	size_t n = strlen(w);
+	const char *p = list;
+
+	while (*p) {
+		size_t k;
+
+		while (*p == ' ')
+			p++;
+		k = strcspn(p, " ");
+		if (k == n && !memcmp(p, w, n))
+			return 1;
+		p += k;
+	}
+	return 0;
+}
+
+static int eligible(const struct machine *m, const char *system, char feats[][INFO_NAME_MAX + 1], unsigned nfeat)
+{
+	const char *p = m->mandatory;
+	unsigned i;
+
+	if (m->systems[0] ? !has(m->systems, system) : strcmp(system, this_system))
+		return 0;
+	for (i = 0; i < nfeat; i++)
+		if (!has(m->supported, feats[i]) && !has(m->mandatory, feats[i]))
+			return 0;
+	while (*p) {
+		size_t k;
+		char w[INFO_NAME_MAX + 1];
+		int found = 0;
+
+		while (*p == ' ')
+			p++;
+		k = strcspn(p, " ");
+		if (!k)
+			break;
+		snprintf(w, sizeof w, "%.*s", (int)k, p);
+		for (i = 0; i < nfeat; i++)
+			found |= !strcmp(w, feats[i]);
+		if (!found)
+			return 0;
+		p += k;
+	}
+	return 1;
+}
+
+/* Hosts that failed to connect wait BACKOFF_SECONDS before the next try,
+ * across hook runs: "URI UNTIL" lines in the state directory. */
+static long backoff_until(const char *uri)
+{
+	char path[1100], u[URI_MAX + 1];
+	long until, found = 0;
+	FILE *f;
+
+	snprintf(path, sizeof path, "%s/nixgate-backoff", state_dir);
+	if (!(f = fopen(path, "re")))
+		return 0;
+	while (fscanf(f, "%1024s %ld", u, &until) == 2)
+		if (!strcmp(u, uri))
+			found = until;
+	fclose(f);
+	return found;
+}
+
+static void backoff_set(const char *uri, long until)
+{
+	char path[1100];
+	FILE *f;
+
+	snprintf(path, sizeof path, "%s/nixgate-backoff", state_dir);
+	if ((f = fopen(path, "ae"))) {
+		fprintf(f, "%s %ld\n", uri, until);
+		fclose(f);
+	}
+}
+
+static double number(const char *s, double dflt)
+{
+	return s && strcmp(s, "none") ? atof(s) : dflt;
+}
+
+/* The eligible host with the lowest load per speed: its index; -1 none is
+ * usable; -2 all usable ones are full. */
+static int choose(unsigned n, const char *system, char feats[][INFO_NAME_MAX + 1], unsigned nfeat)
+{
+	double best = 1e300;
+	int pick = -1, full = 0;
+	unsigned i;
+	long now = (long)time(NULL);
+
+	for (i = 0; i < n; i++) {
+		struct ping *p = &pings[i];
+		double load, cores, score, maxj;
+
+		if (!eligible(&machines[i], system, feats, nfeat))
+			continue;
+		if (backoff_until(machines[i].uri.text) > now)
+			continue;
+		ping_free(p);
+		if (ping(p, &machines[i].uri) < 0 || !p->usable) {
+			fprintf(stderr, "nixgate: cannot build on %s: %s; not trying it again for %d s\n",
+				machines[i].uri.text, p->usable ? err_msg() : p->cause, BACKOFF_SECONDS);
+			backoff_set(machines[i].uri.text, now + BACKOFF_SECONDS);
+			err_clear();
+			continue;
+		}
+		maxj = number(ping_info(p, "max-jobs"), 0);
+		if (maxj > 0 && number(ping_info(p, "builds"), 0) >= maxj) {
+			full = 1;
+			continue;
+		}
+		cores = number(ping_info(p, "cores"), 1);
+		load = number(ping_info(p, "host-builds"), 0) + number(ping_info(p, "load"), 0);
+		score = load / (cores > 0 ? cores : 1) / (machines[i].speed ? machines[i].speed : 1);
+		if (score < best) {
+			best = score;
+			pick = (int)i;
+		}
+	}
+	return pick >= 0 ? pick : full ? -2 : -1;
+}
+
+/* Paths and their references, in an order where every reference comes
+ * before the paths that refer to it. */
+struct graph {
+	struct pathset all, order;
+	struct pathset *refs;   /* per index of all */
+	size_t cap;
+};
+
+static int info_refs(struct worker *d, const char *path, struct pathset *refs)
+{
+	static struct pathinfo in;
+	uint64_t valid = 1;
+
+	if (wr_u64(&d->w, WOP_QUERY_PATH_INFO) < 0 || wr_cstr(&d->w, path) < 0 || worker_wait(d, NULL, NULL) != 0 ||
+	    (d->minor >= 17 && rd_u64(&d->r, &valid) < 0))
+		return err_kind() ? -1 : fail(EXIT_SYSTEM, "the local daemon: %s", d->errmsg);
+	if (!valid)
+		return fail(EXIT_SYSTEM, "%s is not valid in the local store", path);
+	return pathinfo_read_worker(&d->r, d->minor, &in, refs);
+}
+
+static int visit(struct graph *g, struct worker *d, const char *path, unsigned depth)
+{
+	size_t at, i;
+	int r;
+
+	if (depth > 4096)
+		return fail(EXIT_SYSTEM, "references nest deeper than 4096");
+	if ((r = pathset_insert(&g->all, path, strlen(path))) <= 0)
+		return r;
+	at = g->all.n - 1;
+	if (at >= CLOSURE_MAX)
+		return fail(EXIT_SYSTEM, "a closure of more than %u paths", CLOSURE_MAX);
+	if (at >= g->cap) {
+		size_t cap = g->cap ? 2 * g->cap : 256;
+		struct pathset *n = realloc(g->refs, cap * sizeof *n);
+
+		if (!n)
+			return fail(EXIT_SYSTEM, "out of memory");
+		g->refs = n;
+		g->cap = cap;
+	}
+	pathset_init(&g->refs[at]);
+	if (info_refs(d, path, &g->refs[at]) < 0)
+		return -1;
+	for (i = 0; i < g->refs[at].n; i++) {
+		char ref[STORE_PATH_MAX + 1];
+
+		snprintf(ref, sizeof ref, "%s", pathset_get(&g->refs[at], i));
+		if (strcmp(ref, path) && visit(g, d, ref, depth + 1) < 0)
+			return -1;
+	}
+	return pathset_add(&g->order, path, strlen(path));
+}
+
+/* The outputs, built on the host, into the local store: nix-store --import
+ * of the export format, told that the building goal holds their locks. */
+static int import_outputs(struct remote *h, const struct pathset *outs)
+{
+	static struct pathinfo in;
+	static struct pathset refs;
+	static char held[PATHSET_MAX_BYTES / 64];
+	unsigned char buf[4096];
+	struct wr w;
+	size_t i;
+	int p[2], st;
+	pid_t pid;
+
+	held[0] = 0;
+	for (i = 0; i < outs->n; i++)
+		snprintf(held + strlen(held), sizeof held - strlen(held), "%s%s", i ? " " : "", pathset_get(outs, i));
+	if (pipe(p) < 0)
+		return fail_sys("pipe");
+	if ((pid = fork()) < 0)
+		return fail_sys("fork");
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		dup2(p[0], 0);
+		dup2(null, 1);
+		close(p[1]);
+		setenv("NIX_HELD_LOCKS", held, 1);
+		execlp("nix-store", "nix-store", "--import", (char *)NULL);
+		_exit(127);
+	}
+	close(p[0]);
+	wr_init_fd(&w, p[1], buf, sizeof buf, "nix-store --import");
+	for (i = 0; i < outs->n; i++) {
+		const char *o = pathset_get(outs, i);
+
+		if (remote_info(h, o, &in, &refs) != 1) {
+			close(p[1]);
+			waitpid(pid, &st, 0);
+			return err_kind() ? -1 : fail(EXIT_SYSTEM, "the host has no %s after the build", o);
+		}
+		if (wr_u64(&w, 1) < 0 || wr_flush(&w) < 0 || remote_dump(h, o, p[1]) < 0 ||
+		    wr_u64(&w, EXPORT_MAGIC) < 0 || wr_cstr(&w, o) < 0 || pathset_write(&refs, &w) < 0 ||
+		    wr_cstr(&w, in.deriver) < 0 || wr_u64(&w, 0) < 0) {
+			close(p[1]);
+			waitpid(pid, &st, 0);
+			return -1;
+		}
+	}
+	if (wr_u64(&w, 0) < 0 || wr_flush(&w) < 0)
+		return -1;
+	close(p[1]);
+	if (waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st))
+		return fail(EXIT_SYSTEM, "nix-store --import of the outputs failed");
+	return 0;
+}
+
+static int build(const struct machine *m, const struct ping *pi, const char *drv, const struct pathset *inputs,
+		 const char *wanted)
+{
+	static struct graph g;
+	static struct pathset valid, req, outs, missing;
+	static struct drvinfo f;
+	static struct worker local;
+	static struct remote h;
+	const char *sock = getenv("NIX_DAEMON_SOCKET_PATH");
+	int trusted = !pi->nixgate || !strcmp(ping_info(pi, "trusted") ? ping_info(pi, "trusted") : "", "true");
+	char spec[PATH_OUTPUTS_MAX + 1], msg[4096];
+	size_t i, added = 0;
+	int r;
+
+	local.logfd = -1;
+	if (worker_connect(&local, sock && *sock ? sock : DEFAULT_DAEMON_SOCKET) < 0 || worker_handshake(&local) < 0)
+		return -1;
+	/* the .drv closure is content-addressed, which any key may add; a
+	 * trusted key also gets the inputs, as Nix's own hook sends them */
+	if (visit(&g, &local, drv, 0) < 0)
+		return -1;
+	for (i = 0; trusted && i < inputs->n; i++)
+		if (visit(&g, &local, pathset_get(inputs, i), 0) < 0)
+			return -1;
+	if (remote_open(&h, &m->uri, LOG_FD) < 0 || remote_valid(&h, &g.order, &valid) < 0)
+		return -1;
+	for (i = 0; i < g.order.n; i++) {
+		const char *p = pathset_get(&g.order, i);
+
+		if (pathset_insert(&valid, p, strlen(p)) == 0)
+			continue;
+		if (remote_add(&h, &local, p) < 0)
+			return -1;
+		added++;
+	}
+	say("nixgate: %s on %s (%s key%s%s): %zu paths copied, building the .drv there", drv, m->uri.text,
+	    trusted ? "trusted" : "untrusted", pi->nixgate ? " " : "", pi->nixgate ? ping_info(pi, "key") : "", added);
+	snprintf(spec, sizeof spec, "%s!%s", drv, wanted[0] ? wanted : "*");
+	pathset_add(&req, spec, strlen(spec));
+	if ((r = remote_build(&h, &req, msg, sizeof msg)) != 0)
+		return r < 0 ? -1 : fail(EXIT_SYSTEM, "%s", msg);
+	/* the outputs the goal wants and the local store lacks */
+	if ((r = drv_from_daemon(&local, drv, &f)) < 0)
+		return r == -2 ? fail(EXIT_SYSTEM, "the local daemon: %s", local.errmsg) : -1;
+	for (i = 0; i < f.nout; i++)
+		if (f.out[i].path[0] && (!wanted[0] || has(wanted, f.out[i].name)))
+			pathset_add(&outs, f.out[i].path, strlen(f.out[i].path));
+	if (wr_u64(&local.w, WOP_QUERY_VALID_PATHS) < 0 || pathset_write(&outs, &local.w) < 0 ||
+	    (local.minor >= 27 && wr_u64(&local.w, 0) < 0) || worker_wait(&local, NULL, NULL) != 0 ||
+	    pathset_read(&valid, &local.r, "valid outputs") < 0)
+		return err_kind() ? -1 : fail(EXIT_SYSTEM, "the local daemon: %s", local.errmsg);
+	for (i = 0; i < outs.n; i++) {
+		const char *o = pathset_get(&outs, i);
+
+		if (pathset_insert(&valid, o, strlen(o)) == 1)
+			pathset_add(&missing, o, strlen(o));
+	}
+	if (missing.n && import_outputs(&h, &missing) < 0)
+		return -1;
+	say("nixgate: %zu outputs copied back from %s", missing.n, m->uri.text);
+	remote_close(&h);
+	return 0;
+}
+
+int hook_main(int argc, char **argv)
+{
+	static unsigned char inbuf[WIRE_BUFSZ];
+	static struct pathset inputs;
+	char tok[16], system[64], drv[STORE_PATH_MAX + 1], feats[FEATURES_MAX][INFO_NAME_MAX + 1];
+	char wanted[4096];
+	uint64_t willing, n, i;
+	struct rd in;
+	int nm, pick;
+
+	if (getenv("NIX_STATE_DIR"))
+		snprintf(state_dir, sizeof state_dir, "%s", getenv("NIX_STATE_DIR"));
+	rd_init_fd(&in, 0, inbuf, sizeof inbuf, EXIT_SYSTEM, "nix-daemon");
+	if (read_settings(&in) < 0)
+		goto bad;
+	if ((nm = machines_parse(machines, MACHINES_MAX, builders, 0)) < 0)
+		goto bad;
+	if (nm == 0) {
+		fprintf(stderr, "# decline-permanently\n");
+		return 0;
+	}
+	for (;;) {
+		if (rd_at_eof(&in) || rd_str(&in, tok, sizeof tok - 1, NULL, "request") < 0 || strcmp(tok, "try"))
+			return 0;
+		if (rd_u64(&in, &willing) < 0 || rd_str(&in, system, sizeof system - 1, NULL, "system") < 0 ||
+		    storepath_read(&in, drv, 0, "derivation") < 0 ||
+		    rd_count(&in, &n, FEATURES_MAX, "required features") < 0)
+			goto bad;
+		for (i = 0; i < n; i++)
+			if (rd_str(&in, feats[i], INFO_NAME_MAX, NULL, "feature") < 0)
+				goto bad;
+		pick = choose((unsigned)nm, system, feats, (unsigned)n);
+		if (pick == -2) {
+			fprintf(stderr, "# postpone\n");
+			continue;
+		}
+		if (pick < 0) {
+			fprintf(stderr, "# decline\n");
+			continue;
+		}
+		fprintf(stderr, "# accept\n%s\n", machines[pick].uri.text);
+		if (pathset_read(&inputs, &in, "inputs") < 0 || rd_count(&in, &n, FEATURES_MAX, "outputs") < 0)
+			goto bad;
+		wanted[0] = 0;
+		for (i = 0; i < n; i++) {
+			char o[STORE_NAME_MAX + 1];
+
+			if (rd_str(&in, o, STORE_NAME_MAX, NULL, "output name") < 0)
+				goto bad;
+			snprintf(wanted + strlen(wanted), sizeof wanted - strlen(wanted), "%s%s", i ? "," : "", o);
+		}
+		if (build(&machines[pick], &pings[pick], drv, &inputs, wanted) < 0) {
+			fprintf(stderr, "nixgate: build of %s on %s failed: %s\n", drv, machines[pick].uri.text, err_msg());
+			return 1;
+		}
+		return 0;
+	}
+bad:
+	fprintf(stderr, "nixgate: build hook: %s\n", err_msg());
+	return 1;
+}

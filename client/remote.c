@@ -1,0 +1,134 @@
+#include <string.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "nar.h"
+#include "remote.h"
+#include "serveopts.h"
+
+#define SERVE_MAGIC_1 0x390c9deb
+#define SERVE_MAGIC_2 0x5452eecb
+#define CLIENT_VERSION 0x207
+enum { CMD_QUERY_VALID = 1, CMD_QUERY_INFOS = 2, CMD_DUMP = 3, CMD_BUILD_PATHS = 6, CMD_ADD_NAR = 9 };
+
+int remote_open(struct remote *h, const struct store_uri *u, int errfd)
+{
+	uint64_t magic, v;
+
+	if (ssh_start(&h->c, u, NULL, errfd) < 0)
+		return -1;
+	rd_init_fd(&h->r, h->c.out, h->rbuf, sizeof h->rbuf, EXIT_SYSTEM, u->text);
+	wr_init_fd(&h->w, h->c.in, h->wbuf, sizeof h->wbuf, u->text);
+	if (wr_u64(&h->w, SERVE_MAGIC_1) < 0 || wr_u64(&h->w, CLIENT_VERSION) < 0 || wr_flush(&h->w) < 0 ||
+	    rd_u64(&h->r, &magic) < 0)
+		return -1;
+	if (magic != SERVE_MAGIC_2)
+		return fail(EXIT_SYSTEM, "%s does not speak the serve protocol", u->text);
+	if (rd_u64(&h->r, &v) < 0)
+		return -1;
+	if ((v & 0xff00) != 0x200)
+		return fail(EXIT_SYSTEM, "%s speaks serve protocol %llu.%llu", u->text, (unsigned long long)(v >> 8),
+			    (unsigned long long)(v & 0xff));
+	h->minor = (unsigned)(v & 0xff) < (CLIENT_VERSION & 0xff) ? (unsigned)(v & 0xff) : CLIENT_VERSION & 0xff;
+	return 0;
+}
+
+int remote_close(struct remote *h)
+{
+	return ssh_finish(&h->c);
+}
+
+int remote_valid(struct remote *h, const struct pathset *paths, struct pathset *valid)
+{
+	if (wr_u64(&h->w, CMD_QUERY_VALID) < 0 || wr_u64(&h->w, 0) < 0 /* lock */ ||
+	    wr_u64(&h->w, 0) < 0 /* substitute */ || pathset_write(paths, &h->w) < 0 || wr_flush(&h->w) < 0)
+		return -1;
+	return pathset_read(valid, &h->r, "valid paths");
+}
+
+int remote_add(struct remote *h, struct worker *local, const char *path)
+{
+	static struct pathinfo in;
+	static struct pathset refs;
+	char hash[HASH_TEXT_MAX];
+	const unsigned char *p;
+	uint64_t valid = 1, left, ok;
+	size_t got;
+
+	if (wr_u64(&local->w, WOP_QUERY_PATH_INFO) < 0 || wr_cstr(&local->w, path) < 0 ||
+	    worker_wait(local, NULL, NULL) != 0 || (local->minor >= 17 && rd_u64(&local->r, &valid) < 0))
+		return err_kind() ? -1 : fail(EXIT_SYSTEM, "the local daemon: %s", local->errmsg);
+	if (!valid)
+		return fail(EXIT_SYSTEM, "%s is not valid in the local store", path);
+	if (pathinfo_read_worker(&local->r, local->minor, &in, &refs) < 0)
+		return -1;
+	hash_fmt16(hash, in.hash);
+	if (wr_u64(&h->w, CMD_ADD_NAR) < 0 || wr_cstr(&h->w, path) < 0 || wr_cstr(&h->w, in.deriver) < 0 ||
+	    wr_cstr(&h->w, hash) < 0 || pathset_write(&refs, &h->w) < 0 || wr_u64(&h->w, in.regtime) < 0 ||
+	    wr_u64(&h->w, in.nar_size) < 0 || wr_u64(&h->w, (uint64_t)in.ultimate) < 0 ||
+	    wr_bytes(&h->w, in.sigs, in.sigs_len) < 0 || wr_cstr(&h->w, in.ca) < 0)
+		return -1;
+	if (wr_u64(&local->w, WOP_NAR_FROM_PATH) < 0 || wr_cstr(&local->w, path) < 0 ||
+	    worker_wait(local, NULL, NULL) != 0)
+		return err_kind() ? -1 : fail(EXIT_SYSTEM, "the local daemon: %s", local->errmsg);
+	for (left = in.nar_size; left > 0; left -= got)
+		if (rd_chunk(&local->r, &p, &got, left) < 0 || wr_bytes(&h->w, p, got) < 0)
+			return -1;
+	if (wr_flush(&h->w) < 0 || rd_u64(&h->r, &ok) < 0)
+		return -1;
+	return ok == 1 ? 0 : fail(EXIT_SYSTEM, "the host did not take %s", path);
+}
+
+int remote_build(struct remote *h, const struct pathset *paths, char *msg, size_t max)
+{
+	struct serve_opts o;
+	uint64_t status;
+
+	memset(&o, 0, sizeof o);
+	if (wr_u64(&h->w, CMD_BUILD_PATHS) < 0 || pathset_write(paths, &h->w) < 0 ||
+	    serve_opts_write(&h->w, h->minor, &o) < 0 || wr_flush(&h->w) < 0 || rd_u64(&h->r, &status) < 0)
+		return -1;
+	if (status == 0)
+		return 0;
+	if (rd_str_trunc(&h->r, msg, max, 1u << 20, NULL, "build error") < 0)
+		return -1;
+	return 1;
+}
+
+int remote_info(struct remote *h, const char *path, struct pathinfo *in, struct pathset *refs)
+{
+	char got[STORE_PATH_MAX + 1], end[8];
+
+	if (wr_u64(&h->w, CMD_QUERY_INFOS) < 0 || wr_u64(&h->w, 1) < 0 || wr_cstr(&h->w, path) < 0 ||
+	    wr_flush(&h->w) < 0 || storepath_read(&h->r, got, 1, "path") < 0)
+		return -1;
+	if (!got[0])
+		return 0;
+	if (strcmp(got, path))
+		return fail(EXIT_SYSTEM, "the host answered for %s, not %s", got, path);
+	if (pathinfo_read_serve(&h->r, h->minor, in, refs) < 0 || rd_str(&h->r, end, sizeof end - 1, NULL, "end") < 0)
+		return -1;
+	return end[0] ? fail(EXIT_SYSTEM, "the host answered for more paths than asked") : 1;
+}
+
+int remote_dump(struct remote *h, const char *path, int fd)
+{
+	static struct nar nar;
+	const unsigned char *p;
+	size_t got;
+	ssize_t k;
+
+	if (wr_u64(&h->w, CMD_DUMP) < 0 || wr_cstr(&h->w, path) < 0 || wr_flush(&h->w) < 0)
+		return -1;
+	nar_init(&nar);
+	while (!nar_done(&nar)) {
+		if (rd_peek(&h->r, &p, &got) < 0)
+			return -1;
+		if ((k = nar_feed(&nar, p, got)) < 0)
+			return -1;
+		if (write(fd, p, (size_t)k) != k)
+			return fail_sys("passing on the NAR of %s", path);
+		rd_consume(&h->r, (size_t)k);
+	}
+	return 0;
+}

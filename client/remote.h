@@ -1,0 +1,35 @@
+/* remote: the client side of the serve protocol, to a build host over ssh:
+ * what the build hook needs to copy paths there, build, and copy back. */
+#ifndef NIXGATE_REMOTE_H
+#define NIXGATE_REMOTE_H
+
+#include "pathinfo.h"
+#include "pathset.h"
+#include "ssh.h"
+#include "wire.h"
+#include "worker.h"
+
+struct remote {
+	struct sshconn c;
+	unsigned minor;
+	struct rd r;
+	struct wr w;
+	unsigned char rbuf[WIRE_BUFSZ], wbuf[WIRE_BUFSZ];
+};
+
+/* ssh to the host, its stderr (build logs) to errfd, and the handshake. */
+int remote_open(struct remote *h, const struct store_uri *u, int errfd);
+int remote_close(struct remote *h);
+/* Which of paths the host has, into valid. */
+int remote_valid(struct remote *h, const struct pathset *paths, struct pathset *valid);
+/* One path from the local store (through its daemon) to the host. */
+int remote_add(struct remote *h, struct worker *local, const char *path);
+/* BuildPaths of "drv!outputs" entries: 0 built, 1 failed (the host's
+ * message in msg), -1 on a failure of the connection. */
+int remote_build(struct remote *h, const struct pathset *paths, char *msg, size_t max);
+/* A path's metadata on the host: 1, or 0 when it has no such path. */
+int remote_info(struct remote *h, const char *path, struct pathinfo *in, struct pathset *refs);
+/* A path's NAR from the host, checked as it passes, written to fd. */
+int remote_dump(struct remote *h, const char *path, int fd);
+
+#endif

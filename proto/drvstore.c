@@ -1,0 +1,47 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "aterm.h"
+#include "drvstore.h"
+#include "err.h"
+
+int drv_from_daemon(struct worker *d, const char *path, struct drvinfo *f)
+{
+	static const char *head[] = {"nix-archive-1", "(", "type", "regular"};
+	char tok[16], *text;
+	const unsigned char *p;
+	uint64_t n, at;
+	size_t got, i;
+	int r;
+
+	if (wr_u64(&d->w, WOP_NAR_FROM_PATH) < 0 || wr_cstr(&d->w, path) < 0)
+		return -1;
+	if ((r = worker_wait(d, NULL, NULL)) < 0)
+		return r;
+	for (i = 0; i < 4; i++)
+		if (rd_str(&d->r, tok, sizeof tok - 1, NULL, "derivation NAR") < 0 || strcmp(tok, head[i]))
+			return fail(EXIT_SYSTEM, "%s is not a regular file in the store", path);
+	if (rd_str(&d->r, tok, sizeof tok - 1, NULL, "derivation NAR") < 0)
+		return -1;
+	if (!strcmp(tok, "executable") && (rd_str(&d->r, tok, sizeof tok - 1, NULL, "derivation NAR") < 0 ||
+					   rd_str(&d->r, tok, sizeof tok - 1, NULL, "derivation NAR") < 0))
+		return -1;
+	if (strcmp(tok, "contents") || rd_len(&d->r, &n, ATERM_MAX, "derivation") < 0)
+		return -1;
+	if (!(text = malloc(n ? n : 1)))
+		return fail(EXIT_SYSTEM, "out of memory for a derivation of %llu bytes", (unsigned long long)n);
+	for (at = 0; at < n; at += got)
+		if (rd_chunk(&d->r, &p, &got, n - at) < 0)
+			goto bad;
+		else
+			memcpy(text + at, p, got);
+	if (rd_pad(&d->r, n) < 0 || rd_str(&d->r, tok, sizeof tok - 1, NULL, "derivation NAR") < 0 || strcmp(tok, ")"))
+		goto bad;
+	r = aterm_drv(f, text, n);
+	free(text);
+	return r;
+bad:
+	free(text);
+	return -1;
+}
+

@@ -419,7 +419,11 @@ int hook_main(int argc, char **argv)
 			snprintf(wanted + strlen(wanted), sizeof wanted - strlen(wanted), "%s%s", i ? "," : "", o);
 		}
 		if (build(&machines[pick], &pings[pick], drv, &inputs, wanted) < 0) {
-			fprintf(stderr, "nixgate: build of %s on %s failed: %s\n", drv, machines[pick].uri.text, err_msg());
+			const char *k = ping_info(&pings[pick], "key");
+
+			/* the build log is what nix-build shows of a failed build */
+			say("nixgate: build of %s on %s%s%s%s failed: %s", drv, machines[pick].uri.text,
+			    k ? " (key " : "", k ? k : "", k ? ")" : "", err_msg());
 			return 1;
 		}
 		return 0;

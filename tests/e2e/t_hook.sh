@@ -1,8 +1,24 @@
-# nixgate as the build hook of the client's nix-daemon: a derivation with an
-# input-addressed dependency builds on the host through an untrusted key
-# (which Nix's own hook cannot: see policy/untrusted/input-addressed-build),
-# and the outputs arrive in the client store.
+# nixgate as the build hook of the client's nix-daemon: input-addressed
+# derivations build on the host through untrusted keys (which Nix's own hook
+# cannot), spread over builders by their load, around a full one and a dead
+# one, and the outputs arrive in the client store. The three "hosts" are
+# three keys of the one test host, each with its own policy and audit log.
 SYS="$(uname -m)-linux"
+for k in u1 u2 u3; do
+	jobs=8; [ "$k" = u1 ] && jobs=1
+	bed_key "$k" "$B/bin/nixgate-serve --key $k --max-jobs $jobs --state-dir $B/home/state --audit-log $B/home/$k.log"
+done
+cat >> "$B/ssh_config" <<CONF
+Host down
+  HostName 127.0.0.1
+  Port 1
+  User $BED_USER
+  IdentityFile $B/key-u1
+  IdentitiesOnly yes
+  BatchMode yes
+CONF
+ALL="ssh://u1 $SYS - 8 1; ssh://u2 $SYS - 8 1; ssh://u3 $SYS - 8 1"
+built_by() { grep -c "key=$1 op=BuildPaths .*$2.* result=ok" "$B/home/$1.log" 2>/dev/null; }
 ln -s "$top/build/nixgate" "$B/bin/nixgate-build-hook"
 mkdir -p "$B/hook-conf"
 cat "$B/client-conf/nix.conf" > "$B/hook-conf/nix.conf"
@@ -27,5 +43,112 @@ t_trustless_build() {
 		ok hook/untrusted-key
 	else
 		bad hook/untrusted-key "got '$(cat "$o" 2>/dev/null)' $(tail -n 4 "$B/hook.out" | tr '\n' ' ')"
+	fi
+}
+
+# 19 leaves and a top that reads them all: 20 builds over three builders
+t_graph_of_20() {
+	{
+		echo 'let leaf = i: derivation { name = "leaf-${toString i}"; system = builtins.currentSystem; builder = "/bin/sh";'
+		echo '  args = [ "-c" "/bin/sleep 1; if [ -e /nix/host-marker ]; then echo host > $out; else echo local > $out; fi" ]; };'
+		echo '  leaves = map leaf [ 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 ];'
+		echo 'in derivation { name = "graph-top"; system = builtins.currentSystem; builder = "/bin/sh";'
+		echo '  args = [ "-c" "for l in $leaves; do read x < $l; echo $x; done > $out" ]; inherit leaves; }'
+	} > "$B/graph.nix"
+	if o=$(NIX_REMOTE=daemon nix-build --no-out-link --max-jobs 0 --builders "$ALL" "$B/graph.nix" 2> "$B/graph.out") &&
+	   [ "$(grep -c '^host$' "$o")" = 19 ] && nix-store --check-validity "$o"; then
+		n1=$(built_by u1 "\\(leaf-\\|graph-top\\)"); n2=$(built_by u2 "\\(leaf-\\|graph-top\\)"); n3=$(built_by u3 "\\(leaf-\\|graph-top\\)")
+		used=0; for n in $n1 $n2 $n3; do [ "$n" -gt 0 ] && used=$((used + 1)); done
+		if [ $((n1 + n2 + n3)) = 20 ] && [ "$used" -ge 2 ]; then
+			ok hook/graph-of-20
+		else
+			bad hook/graph-of-20 "builds per builder: $n1 $n2 $n3"
+		fi
+	else
+		bad hook/graph-of-20 "$(tail -n 4 "$B/graph.out" | tr '\n' ' ')"
+	fi
+}
+
+# Nix's own hook with the same untrusted key: refused at the first build
+t_stock_hook_refused() {
+	cat > "$B/stock.nix" <<-NIX
+	derivation { name = "stock-hook"; system = builtins.currentSystem; builder = "/bin/sh"; args = [ "-c" "echo > \$out" ]; }
+	NIX
+	if NIX_REMOTE=daemon nix-build --no-out-link --max-jobs 0 --option build-hook /usr/libexec/nix/build-remote \
+		--builders "ssh://u2 $SYS - 8 1" "$B/stock.nix" > "$B/stock.out" 2>&1; then
+		bad hook/stock-hook-refused "Nix's own hook built it"
+	elif grep -q "refused by rule build: it is input-addressed" "$B/stock.out"; then
+		ok hook/stock-hook-refused
+	else
+		bad hook/stock-hook-refused "$(tail -n 3 "$B/stock.out" | tr '\n' ' ')"
+	fi
+}
+
+# u1 (faster, but max-jobs 1) is busy with a build of its own: the next build
+# goes to u2
+t_full_builder() {
+	cat > "$B/busy.nix" <<-NIX
+	derivation { name = "busy"; system = builtins.currentSystem; builder = "/bin/sh"; args = [ "-c" "/bin/sleep 8; echo > \$out" ]; }
+	NIX
+	d=$(bed_host nix-instantiate "$B/busy.nix" 2>/dev/null)
+	"$B/bin/sclient" 7 build "$d!out" -- ssh -F "$B/ssh_config" u1 nix-store --serve --write > /dev/null 2>&1 & bpid=$!
+	for i in $(seq 50); do "$top/build/nixgate" ping ssh://u1 | grep -q "builds  *1$" && break; sleep 0.1; done
+	cat > "$B/aside.nix" <<-NIX
+	derivation { name = "aside"; system = builtins.currentSystem; builder = "/bin/sh"; args = [ "-c" "echo aside > \$out" ]; }
+	NIX
+	if NIX_REMOTE=daemon nix-build --no-out-link --max-jobs 0 --builders "ssh://u1 $SYS - 8 10; ssh://u2 $SYS - 8 1" \
+		"$B/aside.nix" > "$B/aside.out" 2>&1 && [ "$(built_by u2 aside)" = 1 ] && [ "$(built_by u1 aside)" = 0 ]; then
+		ok hook/full-builder-skipped
+	else
+		bad hook/full-builder-skipped "u1 $(built_by u1 aside), u2 $(built_by u2 aside): $(tail -n 2 "$B/aside.out" | tr '\n' ' ')"
+	fi
+	wait "$bpid"
+}
+
+# A dead builder costs one failed connection, not one per derivation
+t_dead_builder() {
+	for n in 1 2; do
+		cat > "$B/dead$n.nix" <<-NIX
+		derivation { name = "around-dead-$n"; system = builtins.currentSystem; builder = "/bin/sh"; args = [ "-c" "echo $n > \$out" ]; }
+		NIX
+		NIX_REMOTE=daemon nix-build --no-out-link --max-jobs 0 --builders "ssh://down $SYS - 8 10; ssh://u3 $SYS - 8 1" \
+			"$B/dead$n.nix" > "$B/dead$n.out" 2>&1 || { bad hook/dead-builder "$(tail -n 2 "$B/dead$n.out" | tr '\n' ' ')"; return; }
+	done
+	# the hook's words before it accepts go to the daemon's log
+	tries=$(grep -c "cannot build on ssh://down: the connection was refused" "$B/client-daemon.log")
+	if [ "$tries" = 1 ] && [ "$(built_by u3 around-dead)" = 2 ]; then
+		ok hook/dead-builder
+	else
+		bad hook/dead-builder "$tries connection attempts to the dead builder, $(built_by u3 around-dead) builds on u3"
+	fi
+}
+
+# A plain nix-store --serve host (the build user trusted): inputs are sent
+# as Nix's hook sends them, and the .drv built by path
+t_plain_nix_store() {
+	cat > "$B/plain.nix" <<-NIX
+	let dep = derivation { name = "plain-dep"; system = builtins.currentSystem; builder = "/bin/sh"; args = [ "-c" "echo dep > \$out" ]; };
+	in derivation { name = "plain-top"; system = builtins.currentSystem; builder = "/bin/sh"; args = [ "-c" "read x < \${dep}; echo \$x top > \$out" ]; }
+	NIX
+	if o=$(NIX_REMOTE=daemon nix-build --no-out-link --max-jobs 0 --builders "ssh://nixstore $SYS - 8 1" "$B/plain.nix" 2> "$B/plain.out") &&
+	   [ "$(cat "$o")" = "dep top" ] && grep -q "(trusted key): " "$B/plain.out"; then
+		ok hook/plain-nix-store
+	else
+		bad hook/plain-nix-store "$(tail -n 3 "$B/plain.out" | tr '\n' ' ')"
+	fi
+}
+
+# A failing build: nix-build shows the builder, the key and the host's reason
+t_failing_build() {
+	cat > "$B/hfail.nix" <<-NIX
+	derivation { name = "hook-fail"; system = builtins.currentSystem; builder = "/bin/sh";
+	  args = [ "-c" "echo last-words-hook >&2; exit 3" ]; }
+	NIX
+	if NIX_REMOTE=daemon nix-build --no-out-link --max-jobs 0 --builders "ssh://u2 $SYS - 8 1" "$B/hfail.nix" > "$B/hfail.out" 2>&1; then
+		bad hook/failing-build "the build succeeded"
+	elif grep -q "last-words-hook" "$B/hfail.out" && grep -q "on ssh://u2 (key u2) failed: .*exit code 3" "$B/hfail.out"; then
+		ok hook/failing-build
+	else
+		bad hook/failing-build "$(tail -n 4 "$B/hfail.out" | tr '\n' ' ')"
 	fi
 }

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "aterm.h"
 #include "drvstore.h"
 #include "err.h"
 #include "hook.h"
@@ -303,6 +304,36 @@ static int import_outputs(struct remote *h, const struct pathset *outs)
 	return 0;
 }
 
+/* BuildDerivation: the local .drv as a BasicDerivation, its sources
+ * replaced by all its inputs. */
+static int build_inline(struct remote *h, struct worker *local, const char *drv, const struct pathset *inputs,
+			char *msg, size_t max)
+{
+	unsigned char *wire = NULL;
+	size_t n, cap, i;
+	struct wr w;
+	char *text;
+	int r;
+
+	if ((r = drv_text_from_daemon(local, drv, &text, &n)) < 0)
+		return r == -2 ? fail(EXIT_SYSTEM, "the local daemon: %s", local->errmsg) : -1;
+	/* a wire string costs at most 15 bytes more than its 2 quotes */
+	cap = 8 * n + 65536;
+	for (i = 0; i < inputs->n; i++)
+		cap += strlen(pathset_get(inputs, i)) + 16;
+	if (!(wire = malloc(cap)))
+		r = fail(EXIT_SYSTEM, "out of memory for a derivation");
+	else {
+		wr_init_mem(&w, wire, cap);
+		r = aterm_basic(&w, text, n, inputs);
+		if (r == 0)
+			r = remote_build_inline(h, drv, wire, w.len, msg, max);
+	}
+	free(wire);
+	free(text);
+	return r;
+}
+
 static int build(const struct machine *m, const struct ping *pi, const char *drv, const struct pathset *inputs,
 		 const char *wanted)
 {
@@ -320,13 +351,15 @@ static int build(const struct machine *m, const struct ping *pi, const char *drv
 	local.logfd = -1;
 	if (worker_connect(&local, sock && *sock ? sock : DEFAULT_DAEMON_SOCKET) < 0 || worker_handshake(&local) < 0)
 		return -1;
-	/* the .drv closure is content-addressed, which any key may add; a
-	 * trusted key also gets the inputs, as Nix's own hook sends them */
-	if (visit(&g, &local, drv, 0) < 0)
+	/* A trusted key gets the inputs and the derivation inline, as from
+	 * Nix's own hook. Otherwise the .drv closure, content-addressed, which
+	 * any key may add, and the host derives the outputs itself. */
+	if (trusted) {
+		for (i = 0; i < inputs->n; i++)
+			if (visit(&g, &local, pathset_get(inputs, i), 0) < 0)
+				return -1;
+	} else if (visit(&g, &local, drv, 0) < 0)
 		return -1;
-	for (i = 0; trusted && i < inputs->n; i++)
-		if (visit(&g, &local, pathset_get(inputs, i), 0) < 0)
-			return -1;
 	if (remote_open(&h, &m->uri, LOG_FD) < 0 || remote_valid(&h, &g.order, &valid) < 0)
 		return -1;
 	for (i = 0; i < g.order.n; i++) {
@@ -338,11 +371,17 @@ static int build(const struct machine *m, const struct ping *pi, const char *drv
 			return -1;
 		added++;
 	}
-	say("nixgate: %s on %s (%s key%s%s): %zu paths copied, building the .drv there", drv, m->uri.text,
-	    trusted ? "trusted" : "untrusted", pi->nixgate ? " " : "", pi->nixgate ? ping_info(pi, "key") : "", added);
-	snprintf(spec, sizeof spec, "%s!%s", drv, wanted[0] ? wanted : "*");
-	pathset_add(&req, spec, strlen(spec));
-	if ((r = remote_build(&h, &req, msg, sizeof msg)) != 0)
+	say("nixgate: %s on %s (%s key%s%s): %zu paths copied, building %s", drv, m->uri.text,
+	    trusted ? "trusted" : "untrusted", pi->nixgate ? " " : "", pi->nixgate ? ping_info(pi, "key") : "", added,
+	    trusted ? "the derivation sent inline" : "the .drv there");
+	if (trusted)
+		r = build_inline(&h, &local, drv, inputs, msg, sizeof msg);
+	else {
+		snprintf(spec, sizeof spec, "%s!%s", drv, wanted[0] ? wanted : "*");
+		pathset_add(&req, spec, strlen(spec));
+		r = remote_build(&h, &req, msg, sizeof msg);
+	}
+	if (r != 0)
 		return r < 0 ? -1 : fail(EXIT_SYSTEM, "%s", msg);
 	/* the outputs the goal wants and the local store lacks */
 	if ((r = drv_from_daemon(&local, drv, &f)) < 0)

@@ -1,6 +1,8 @@
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "buildresult.h"
 #include "err.h"
 #include "nar.h"
 #include "remote.h"
@@ -9,7 +11,10 @@
 #define SERVE_MAGIC_1 0x390c9deb
 #define SERVE_MAGIC_2 0x5452eecb
 #define CLIENT_VERSION 0x207
-enum { CMD_QUERY_VALID = 1, CMD_QUERY_INFOS = 2, CMD_DUMP = 3, CMD_BUILD_PATHS = 6, CMD_ADD_NAR = 9 };
+enum { CMD_QUERY_VALID = 1, CMD_QUERY_INFOS = 2, CMD_DUMP = 3, CMD_BUILD_PATHS = 6, CMD_BUILD_DRV = 8,
+       CMD_ADD_NAR = 9 };
+/* BuildResult statuses that mean the outputs are there */
+enum { BUILT = 0, SUBSTITUTED = 1, ALREADY_VALID = 2, RESOLVES_TO_ALREADY_VALID = 13 };
 
 int remote_open(struct remote *h, const struct store_uri *u, int errfd)
 {
@@ -92,6 +97,24 @@ int remote_build(struct remote *h, const struct pathset *paths, char *msg, size_
 		return 0;
 	if (rd_str_trunc(&h->r, msg, max, 1u << 20, NULL, "build error") < 0)
 		return -1;
+	return 1;
+}
+
+int remote_build_inline(struct remote *h, const char *drv, const unsigned char *wire, size_t len, char *msg,
+			size_t max)
+{
+	static struct build_result br;
+	struct serve_opts o;
+
+	memset(&o, 0, sizeof o);
+	if (wr_u64(&h->w, CMD_BUILD_DRV) < 0 || wr_cstr(&h->w, drv) < 0 || wr_bytes(&h->w, wire, len) < 0 ||
+	    serve_opts_write(&h->w, h->minor, &o) < 0 || wr_flush(&h->w) < 0 ||
+	    build_result_read(&h->r, serve_result_fields(h->minor), &br) < 0)
+		return -1;
+	if (br.status == BUILT || br.status == SUBSTITUTED || br.status == ALREADY_VALID ||
+	    br.status == RESOLVES_TO_ALREADY_VALID)
+		return 0;
+	snprintf(msg, max, "%s", br.msg);
 	return 1;
 }
 

@@ -27,6 +27,10 @@ int remote_add(struct remote *h, struct worker *local, const char *path);
 /* BuildPaths of "drv!outputs" entries: 0 built, 1 failed (the host's
  * message in msg), -1 on a failure of the connection. */
 int remote_build(struct remote *h, const struct pathset *paths, char *msg, size_t max);
+/* BuildDerivation of drv with the derivation in wire form (aterm_basic):
+ * 0 built, 1 failed (the host's message in msg), -1 on a failure. */
+int remote_build_inline(struct remote *h, const char *drv, const unsigned char *wire, size_t len, char *msg,
+			size_t max);
 /* A path's metadata on the host: 1, or 0 when it has no such path. */
 int remote_info(struct remote *h, const char *path, struct pathinfo *in, struct pathset *refs);
 /* A path's NAR from the host, checked as it passes, written to fd. */

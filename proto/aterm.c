@@ -1,3 +1,4 @@
+#include <stdlib.h>
 #include <string.h>
 
 #include "aterm.h"
@@ -181,4 +182,102 @@ int aterm_drv(struct drvinfo *f, const char *s, size_t len)
 	if (c.p != c.end)
 		return bad(&c, "end of derivation");
 	return 0;
+}
+
+/* Strings of a derivation passed on to w as wire strings; scratch holds one
+ * decoded string at a time and is as long as the whole text, which no
+ * decoded string exceeds. */
+struct emit {
+	struct cur c;
+	struct wr *w;
+	char *scratch;
+	size_t cap;
+};
+
+static int pass(struct emit *e)
+{
+	size_t n;
+
+	if (string(&e->c, e->scratch, e->cap, &n) < 0)
+		return -1;
+	return wr_str(e->w, e->scratch, n);
+}
+
+/* '[' s (',' s)* ']' of strings, or of tuples of k strings, with the count first */
+static int pass_list(struct emit *e, unsigned k)
+{
+	const char *at = e->c.p;
+	uint64_t n = 0;
+	unsigned i;
+
+	/* the wire puts the count before the items: count them first */
+	if (term(&e->c, 0) < 0)
+		return -1;
+	e->c.p = at;
+	if (lit(&e->c, '[') < 0)
+		return -1;
+	{
+		struct cur probe = e->c;
+
+		if (!peek(&probe, ']'))
+			for (n = 1;; n++) {
+				if (term(&probe, 1) < 0)
+					return -1;
+				if (peek(&probe, ']'))
+					break;
+				if (lit(&probe, ',') < 0)
+					return -1;
+			}
+	}
+	if (wr_u64(e->w, n) < 0)
+		return -1;
+	for (uint64_t j = 0; j < n; j++) {
+		if (j && lit(&e->c, ',') < 0)
+			return -1;
+		if (k > 1 && lit(&e->c, '(') < 0)
+			return -1;
+		for (i = 0; i < k; i++)
+			if ((i && lit(&e->c, ',') < 0) || pass(e) < 0)
+				return -1;
+		if (k > 1 && lit(&e->c, ')') < 0)
+			return -1;
+	}
+	return lit(&e->c, ']');
+}
+
+int aterm_basic(struct wr *w, const char *s, size_t len, const struct pathset *srcs)
+{
+	struct emit e = {{s, s, s + len}, w, NULL, len + 1};
+	int r = -1;
+
+	if (len > ATERM_MAX)
+		return fail(EXIT_REFUSED, "derivation of %zu bytes, more than the limit of %u", len, ATERM_MAX);
+	if (!(e.scratch = malloc(e.cap)))
+		return fail(EXIT_SYSTEM, "out of memory for a derivation");
+	if (len > 15 && !memcmp(s, "DrvWithVersion(", 15)) {
+		fail(EXIT_REFUSED, "dynamic derivations cannot be sent inline");
+		goto out;
+	}
+	/* outputs as they are; the input derivations only count for whether
+	 * srcs replaces the sources (as Nix's own hook does) */
+	if (lit_s(&e.c, "Derive(") < 0 || pass_list(&e, 4) < 0 || lit(&e.c, ',') < 0)
+		goto out;
+	{
+		int has_drvs = e.c.p + 1 < e.c.end && e.c.p[1] != ']';
+
+		if (term(&e.c, 0) < 0 || lit(&e.c, ',') < 0)
+			goto out;
+		if (has_drvs && srcs) {
+			if (term(&e.c, 0) < 0 || pathset_write(srcs, w) < 0)
+				goto out;
+		} else if (pass_list(&e, 1) < 0)
+			goto out;
+	}
+	if (lit(&e.c, ',') < 0 || pass(&e) < 0 || lit(&e.c, ',') < 0 || pass(&e) < 0 || lit(&e.c, ',') < 0 ||
+	    pass_list(&e, 1) < 0 || lit(&e.c, ',') < 0 || pass_list(&e, 2) < 0 || lit(&e.c, ')') < 0)
+		goto out;
+	r = e.c.p == e.c.end ? 0 : bad(&e.c, "end of derivation");
+out:
+	free(e.scratch);
+	return r;
 }

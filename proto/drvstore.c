@@ -5,7 +5,7 @@
 #include "drvstore.h"
 #include "err.h"
 
-int drv_from_daemon(struct worker *d, const char *path, struct drvinfo *f)
+int drv_text_from_daemon(struct worker *d, const char *path, char **out, size_t *len)
 {
 	static const char *head[] = {"nix-archive-1", "(", "type", "regular"};
 	char tok[16], *text;
@@ -37,11 +37,24 @@ int drv_from_daemon(struct worker *d, const char *path, struct drvinfo *f)
 			memcpy(text + at, p, got);
 	if (rd_pad(&d->r, n) < 0 || rd_str(&d->r, tok, sizeof tok - 1, NULL, "derivation NAR") < 0 || strcmp(tok, ")"))
 		goto bad;
-	r = aterm_drv(f, text, n);
-	free(text);
-	return r;
+	*out = text;
+	*len = (size_t)n;
+	return 0;
 bad:
 	free(text);
 	return -1;
 }
 
+
+int drv_from_daemon(struct worker *d, const char *path, struct drvinfo *f)
+{
+	char *text;
+	size_t n;
+	int r;
+
+	if ((r = drv_text_from_daemon(d, path, &text, &n)) < 0)
+		return r;
+	r = aterm_drv(f, text, n);
+	free(text);
+	return r;
+}

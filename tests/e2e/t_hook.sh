@@ -17,6 +17,7 @@ Host down
   IdentitiesOnly yes
   BatchMode yes
 CONF
+bed_key t1 "$B/bin/nixgate-serve --key t1 --trusted --audit-log $B/home/t1.log"
 ALL="ssh://u1 $SYS - 8 1; ssh://u2 $SYS - 8 1; ssh://u3 $SYS - 8 1"
 built_by() { grep -c "key=$1 op=BuildPaths .*$2.* result=ok" "$B/home/$1.log" 2>/dev/null; }
 ln -s "$top/build/nixgate" "$B/bin/nixgate-build-hook"
@@ -123,8 +124,26 @@ t_dead_builder() {
 	fi
 }
 
-# A plain nix-store --serve host (the build user trusted): inputs are sent
-# as Nix's hook sends them, and the .drv built by path
+# A trusted key gets the derivation inline, as from Nix's own hook, with its
+# inputs (the dependency, built here) copied first
+t_trusted_inline() {
+	cat > "$B/inl.nix" <<-NIX
+	let dep = derivation { name = "inline-dep"; system = builtins.currentSystem; builder = "/bin/sh"; args = [ "-c" "echo local dep > \$out" ]; };
+	in derivation { name = "inline-top"; system = builtins.currentSystem; builder = "/bin/sh";
+	  args = [ "-c" "read x < \${dep}; if [ -e /nix/host-marker ]; then echo \"\$x, top on host\" > \$out; fi" ]; }
+	NIX
+	dep=$(nix-instantiate "$B/inl.nix" 2>/dev/null | xargs nix-store -q --references | grep inline-dep.drv)
+	NIX_REMOTE=daemon nix-store -r --builders "" "$dep" > /dev/null 2>&1
+	if o=$(NIX_REMOTE=daemon nix-build --no-out-link --max-jobs 0 --builders "ssh://t1 $SYS - 8 1" "$B/inl.nix" 2> "$B/inl.out") &&
+	   [ "$(cat "$o")" = "local dep, top on host" ] && grep -q "op=BuildDerivation .*inline-top.drv .* result=ok" "$B/home/t1.log" &&
+	   grep -q "op=AddToStoreNar .*-inline-dep .* result=ok" "$B/home/t1.log"; then
+		ok hook/trusted-inline
+	else
+		bad hook/trusted-inline "$(tail -n 3 "$B/inl.out" | tr '\n' ' ')"
+	fi
+}
+
+# A plain nix-store --serve host (the build user trusted): the same
 t_plain_nix_store() {
 	cat > "$B/plain.nix" <<-NIX
 	let dep = derivation { name = "plain-dep"; system = builtins.currentSystem; builder = "/bin/sh"; args = [ "-c" "echo dep > \$out" ]; };

@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "aterm.h"
+#include "drv.h"
+#include "pathset.h"
 #include "check.h"
 #include "err.h"
 
@@ -57,4 +59,43 @@ void t_aterm(void)
 	err_clear();
 	CHECK((p = slurp(dir, "unterminated-string.drv", &n)) && aterm_drv(&f, (char *)p, n) == -1);
 	CHECK(strstr(err_msg(), "end of string") != NULL);
+}
+
+/* A .drv in wire form reads back through the server's own reader with the
+ * same system, outputs and features; with input derivations the given
+ * inputs replace its sources. */
+void t_aterm_basic(void)
+{
+	static const char *drv =
+		"Derive([(\"out\",\"/nix/store/gy454w1cxaq731grqwylhzf4pp9r5izh-hello.txt\",\"\",\"\")],"
+		"[(\"/nix/store/c015dhfh5l0lp6wxyvdn7bmwhbbr6hr9-dep2.drv\",[\"out\"])],"
+		"[\"/nix/store/c015dhfh5l0lp6wxyvdn7bmwhbbr6hr9-dep1\"],\"x86_64-linux\",\"/bin/sh\","
+		"[\"-c\",\"echo \\\"q\\\"\"],[(\"requiredSystemFeatures\",\"kvm\"),(\"t\",\"a\\tb\")])";
+	static unsigned char buf[8192];
+	static struct drvwire back;
+	struct pathset srcs;
+	struct wr w;
+	struct rd r;
+
+	pathset_init(&srcs);
+	CHECK(pathset_add(&srcs, "/nix/store/0mdqa9w1p6cmli6976v4wi0sw9r4p5pr-input", 49) == 0);
+	wr_init_mem(&w, buf, sizeof buf);
+	err_clear();
+	CHECK(aterm_basic(&w, drv, strlen(drv), &srcs) == 0);
+	rd_init_mem(&r, buf, w.len, EXIT_REFUSED, "test");
+	drvwire_init(&back);
+	CHECK(drvwire_read(&back, &r) == 0 && rd_at_eof(&r) == 1);
+	CHECK(!strcmp(back.info.system, "x86_64-linux") && back.info.nout == 1 && !strcmp(back.info.features, "kvm"));
+	CHECK(!strcmp(back.info.out[0].path, "/nix/store/gy454w1cxaq731grqwylhzf4pp9r5izh-hello.txt"));
+	CHECK(memmem(buf, w.len, "0mdqa9w1p6cmli6976v4wi0sw9r4p5pr-input", 38) != NULL);
+	CHECK(memmem(buf, w.len, "c015dhfh5l0lp6wxyvdn7bmwhbbr6hr9-dep1", 37) == NULL);
+	CHECK(memmem(buf, w.len, "echo \"q\"", 8) != NULL && memmem(buf, w.len, "a\tb", 3) != NULL);
+	/* without inputs the sources stay; a cut derivation is refused */
+	wr_init_mem(&w, buf, sizeof buf);
+	CHECK(aterm_basic(&w, drv, strlen(drv), NULL) == 0 && memmem(buf, w.len, "-dep1", 5) != NULL);
+	wr_init_mem(&w, buf, sizeof buf);
+	err_clear();
+	CHECK(aterm_basic(&w, drv, strlen(drv) - 1, NULL) == -1 && strstr(err_msg(), "malformed derivation"));
+	drvwire_free(&back);
+	pathset_free(&srcs);
 }

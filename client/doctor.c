@@ -6,6 +6,7 @@
 
 #include "doctor.h"
 #include "ping.h"
+#include "words.h"
 
 #define PROBLEMS_MAX 16
 
@@ -29,23 +30,6 @@ static void problem(struct report *r, const char *fix, const char *fmt, ...)
 	r->n++;
 }
 
-static int has(const char *list, const char *w, size_t n)
-{
-	const char *p = list;
-
-	while (*p) {
-		size_t k;
-
-		while (*p == ' ')
-			p++;
-		k = strcspn(p, " ");
-		if (k == n && !memcmp(p, w, n))
-			return 1;
-		p += k;
-	}
-	return 0;
-}
-
 /* Each word of promised that the host's list (or "any") does not allow. */
 static void promised(struct report *r, const char *what, const char *promised, const char *allowed, const char *key)
 {
@@ -60,7 +44,7 @@ static void promised(struct report *r, const char *what, const char *promised, c
 			p++;
 		if (!(k = strcspn(p, " ")))
 			break;
-		if (!has(allowed, p, k))
+		if (!words_has(allowed, p, k, 0))
 			problem(r, "change the builder entry, or the key's policy on the host",
 				"the entry promises %s %.*s, but the host's policy for key %s allows only: %s", what,
 				(int)k, p, key, allowed);

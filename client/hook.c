@@ -15,6 +15,7 @@
 #include "machines.h"
 #include "ping.h"
 #include "remote.h"
+#include "words.h"
 
 #define SETTING_NAME_MAX 256
 #define FEATURES_MAX 64
@@ -71,20 +72,7 @@ static int read_settings(struct rd *in)
 
 static int has(const char *list, const char *w)
 {
-	size_t n = strlen(w);
-	const char *p = list;
-
-	while (*p) {
-		size_t k;
-
-		while (*p == ' ')
-			p++;
-		k = strcspn(p, " ");
-		if (k == n && !memcmp(p, w, n))
-			return 1;
-		p += k;
-	}
-	return 0;
+	return words_has(list, w, strlen(w), 1);
 }
 
 static int eligible(const struct machine *m, const char *system, char feats[][INFO_NAME_MAX + 1], unsigned nfeat)

@@ -6,6 +6,7 @@
 
 #include "err.h"
 #include "policy.h"
+#include "words.h"
 
 enum { S_TRUSTED, S_ALLOW, S_KEYS, S_SYSTEMS, S_FEATURES, S_NAR, S_BUILD_TIME, S_SILENT_TIME,
        S_LOG_SIZE, S_SUBSTITUTE, S_AUDIT, S_MAX_JOBS, S_HOST_MAX_JOBS, S_STATE_DIR };
@@ -38,36 +39,6 @@ void policy_init(struct policy *p)
 	p->allow = ALLOW_ALL;
 	p->any_system = p->any_feature = 1;
 	p->substitute = 1;
-}
-
-static int is_sep(int c, int comma)
-{
-	return c == ' ' || c == '\t' || (comma && c == ',');
-}
-
-/* The next word of s (comma-separated too when comma): its start, length in *n. */
-static const char *word(const char **s, size_t *n, int comma)
-{
-	const char *w;
-
-	while (**s && is_sep(**s, comma))
-		(*s)++;
-	w = *s;
-	while (**s && !is_sep(**s, comma))
-		(*s)++;
-	*n = (size_t)(*s - w);
-	return *n ? w : NULL;
-}
-
-int policy_has(const char *list, const char *w, size_t wlen)
-{
-	const char *x;
-	size_t n;
-
-	while ((x = word(&list, &n, 0)))
-		if (n == wlen && !memcmp(x, w, n))
-			return 1;
-	return 0;
 }
 
 const char *policy_ops(unsigned allow)
@@ -119,7 +90,7 @@ static int allow_list(struct policy *p, const char *v)
 	size_t n, i;
 
 	p->allow = 0;
-	while ((w = word(&v, &n, 1))) {
+	while ((w = words_next(&v, &n, 1))) {
 		for (i = 0; i < 4; i++)
 			if (strlen(ops[i]) == n && !memcmp(ops[i], w, n))
 				break;
@@ -135,7 +106,7 @@ static int words(char *dst, const char *v)
 	const char *w;
 	size_t n, at = 0;
 
-	while ((w = word(&v, &n, 1))) {
+	while ((w = words_next(&v, &n, 1))) {
 		if (at + n + 1 > POLICY_LIST_MAX)
 			return fail(EXIT_SYSTEM, "list longer than %u bytes", POLICY_LIST_MAX);
 		if (at)
@@ -152,7 +123,7 @@ static int keys(struct policy *p, const char *v)
 	const char *w;
 	size_t n;
 
-	while ((w = word(&v, &n, 0))) {
+	while ((w = words_next(&v, &n, 0))) {
 		if (p->nkeys >= POLICY_KEYS_MAX)
 			return fail(EXIT_SYSTEM, "more than %u trusted public keys", POLICY_KEYS_MAX);
 		if (pubkey_parse(&p->keys[p->nkeys], w, n) < 0)

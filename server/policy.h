@@ -43,8 +43,6 @@ int policy_load(struct policy *p, const char *file, const char *key);
 /* The same from an open stream; file names it in errors. The fuzz harness
  * reads from memory through this. */
 int policy_read(struct policy *p, FILE *f, const char *file, const char *key);
-/* 1 if the space-separated word w is in list. */
-int policy_has(const char *list, const char *w, size_t wlen);
 /* "query,export" for messages */
 const char *policy_ops(unsigned allow);
 

@@ -18,6 +18,7 @@
 #include "serveopts.h"
 #include "sig.h"
 #include "storepath.h"
+#include "words.h"
 
 enum {
 	CMD_QUERY_VALID_PATHS = 1, CMD_QUERY_PATH_INFOS, CMD_DUMP_STORE_PATH, CMD_IMPORT_PATHS,
@@ -679,7 +680,7 @@ static int platform_ok(struct serve *s, const struct drvinfo *f)
 	const char *l = f->features, *w;
 	size_t n;
 
-	if (!pol->any_system && !policy_has(pol->systems, f->system, strlen(f->system)))
+	if (!pol->any_system && !words_has(pol->systems, f->system, strlen(f->system), 0))
 		return refuse(s, "systems", "it is for system %s; this key may build for: %s", f->system,
 			      pol->systems[0] ? pol->systems : "no system");
 	if (pol->any_feature)
@@ -695,7 +696,7 @@ static int platform_ok(struct serve *s, const struct drvinfo *f)
 		for (w = l; *l && *l != ' ' && *l != '\t' && *l != '\n'; l++)
 			;
 		n = (size_t)(l - w);
-		if (!policy_has(pol->features, w, n))
+		if (!words_has(pol->features, w, n, 0))
 			return refuse(s, "features", "it requires the feature %.*s; this key may use: %s", (int)n, w,
 				      pol->features[0] ? pol->features : "none");
 	}

@@ -5,6 +5,7 @@
 #include "check.h"
 #include "err.h"
 #include "policy.h"
+#include "words.h"
 
 static const char *K1 = "a-1:H7vJwcRAr64va2fujVmSXbICbxPGw5xSZQjW6jOxSrg=";
 static const char *K2 = "b-1:UlC27exuDLYdv6PzIr/7UgNm96FQ7o710TjjaXQaOKA=";
@@ -35,10 +36,16 @@ void t_policy_values(void)
 	CHECK(set(&p, "allow", "query,delete", FROM_FLAG) == -1);
 	CHECK(set(&p, "trusted", "yes", FROM_FLAG) == -1 && set(&p, "trusted", "true", FROM_FLAG) == 0 && p.trusted);
 	CHECK(set(&p, "systems", "x86_64-linux,aarch64-linux", FROM_FLAG) == 0 && !p.any_system);
-	CHECK(policy_has(p.systems, "aarch64-linux", 13) && !policy_has(p.systems, "x86_64", 6));
-	CHECK(set(&p, "features", "", FROM_FLAG) == 0 && !p.any_feature && !policy_has(p.features, "kvm", 3));
+	CHECK(words_has(p.systems, "aarch64-linux", 13, 0) && !words_has(p.systems, "x86_64", 6, 0));
+	CHECK(set(&p, "features", "", FROM_FLAG) == 0 && !p.any_feature && !words_has(p.features, "kvm", 3, 0));
 	CHECK(set(&p, "audit-log", "relative/path", FROM_FLAG) == -1);
 	CHECK(set(&p, "colour", "blue", FROM_FLAG) == -1 && strstr(err_msg(), "unknown setting 'colour'"));
+}
+
+void t_words(void)
+{
+	CHECK(words_has("out,dev bin", "dev", 3, 1) && !words_has("out,dev bin", "dev", 3, 0));
+	CHECK(words_has(" \tkvm ", "kvm", 3, 0) && !words_has("", "kvm", 3, 1) && !words_has("kvmx", "kvm", 3, 1));
 }
 
 void t_policy_sources(void)

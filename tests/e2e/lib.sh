@@ -28,6 +28,17 @@ client_closure() { # name
 client_ia() { # name contents
 	nix-store -r "$(nix-instantiate --expr "derivation { name = \"$1\"; system = builtins.currentSystem; builder = \"/bin/sh\"; args = [\"-c\" \"echo $2 > \$out\"]; }" 2>/dev/null)" 2>/dev/null
 }
+# A two-level derivation whose top output says "top host" when its
+# dependency was built on the host (the host has /nix/host-marker).
+two_level_nix() { # file name
+	cat > "$1" <<-NIX
+	let
+	  dep = derivation { name = "$2-dep"; system = builtins.currentSystem; builder = "/bin/sh";
+	    args = [ "-c" "if [ -e /nix/host-marker ]; then echo host > \$out; else echo local > \$out; fi" ]; };
+	in derivation { name = "$2-top"; system = builtins.currentSystem; builder = "/bin/sh";
+	  args = [ "-c" "read x < \${dep}; echo \"top \$x\" > \$out" ]; }
+	NIX
+}
 host_valid() { bed_host nix-store --check-validity "$1" 2>/dev/null; }
 host_hash() { bed_host nix-store -q --hash "$1"; }
 client_hash() { nix-store -q --hash "$1"; }

@@ -35,13 +35,7 @@ t_copy_closure_to() {
 
 t_remote_build() {
 	for s in $STORES; do
-		cat > "$B/build-$s.nix" <<-NIX
-		let
-		  dep = derivation { name = "dep-$s"; system = builtins.currentSystem; builder = "/bin/sh";
-		    args = [ "-c" "if [ -e /nix/host-marker ]; then echo host > \$out; else echo local > \$out; fi" ]; };
-		in derivation { name = "top-$s"; system = builtins.currentSystem; builder = "/bin/sh";
-		  args = [ "-c" "read x < \${dep}; echo \"top \$x\" > \$out" ]; }
-		NIX
+		two_level_nix "$B/build-$s.nix" "$s"
 		if o=$(nix-build --no-out-link --max-jobs 0 --builders "ssh://$s $(uname -m)-linux - 2 1 big-parallel" "$B/build-$s.nix" 2> "$B/out") &&
 		   [ "$(cat "$o")" = "top host" ]; then
 			ok "remote-build/$s"

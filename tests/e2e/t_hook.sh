@@ -32,13 +32,7 @@ echo $! > "$B/client-daemon.pid"
 for i in $(seq 100); do [ -S /nix/var/nix/daemon-socket/socket ] && break; sleep 0.1; done
 
 t_trustless_build() {
-	cat > "$B/hook.nix" <<-NIX
-	let
-	  dep = derivation { name = "hook-dep"; system = builtins.currentSystem; builder = "/bin/sh";
-	    args = [ "-c" "if [ -e /nix/host-marker ]; then echo host > \$out; else echo local > \$out; fi" ]; };
-	in derivation { name = "hook-top"; system = builtins.currentSystem; builder = "/bin/sh";
-	  args = [ "-c" "read x < \${dep}; echo \"top \$x\" > \$out" ]; }
-	NIX
+	two_level_nix "$B/hook.nix" hook
 	if o=$(NIX_REMOTE=daemon nix-build --no-out-link --max-jobs 0 "$B/hook.nix" 2> "$B/hook.out") &&
 	   [ "$(cat "$o")" = "top host" ] && nix-store --check-validity "$o" && host_valid "$o"; then
 		ok hook/untrusted-key

@@ -50,7 +50,26 @@ bed_up() {
 	mkdir -p "$B/cache"
 	printf 'StoreDir: /nix/store\nWantMassQuery: 1\nPriority: 30\n' > "$B/cache/nix-cache-info"
 	nix-store --generate-binary-cache-key bed-cache "$B/cache-key.sec" "$B/cache-key.pub"
-	cat > "$B/host-conf/nix.conf" <<-CONF
+	ssh-keygen -q -t ed25519 -N '' -f "$B/ssh_host_key" -C bed-host
+	BED_PORT=$(bed_port)
+	: > "$B/known_hosts"
+	: > "$B/ssh_config"
+	export NIX_SSHOPTS="-F $B/ssh_config"
+	mkdir -p /run/sshd
+
+	bed_start_host "$B" "$BED_PORT"
+	BED_HOST_PID=$(cat "$B/host.pid")
+	export B BED_PORT BED_HOST_PID
+}
+
+# bed_start_host DIR PORT: a host in a nested mount namespace with its own
+# /nix (DIR/host-nix), /etc/nix (DIR/host-conf), nix-daemon and an sshd on
+# 127.0.0.1:PORT whose keys are DIR/auth/<user>.
+bed_start_host() {
+	D=$1; port=$2
+	mkdir -p "$D/host-nix" "$D/host-conf" "$D/auth"
+	: > "$D/auth/$BED_USER"
+	cat > "$D/host-conf/nix.conf" <<-CONF
 	substituters = file://$B/cache
 	trusted-public-keys = $(cat "$B/cache-key.pub")
 	sandbox = false
@@ -58,14 +77,12 @@ bed_up() {
 	build-users-group =
 	experimental-features = nix-command
 	CONF
-	ssh-keygen -q -t ed25519 -N '' -f "$B/ssh_host_key" -C bed-host
-	BED_PORT=$(bed_port)
-	cat > "$B/sshd_config" <<-CONF
+	cat > "$D/sshd_config" <<-CONF
 	ListenAddress 127.0.0.1
-	Port $BED_PORT
+	Port $port
 	HostKey $B/ssh_host_key
-	PidFile $B/sshd.pid
-	AuthorizedKeysFile $B/auth/%u
+	PidFile $D/sshd.pid
+	AuthorizedKeysFile $D/auth/%u
 	StrictModes no
 	UsePAM no
 	PasswordAuthentication no
@@ -77,47 +94,50 @@ bed_up() {
 	MaxSessions 100
 	LogLevel ERROR
 	CONF
-	: > "$B/auth/$BED_USER"
-	printf '[127.0.0.1]:%s %s\n' "$BED_PORT" "$(cut -d' ' -f1-2 "$B/ssh_host_key.pub")" > "$B/known_hosts"
-	: > "$B/ssh_config"
-	export NIX_SSHOPTS="-F $B/ssh_config"
-	mkdir -p /run/sshd
-
-	# the host: nested namespace, own /nix and /etc/nix, daemon and sshd
-	cat > "$B/host.sh" <<-HOST
+	printf '[127.0.0.1]:%s %s\n' "$port" "$(cut -d' ' -f1-2 "$B/ssh_host_key.pub")" >> "$B/known_hosts"
+	cat > "$D/host.sh" <<-HOST
 	set -e
-	mount --bind "$B/host-nix" /nix
+	mount --bind "$D/host-nix" /nix
 	mkdir -p /etc/nix
-	mount --bind "$B/host-conf" /etc/nix
+	mount --bind "$D/host-conf" /etc/nix
 	export NIX_CONF_DIR=/etc/nix
 	nix-store --init
 	: > /nix/host-marker
-	nix-daemon > "$B/daemon.log" 2>&1 &
-	echo \$! > "$B/daemon.pid"
+	nix-daemon > "$D/daemon.log" 2>&1 &
+	echo \$! > "$D/daemon.pid"
 	for i in \$(seq 100); do [ -S /nix/var/nix/daemon-socket/socket ] && break; sleep 0.1; done
-	/usr/sbin/sshd -D -e -f "$B/sshd_config" > "$B/sshd.log" 2>&1 &
-	echo \$! > "$B/sshd.pid2"
+	/usr/sbin/sshd -D -e -f "$D/sshd_config" > "$D/sshd.log" 2>&1 &
+	echo \$! > "$D/sshd.pid2"
 	wait
 	HOST
-	unshare -m --propagation private sh "$B/host.sh" > "$B/host.log" 2>&1 &
-	BED_HOST_PID=$!
+	unshare -m --propagation private sh "$D/host.sh" > "$D/host.log" 2>&1 &
+	echo $! > "$D/host.pid"
 	for i in $(seq 100); do
-		ss -Hltn "sport = :$BED_PORT" | grep -q . && break
+		ss -Hltn "sport = :$port" | grep -q . && break
 		sleep 0.1
 	done
-	ss -Hltn "sport = :$BED_PORT" | grep -q . || { cat "$B"/*.log >&2; bed_die "sshd did not start"; }
-	export B BED_PORT BED_HOST_PID
+	ss -Hltn "sport = :$port" | grep -q . || { cat "$D"/*.log >&2; bed_die "sshd did not start"; }
 }
 
-# bed_key ALIAS 'FORCED COMMAND': a new client key whose authorized_keys line
-# runs the command, reachable as ssh://ALIAS.
+# bed_more_host NAME: one more host (own store, daemon, sshd), in $B/hosts/NAME.
+bed_more_host() {
+	mkdir -p "$B/hosts/$1"
+	bed_port > "$B/hosts/$1/port"
+	bed_start_host "$B/hosts/$1" "$(cat "$B/hosts/$1/port")"
+}
+
+# bed_key ALIAS 'FORCED COMMAND' [HOST]: a new client key whose authorized_keys
+# line runs the command, reachable as ssh://ALIAS, on the first host or on
+# one that bed_more_host made.
 bed_key() {
+	kd=$B; kport=$BED_PORT
+	[ -z "${3:-}" ] || { kd=$B/hosts/$3; kport=$(cat "$kd/port"); }
 	ssh-keygen -q -t ed25519 -N '' -f "$B/key-$1" -C "$1"
-	printf 'restrict,command="%s" %s\n' "$2" "$(cat "$B/key-$1.pub")" >> "$B/auth/$BED_USER"
+	printf 'restrict,command="%s" %s\n' "$2" "$(cat "$B/key-$1.pub")" >> "$kd/auth/$BED_USER"
 	cat >> "$B/ssh_config" <<-CONF
 	Host $1
 	  HostName 127.0.0.1
-	  Port $BED_PORT
+	  Port $kport
 	  User $BED_USER
 	  IdentityFile $B/key-$1
 	  IdentitiesOnly yes
@@ -131,6 +151,12 @@ bed_key() {
 # Runs a command on the host side, in its mount namespace, as root.
 bed_host() {
 	nsenter -t "$(cat "$B/daemon.pid")" -m -- "$@"
+}
+
+# The same on a host that bed_more_host made: bed_host_on NAME COMMAND...
+bed_host_on() {
+	n=$1; shift
+	nsenter -t "$(cat "$B/hosts/$n/daemon.pid")" -m -- "$@"
 }
 
 # Stops the host's daemon and every worker it forked, as a service restart
@@ -148,10 +174,12 @@ bed_daemon_restart() {
 
 bed_down() {
 	[ -n "${B:-}" ] || return 0
-	for f in "$B/sshd.pid2" "$B/daemon.pid" "$B/client-daemon.pid"; do
+	for f in "$B/sshd.pid2" "$B/daemon.pid" "$B/client-daemon.pid" "$B"/hosts/*/sshd.pid2 "$B"/hosts/*/daemon.pid; do
 		[ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null
 	done
-	wait "$BED_HOST_PID" 2>/dev/null
+	for f in "$B/host.pid" "$B"/hosts/*/host.pid; do
+		[ -f "$f" ] && wait "$(cat "$f")" 2>/dev/null
+	done
 	umount /nix 2>/dev/null
 	# store paths are read-only directories
 	chmod -R u+w "$B" 2>/dev/null

@@ -1,13 +1,14 @@
 # nixgate as the build hook of the client's nix-daemon: input-addressed
-# derivations build on the host through untrusted keys (which Nix's own hook
+# derivations build on hosts through untrusted keys (which Nix's own hook
 # cannot), spread over builders by their load, around a full one and a dead
-# one, and the outputs arrive in the client store. The three "hosts" are
-# three keys of the one test host, each with its own policy and audit log.
+# one, and the outputs arrive in the client store. Three hosts, each with its
+# own store, daemon and sshd; the client runs its own daemon.
 SYS="$(uname -m)-linux"
-for k in u1 u2 u3; do
-	jobs=8; [ "$k" = u1 ] && jobs=1
-	bed_key "$k" "$B/bin/nixgate-serve --key $k --max-jobs $jobs --state-dir $B/home/state --audit-log $B/home/$k.log"
-done
+bed_more_host h2
+bed_more_host h3
+bed_key u1 "$B/bin/nixgate-serve --key u1 --max-jobs 1 --state-dir $B/home/state --audit-log $B/home/u1.log"
+bed_key u2 "$B/bin/nixgate-serve --key u2 --max-jobs 8 --state-dir $B/home/state --audit-log $B/home/u2.log" h2
+bed_key u3 "$B/bin/nixgate-serve --key u3 --max-jobs 8 --state-dir $B/home/state --audit-log $B/home/u3.log" h3
 cat >> "$B/ssh_config" <<CONF
 Host down
   HostName 127.0.0.1

@@ -44,7 +44,9 @@ ATERM="Derive([(\"out\",\"$CA_OUT\",\"r:sha256\",\"$REC_HASH\")],[],[\"$P\"],\"x
 
 # NARs; hello_nar is 120 bytes, the size the signed paths claim
 nar_tokens() { for t; do str "$t"; done; }
-hello_nar() { nar_tokens nix-archive-1 "(" type regular contents "hello" ")"; }
+# hello_nar's hash is NAR_HASH
+hello_nar() { nar_tokens nix-archive-1 "(" type regular contents "hello
+" ")"; }
 
 # --- nar
 hello_nar | seed nar regular
@@ -172,6 +174,9 @@ c_drv() { hello; u64 8; str "$DRV"; basic_drv; opts; }
 d_drv() { u64 $LAST; u64 $LAST; u64 0; str ""; u64 1; u64 0; u64 0; u64 0; u64 1; str "sha256:x!out"; str "{}"; }
 serve_seed build-derivation $((1 | 8)) 34 c_drv d_drv
 serve_seed build-derivation-old 1 25 c_drv d_drv
+
+c_info() { hello; u64 0x6e676901; }
+serve_seed nixgate-info $((4 | 8 | 32)) 34 c_info none
 
 add_nar() { # path ca sig
 	u64 9; str "$1"; str ""; str "$NAR_HASH"; strs; u64 0; u64 120; u64 0

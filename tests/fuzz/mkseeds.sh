@@ -116,6 +116,15 @@ printf %s "$KEY" | seed storepath key
 printf %s "$SIG_OUT" | seed storepath signature
 printf 'r:sha256|%s' "$REC_HASH" | seed storepath fixed-output
 
+# --- values: path info (serve 2.4, worker 1.16), a build result with built
+# outputs (serve 2.6), build options (serve 2.7)
+{ str "$DRV"; strs "$P"; u64 120; u64 120; str "$NAR_HASH"; str "$CA"; strs "$SIG_OUT"; } | seed values serve-info
+{ str ""; str "$NAR_B16"; strs "$P" "$OUT"; u64 1700000000; u64 120; u64 1; strs "$SIG_OUT"; str ""; } |
+	seed values worker-info
+{ u64 0; str ""; u64 1; u64 0; u64 1700000000; u64 1700000060; u64 1; str "sha256:abc!out"; str '{"id":"x"}'; } |
+	seed values build-result
+{ u64 60; u64 3600; u64 0; u64 1; u64 0; u64 0; } | seed values build-options
+
 # --- worker: the daemon's side
 worker_hello() { u64 $WORKER_MAGIC_2; u64 $((0x100 | $1)); [ "$1" -lt 33 ] || str 2.8.0; u64 $LAST; }
 worker_hello 34 | seed worker handshake

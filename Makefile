@@ -14,6 +14,7 @@ CLIENT  := $(wildcard client/*.c)
 UNIT    := $(wildcard tests/unit/*.c)
 FUZZ    := $(wildcard tests/fuzz/fuzz_*.c)
 HEADERS := $(wildcard */*.h tests/*/*.h)
+UNITSRC := $(PROTO) $(filter-out server/main.c,$(SERVER)) $(filter-out client/main.c,$(CLIENT)) $(UNIT)
 # What a fuzz harness links with: no main, no sandbox.
 FUZZLIB := tests/fuzz/harness.c $(PROTO) $(filter-out server/main.c,$(wildcard server/*.c))
 
@@ -31,7 +32,7 @@ $(B)/nixgate-serve: $(call obj,$(PROTO) $(SERVER))
 $(B)/nixgate: $(call obj,$(PROTO) $(CLIENT))
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(B)/unit: $(call obj,$(PROTO) $(filter-out server/main.c,$(SERVER)) $(filter-out client/main.c,$(CLIENT)) $(UNIT))
+$(B)/unit: $(call obj,$(UNITSRC))
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 # Refuse to ship a binary that needs a dynamic loader.
@@ -63,7 +64,7 @@ all: $(patsubst tests/fuzz/%.c,$(B)/replay/%,$(FUZZ))
 SAN     := -std=c11 -D_GNU_SOURCE -O1 -g -fno-omit-frame-pointer -Wall -Wextra -Wshadow \
            -Wno-unused-parameter -Wno-missing-field-initializers \
            -fsanitize=address,undefined -fno-sanitize-recover=all -Iproto -Iserver -Isandbox -Iclient
-$(B)/asan-unit: $(PROTO) $(filter-out server/main.c,$(SERVER)) $(filter-out client/main.c,$(CLIENT)) $(UNIT) $(HEADERS) Makefile
+$(B)/asan-unit: $(UNITSRC) $(HEADERS) Makefile
 	gcc $(SAN) -o $@ $(filter %.c,$^) -lsodium -lseccomp
 
 # The server under the sanitizers, for a second run of the end-to-end tests

@@ -44,7 +44,9 @@ ATERM="Derive([(\"out\",\"$CA_OUT\",\"r:sha256\",\"$REC_HASH\")],[],[\"$P\"],\"x
 
 # NARs; hello_nar is 120 bytes, the size the signed paths claim
 nar_tokens() { for t; do str "$t"; done; }
-hello_nar() { nar_tokens nix-archive-1 "(" type regular contents "hello" ")"; }
+# hello_nar's hash is NAR_HASH
+hello_nar() { nar_tokens nix-archive-1 "(" type regular contents "hello
+" ")"; }
 
 # --- nar
 hello_nar | seed nar regular
@@ -114,6 +116,15 @@ printf %s "$KEY" | seed storepath key
 printf %s "$SIG_OUT" | seed storepath signature
 printf 'r:sha256|%s' "$REC_HASH" | seed storepath fixed-output
 
+# --- values: path info (serve 2.4, worker 1.16), a build result with built
+# outputs (serve 2.6), build options (serve 2.7)
+{ str "$DRV"; strs "$P"; u64 120; u64 120; str "$NAR_HASH"; str "$CA"; strs "$SIG_OUT"; } | seed values serve-info
+{ str ""; str "$NAR_B16"; strs "$P" "$OUT"; u64 1700000000; u64 120; u64 1; strs "$SIG_OUT"; str ""; } |
+	seed values worker-info
+{ u64 0; str ""; u64 1; u64 0; u64 1700000000; u64 1700000060; u64 1; str "sha256:abc!out"; str '{"id":"x"}'; } |
+	seed values build-result
+{ u64 60; u64 3600; u64 0; u64 1; u64 0; u64 0; } | seed values build-options
+
 # --- worker: the daemon's side
 worker_hello() { u64 $WORKER_MAGIC_2; u64 $((0x100 | $1)); [ "$1" -lt 33 ] || str 2.8.0; u64 $LAST; }
 worker_hello 34 | seed worker handshake
@@ -172,11 +183,20 @@ c_drv() { hello; u64 8; str "$DRV"; basic_drv; opts; }
 d_drv() { u64 $LAST; u64 $LAST; u64 0; str ""; u64 1; u64 0; u64 0; u64 0; u64 1; str "sha256:x!out"; str "{}"; }
 serve_seed build-derivation $((1 | 8)) 34 c_drv d_drv
 serve_seed build-derivation-old 1 25 c_drv d_drv
+c_drv_json() { hello; u64 8; str "$DRV"
+	u64 1; str out; str ""; str r:sha256; str ""; strs; str x86_64-linux; str /bin/sh; strs
+	u64 1; str __json; str '{"requiredSystemFeatures":["kvm"]}'; opts; }
+serve_seed build-structured $((1 | 16)) 34 c_drv_json d_drv
 
-add_nar() { # path ca sig
-	u64 9; str "$1"; str ""; str "$NAR_HASH"; strs; u64 0; u64 120; u64 0
-	if [ -n "$3" ]; then strs "$3"; else strs; fi
-	str "$2"
+c_info() { hello; u64 0x6e676901; }
+serve_seed nixgate-info $((4 | 8 | 32)) 34 c_info none
+
+add_nar() { # path ca sig [ref...]
+	p=$1 ca=$2 sig=$3
+	shift 3
+	u64 9; str "$p"; str ""; str "$NAR_HASH"; strs "$@"; u64 0; u64 120; u64 0
+	if [ -n "$sig" ]; then strs "$sig"; else strs; fi
+	str "$ca"
 	hello_nar
 }
 c_add_ca() { hello; add_nar "$CA_OUT" "$CA" ""; }
@@ -186,6 +206,8 @@ d_add_old() { u64 $READ; u64 65536; u64 $LAST; }
 serve_seed add-ca 1 34 c_add_ca d_add
 serve_seed add-signed $((1 | 4)) 34 c_add_signed d_add
 serve_seed add-signed-old $((1 | 4)) 21 c_add_signed d_add_old
+c_add_twice() { hello; add_nar "$OUT" "" "$SIG_OUT" "$P" "$P"; }
+serve_seed add-ref-twice $((1 | 4)) 34 c_add_twice d_add
 
 # --- export: config, daemon minor (odd: old), the export stream
 export_one() { u64 1; hello_nar; u64 0x4558494e; str "$1"; strs "$P"; str ""; u64 0; }

@@ -7,5 +7,6 @@ shared_seeds() { # harness
 	aterm) ls "$NIX_TEST_DATA"/derivations/*.drv ;;
 	wire) ls "$NIX_TEST_DATA"/serve-protocol/*.bin "$NIX_TEST_DATA"/worker-protocol/*.bin ;;
 	worker) ls "$NIX_TEST_DATA"/worker-protocol/handshake-to-client.bin ;;
+	values) ls "$NIX_TEST_DATA"/serve-protocol/*.bin "$NIX_TEST_DATA"/worker-protocol/*.bin ;;
 	esac
 }

@@ -427,6 +427,8 @@ int hook_main(int argc, char **argv)
 				goto bad;
 		pick = choose((unsigned)nm, system, feats, (unsigned)n);
 		if (pick == -2) {
+			fprintf(stderr, "nixgate: every builder for %s has all its build slots in use; postponing %s\n",
+				system, drv);
 			fprintf(stderr, "# postpone\n");
 			continue;
 		}

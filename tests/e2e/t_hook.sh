@@ -166,3 +166,29 @@ t_failing_build() {
 		bad hook/failing-build "$(tail -n 4 "$B/hfail.out" | tr '\n' ' ')"
 	fi
 }
+
+# The only builder is full: the hook postpones, and the build runs there once
+# the slot is free
+t_postponed() {
+	cat > "$B/busy2.nix" <<-NIX
+	derivation { name = "busy2"; system = builtins.currentSystem; builder = "/bin/sh"; args = [ "-c" "/bin/sleep 6; echo > \$out" ]; }
+	NIX
+	d=$(bed_host nix-instantiate "$B/busy2.nix" 2>/dev/null)
+	"$B/bin/sclient" 7 build "$d!out" -- ssh -F "$B/ssh_config" u1 nix-store --serve --write > /dev/null 2>&1 & bpid=$!
+	for i in $(seq 50); do "$top/build/nixgate" ping ssh://u1 | grep -q "builds  *1$" && break; sleep 0.1; done
+	cat > "$B/later.nix" <<-NIX
+	derivation { name = "later"; system = builtins.currentSystem; builder = "/bin/sh"; args = [ "-c" "echo later > \$out" ]; }
+	NIX
+	NIX_REMOTE=daemon nix-build --no-out-link --max-jobs 0 --builders "ssh://u1 $SYS - 8 1" "$B/later.nix" > "$B/later.out" 2>&1; r=$?
+	wait "$bpid"
+	# the hook postponed it (rather than the host holding it for a slot), and
+	# it ran after the busy one
+	order=$(grep -n "op=BuildPaths .*\(busy2\|later\)" "$B/home/u1.log" | sed 's/.*first=[^-]*-\([a-z0-9]*\)\.drv.*/\1/' | tr '\n' ' ')
+	if [ "$r" = 0 ] && [ "$order" = "busy2 later " ] &&
+	   grep -q "every builder for $SYS has all its build slots in use; postponing .*-later.drv" "$B/client-daemon.log" &&
+	   ! grep -q "waiting for a build slot" "$B/later.out"; then
+		ok hook/postponed-until-free
+	else
+		bad hook/postponed-until-free "exit $r, order '$order': $(tail -n 2 "$B/later.out" | tr '\n' ' ')"
+	fi
+}

@@ -123,16 +123,27 @@ static long backoff_until(const char *uri)
 	return found;
 }
 
+/* The file is rewritten whole: entries that have run out are dropped, so
+ * it stays as small as the set of hosts that are down. */
 static void backoff_set(const char *uri, long until)
 {
-	char path[1100];
-	FILE *f;
+	char path[1100], tmp[1200], u[URI_MAX + 1];
+	long t, now = (long)time(NULL);
+	FILE *in, *out;
 
 	snprintf(path, sizeof path, "%s/nixgate-backoff", state_dir);
-	if ((f = fopen(path, "ae"))) {
-		fprintf(f, "%s %ld\n", uri, until);
-		fclose(f);
+	snprintf(tmp, sizeof tmp, "%s.%d", path, (int)getpid());
+	if (!(out = fopen(tmp, "we")))
+		return;
+	if ((in = fopen(path, "re"))) {
+		while (fscanf(in, "%1024s %ld", u, &t) == 2)
+			if (t > now && strcmp(u, uri))
+				fprintf(out, "%s %ld\n", u, t);
+		fclose(in);
 	}
+	fprintf(out, "%s %ld\n", uri, until);
+	if (fclose(out) != 0 || rename(tmp, path) != 0)
+		unlink(tmp);
 }
 
 static double number(const char *s, double dflt)

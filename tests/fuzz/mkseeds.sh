@@ -140,6 +140,18 @@ worker_hello 34 | seed worker handshake
 } | seed worker stream
 { worker_hello 21; u64 $ERROR; str "old-style error"; u64 1; } | seed worker old-error
 
+# --- remote: the minor a host agreed to, then its replies to the hook's
+# QueryValidPaths, QueryPathInfos, BuildPaths, BuildDerivation, DumpStorePath
+remote_replies() { # minor build-status
+	strs "$P"
+	str "$P"; str ""; strs; u64 120; u64 120; [ "$1" -lt 4 ] || { str "$NAR_HASH"; str ""; strs "$SIG_OUT"; }; str ""
+	u64 "$2"; [ "$2" = 0 ] || str "builder failed"
+	u64 "$2"; str ""; [ "$1" -lt 3 ] || { u64 1; u64 0; u64 0; u64 0; }; [ "$1" -lt 6 ] || u64 0
+	hello_nar
+}
+{ byte 7; remote_replies 7 0; } | seed remote built
+{ byte 2; remote_replies 2 1; } | seed remote failed-old
+
 # --- serve: config, daemon minor - 21, client length, client, daemon
 serve_seed() { # name config minor client-function daemon-function
 	"$4" > "$C/.client"

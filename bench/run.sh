@@ -33,9 +33,10 @@ watch_rss() {
 	max=0 cpu=0
 	while [ ! -e "$2" ]; do
 		for p in $(pgrep -f "$1"); do
-			v=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$p/status" 2>/dev/null)
+			# the process may be gone by now: that is not an error
+			v=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$p/status" 2>/dev/null || true)
 			[ -n "$v" ] && [ "$v" -gt "$max" ] && max=$v
-			c=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{print $12 + $13}')
+			c=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk 'NF {print $12 + $13}' || true)
 			[ -n "$c" ] && [ "$c" -gt "$cpu" ] && cpu=$c
 		done
 		sleep 0.05

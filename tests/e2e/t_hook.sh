@@ -80,15 +80,21 @@ t_stock_hook_refused() {
 	fi
 }
 
+# fill_u1 NAME SECONDS: u1's one build slot taken by a build of its own,
+# running in the background as $bpid
+fill_u1() {
+	cat > "$B/$1.nix" <<-NIX
+	derivation { name = "$1"; system = builtins.currentSystem; builder = "/bin/sh"; args = [ "-c" "/bin/sleep $2; echo > \$out" ]; }
+	NIX
+	d=$(bed_host nix-instantiate "$B/$1.nix" 2>/dev/null)
+	"$B/bin/sclient" 7 build "$d!out" -- ssh -F "$B/ssh_config" u1 nix-store --serve --write > /dev/null 2>&1 & bpid=$!
+	for i in $(seq 50); do "$top/build/nixgate" ping ssh://u1 | grep -q "builds  *1$" && break; sleep 0.1; done
+}
+
 # u1 (faster, but max-jobs 1) is busy with a build of its own: the next build
 # goes to u2
 t_full_builder() {
-	cat > "$B/busy.nix" <<-NIX
-	derivation { name = "busy"; system = builtins.currentSystem; builder = "/bin/sh"; args = [ "-c" "/bin/sleep 8; echo > \$out" ]; }
-	NIX
-	d=$(bed_host nix-instantiate "$B/busy.nix" 2>/dev/null)
-	"$B/bin/sclient" 7 build "$d!out" -- ssh -F "$B/ssh_config" u1 nix-store --serve --write > /dev/null 2>&1 & bpid=$!
-	for i in $(seq 50); do "$top/build/nixgate" ping ssh://u1 | grep -q "builds  *1$" && break; sleep 0.1; done
+	fill_u1 busy 8
 	cat > "$B/aside.nix" <<-NIX
 	derivation { name = "aside"; system = builtins.currentSystem; builder = "/bin/sh"; args = [ "-c" "echo aside > \$out" ]; }
 	NIX
@@ -170,12 +176,7 @@ t_failing_build() {
 # The only builder is full: the hook postpones, and the build runs there once
 # the slot is free
 t_postponed() {
-	cat > "$B/busy2.nix" <<-NIX
-	derivation { name = "busy2"; system = builtins.currentSystem; builder = "/bin/sh"; args = [ "-c" "/bin/sleep 6; echo > \$out" ]; }
-	NIX
-	d=$(bed_host nix-instantiate "$B/busy2.nix" 2>/dev/null)
-	"$B/bin/sclient" 7 build "$d!out" -- ssh -F "$B/ssh_config" u1 nix-store --serve --write > /dev/null 2>&1 & bpid=$!
-	for i in $(seq 50); do "$top/build/nixgate" ping ssh://u1 | grep -q "builds  *1$" && break; sleep 0.1; done
+	fill_u1 busy2 6
 	cat > "$B/later.nix" <<-NIX
 	derivation { name = "later"; system = builtins.currentSystem; builder = "/bin/sh"; args = [ "-c" "echo later > \$out" ]; }
 	NIX

@@ -1,4 +1,5 @@
-/* Runs every unit test; prints PASS/FAIL lines that tests/run.sh counts. */
+/* Runs every unit test; prints PASS/FAIL lines that tests/run.sh counts, and
+ * SKIP lines (not counted) for tests whose test data is absent. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +18,7 @@
 #define ASAN 0
 #endif
 
-int check_failed;
+int check_failed, check_skipped;
 const char *check_dir;
 
 int main(int argc, char **argv)
@@ -29,9 +30,13 @@ int main(int argc, char **argv)
 	for (t = unit_tests; t->name; t++) {
 		if ((argc > 1 && !strstr(t->name, argv[1])) || (ASAN && !strncmp(t->name, "sandbox_", 8)))
 			continue;
-		check_failed = 0;
+		check_failed = check_skipped = 0;
 		err_clear();
 		t->fn();
+		if (check_skipped && !check_failed) {
+			printf("SKIP " PREFIX "%s: no test data (NIX_TEST_DATA)\n", t->name);
+			continue;
+		}
 		printf("%s " PREFIX "%s\n", check_failed ? "FAIL" : "PASS", t->name);
 		fails += check_failed != 0;
 	}

@@ -926,8 +926,7 @@ void t_golden_serve(void)
 	size_t len;
 	struct rd r;
 
-	if (!check_dir)
-		return;
+	NEED_TEST_DATA();
 	golden("serve-protocol", serve_vecs);
 	serve_hello();
 	/* a store path set must hold store paths: set.bin's "" is refused */
@@ -940,8 +939,7 @@ void t_golden_serve(void)
 
 void t_golden_worker(void)
 {
-	if (!check_dir)
-		return;
+	NEED_TEST_DATA();
 	golden("worker-protocol", worker_vecs);
 	daemon_hello();
 }

@@ -208,8 +208,7 @@ void t_nar_golden(void)
 	size_t n, step;
 	int i;
 
-	if (!check_dir)
-		return;
+	NEED_TEST_DATA();
 	snprintf(dir, sizeof dir, "%s/nars", check_dir);
 	for (i = 0; valid[i]; i++) {
 		CHECK((p = slurp(dir, valid[i], &n)) != NULL);

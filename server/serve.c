@@ -20,11 +20,6 @@
 #include "storepath.h"
 #include "words.h"
 
-enum {
-	CMD_QUERY_VALID_PATHS = 1, CMD_QUERY_PATH_INFOS, CMD_DUMP_STORE_PATH, CMD_IMPORT_PATHS,
-	CMD_EXPORT_PATHS, CMD_BUILD_PATHS, CMD_QUERY_CLOSURE, CMD_BUILD_DERIVATION, CMD_ADD_TO_STORE_NAR
-};
-
 /* BuildResult statuses: the policy refused the inputs; the daemon refused
  * the request outright. */
 #define BUILD_INPUT_REJECTED 4
@@ -650,10 +645,17 @@ static void slot_wait(struct serve *s)
 	}
 }
 
-static void slot_done(struct serve *s)
+/* The daemon's answer to a build request already written, the build
+ * holding a slot while the daemon works on it. */
+static int build_wait(struct serve *s)
 {
+	int r;
+
+	slot_wait(s);
+	r = worker_wait(s->d, NULL, NULL);
 	slots_release(s->host_slots);
 	slots_release(s->key_slots);
+	return r;
 }
 
 /* Build options of the serve protocol, by client version. */
@@ -757,12 +759,12 @@ static int soft(struct serve *s, char *msg, size_t max)
 }
 
 /* The platform of every derivation to be built, read from the host store:
- * 0 fine, 1 refused (message in err_msg()), 2 the daemon refused (in
+ * 0 fine, 1 refused (the reason in msg), 2 the daemon refused (in
  * d->errmsg), -1 failure. */
-static int build_paths_ok(struct serve *s)
+static int build_paths_ok(struct serve *s, char *msg, size_t max)
 {
 	static struct drvinfo f;
-	char drv[STORE_PATH_MAX + 1], msg[1024];
+	char drv[STORE_PATH_MAX + 1];
 	size_t i;
 	int r;
 
@@ -782,14 +784,14 @@ static int build_paths_ok(struct serve *s)
 		if (r == 0)
 			r = platform_ok(s, &f);
 		if (r < 0)
-			return soft(s, msg, sizeof msg) < 0 ? -1 : (fail(EXIT_REFUSED, "%s", msg), 1);
+			return soft(s, msg, max) < 0 ? -1 : 1;
 	}
 	return 0;
 }
 
 static int build_paths(struct serve *s)
 {
-	char p[PATH_OUTPUTS_MAX + 1];
+	char p[PATH_OUTPUTS_MAX + 1], msg[1024];
 	struct build_opts o;
 	struct worker *d = s->d;
 	uint64_t n, i;
@@ -806,16 +808,14 @@ static int build_paths(struct serve *s)
 	note_set(s, &s->ps);
 	if (read_build_opts(s, &o) < 0 || need_write(s) < 0 || allowed(s, ALLOW_BUILD) < 0)
 		return -1;
-	if ((r = build_paths_ok(s)) != 0)
-		return r < 0 ? -1 : wr_u64(&s->out, 1) < 0 || wr_cstr(&s->out, r == 1 ? err_msg() : d->errmsg) < 0 ? -1 : 0;
+	if ((r = build_paths_ok(s, msg, sizeof msg)) != 0)
+		return r < 0 ? -1 : wr_u64(&s->out, 1) < 0 || wr_cstr(&s->out, r == 1 ? msg : d->errmsg) < 0 ? -1 : 0;
 	if (worker_set_options(d, &o) < 0)
 		return -1;
 	if (wr_u64(&d->w, WOP_BUILD_PATHS) < 0 || pathset_write(&s->ps, &d->w) < 0 ||
 	    (d->minor >= 15 && wr_u64(&d->w, 0) < 0))
 		return -1;
-	slot_wait(s);
-	r = worker_wait(d, NULL, NULL);
-	slot_done(s);
+	r = build_wait(s);
 	if (r == -1)
 		return -1;
 	if (r == -2)
@@ -852,9 +852,7 @@ static int build_derivation(struct serve *s)
 		if (wr_u64(&d->w, WOP_BUILD_DERIVATION) < 0 || wr_cstr(&d->w, path) < 0 ||
 		    wr_bytes(&d->w, drv.buf, drv.len) < 0 || wr_u64(&d->w, 0) < 0)
 			return -1;
-		slot_wait(s);
-		r = worker_wait(d, NULL, NULL);
-		slot_done(s);
+		r = build_wait(s);
 		if (r == -1)
 			return -1;
 		if (r == -2)
@@ -930,23 +928,13 @@ static int pair(struct serve *s, const char *name, const char *value)
 	return wr_cstr(&s->out, name) < 0 || wr_cstr(&s->out, value) < 0 ? -1 : 0;
 }
 
-static int pair_num(struct serve *s, const char *name, uint64_t v)
+/* A number; none_if_zero for limits, where 0 means none. */
+static int pair_num(struct serve *s, const char *name, uint64_t v, int none_if_zero)
 {
 	char t[24];
 
 	snprintf(t, sizeof t, "%llu", (unsigned long long)v);
-	return pair(s, name, v ? t : "none");
-}
-
-/* A number as text; a few can be in use in one call's arguments. */
-static const char *count(struct serve *s, unsigned n)
-{
-	static char t[4][16];
-	static unsigned k;
-
-	k = (k + 1) % 4;
-	snprintf(t[k], sizeof t[k], "%u", n);
-	return t[k];
+	return pair(s, name, v || !none_if_zero ? t : "none");
 }
 
 static int nixgate_info(struct serve *s)
@@ -969,14 +957,14 @@ static int nixgate_info(struct serve *s)
 	    pair(s, "allow", policy_ops(p->allow)) < 0 ||
 	    pair(s, "systems", p->any_system ? "any" : p->systems[0] ? p->systems : "none") < 0 ||
 	    pair(s, "features", p->any_feature ? "any" : p->features[0] ? p->features : "none") < 0 ||
-	    pair_num(s, "max-nar-size", p->max_nar_size) < 0 || pair_num(s, "max-build-time", p->max_build_time) < 0 ||
-	    pair_num(s, "max-silent-time", p->max_silent_time) < 0 || pair_num(s, "max-log-size", p->max_log_size) < 0 ||
+	    pair_num(s, "max-nar-size", p->max_nar_size, 1) < 0 || pair_num(s, "max-build-time", p->max_build_time, 1) < 0 ||
+	    pair_num(s, "max-silent-time", p->max_silent_time, 1) < 0 || pair_num(s, "max-log-size", p->max_log_size, 1) < 0 ||
 	    pair(s, "substitute", p->substitute ? "true" : "false") < 0 ||
 	    pair(s, "trusted-public-keys", keys[0] ? keys : "none") < 0 ||
-	    pair_num(s, "max-jobs", p->max_jobs) < 0 || pair_num(s, "host-max-jobs", p->host_max_jobs) < 0 ||
-	    pair(s, "builds", count(s, slots_busy(s->key_slots))) < 0 ||
-	    pair(s, "host-builds", count(s, slots_busy(s->host_slots))) < 0 ||
-	    pair(s, "load", load) < 0 || pair(s, "cores", count(s, (unsigned)s->max_jobs)) < 0)
+	    pair_num(s, "max-jobs", p->max_jobs, 1) < 0 || pair_num(s, "host-max-jobs", p->host_max_jobs, 1) < 0 ||
+	    pair_num(s, "builds", slots_busy(s->key_slots), 0) < 0 ||
+	    pair_num(s, "host-builds", slots_busy(s->host_slots), 0) < 0 ||
+	    pair(s, "load", load) < 0 || pair_num(s, "cores", s->max_jobs, 0) < 0)
 		return -1;
 	return 0;
 }

@@ -15,13 +15,13 @@
 #include "machines.h"
 #include "ping.h"
 #include "remote.h"
+#include "serveproto.h"
 #include "words.h"
 
 #define SETTING_NAME_MAX 256
 #define FEATURES_MAX 64
 #define CLOSURE_MAX 65536
 #define BACKOFF_SECONDS 60
-#define EXPORT_MAGIC 0x4558494e
 #define LOG_FD 4   /* the build log: the daemon reads it as the builder's output */
 
 static char builders[BUILDERS_MAX + 1], this_system[64] = "x86_64-linux", state_dir[1024] = "/nix/var/nix";

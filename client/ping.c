@@ -9,12 +9,8 @@
 
 #include "err.h"
 #include "ping.h"
+#include "serveproto.h"
 
-#define SERVE_MAGIC_1 0x390c9deb
-#define SERVE_MAGIC_2 0x5452eecb
-#define CLIENT_VERSION 0x207
-#define CMD_QUERY_VALID_PATHS 1
-#define CMD_NIXGATE_INFO 0x6e676901
 #define ERRTEXT_MAX 16384
 
 /* ssh's stderr, kept for finding the cause of a failure. */
@@ -287,7 +283,7 @@ int ping(struct ping *p, const struct store_uri *u)
 	unsigned char hs[16];
 	struct sshconn c;
 	double t0, deadline;
-	uint64_t hello[2] = {SERVE_MAGIC_1, CLIENT_VERSION}, q[4] = {CMD_QUERY_VALID_PATHS, 0, 0, 0}, v;
+	uint64_t hello[2] = {SERVE_MAGIC_1, SERVE_VERSION}, q[4] = {CMD_QUERY_VALID_PATHS, 0, 0, 0}, v;
 	uint64_t info = CMD_NIXGATE_INFO;
 	unsigned char magic2[8];
 	size_t got;

@@ -7,12 +7,8 @@
 #include "nar.h"
 #include "remote.h"
 #include "serveopts.h"
+#include "serveproto.h"
 
-#define SERVE_MAGIC_1 0x390c9deb
-#define SERVE_MAGIC_2 0x5452eecb
-#define CLIENT_VERSION 0x207
-enum { CMD_QUERY_VALID = 1, CMD_QUERY_INFOS = 2, CMD_DUMP = 3, CMD_BUILD_PATHS = 6, CMD_BUILD_DRV = 8,
-       CMD_ADD_NAR = 9 };
 /* BuildResult statuses that mean the outputs are there */
 enum { BUILT = 0, SUBSTITUTED = 1, ALREADY_VALID = 2, RESOLVES_TO_ALREADY_VALID = 13 };
 
@@ -24,7 +20,7 @@ int remote_open(struct remote *h, const struct store_uri *u, int errfd)
 		return -1;
 	rd_init_fd(&h->r, h->c.out, h->rbuf, sizeof h->rbuf, EXIT_SYSTEM, u->text);
 	wr_init_fd(&h->w, h->c.in, h->wbuf, sizeof h->wbuf, u->text);
-	if (wr_u64(&h->w, SERVE_MAGIC_1) < 0 || wr_u64(&h->w, CLIENT_VERSION) < 0 || wr_flush(&h->w) < 0 ||
+	if (wr_u64(&h->w, SERVE_MAGIC_1) < 0 || wr_u64(&h->w, SERVE_VERSION) < 0 || wr_flush(&h->w) < 0 ||
 	    rd_u64(&h->r, &magic) < 0)
 		return -1;
 	if (magic != SERVE_MAGIC_2)
@@ -34,7 +30,7 @@ int remote_open(struct remote *h, const struct store_uri *u, int errfd)
 	if ((v & 0xff00) != 0x200)
 		return fail(EXIT_SYSTEM, "%s speaks serve protocol %llu.%llu", u->text, (unsigned long long)(v >> 8),
 			    (unsigned long long)(v & 0xff));
-	h->minor = (unsigned)(v & 0xff) < (CLIENT_VERSION & 0xff) ? (unsigned)(v & 0xff) : CLIENT_VERSION & 0xff;
+	h->minor = (unsigned)(v & 0xff) < (SERVE_VERSION & 0xff) ? (unsigned)(v & 0xff) : SERVE_VERSION & 0xff;
 	return 0;
 }
 
@@ -45,7 +41,7 @@ int remote_close(struct remote *h)
 
 int remote_valid(struct remote *h, const struct pathset *paths, struct pathset *valid)
 {
-	if (wr_u64(&h->w, CMD_QUERY_VALID) < 0 || wr_u64(&h->w, 0) < 0 /* lock */ ||
+	if (wr_u64(&h->w, CMD_QUERY_VALID_PATHS) < 0 || wr_u64(&h->w, 0) < 0 /* lock */ ||
 	    wr_u64(&h->w, 0) < 0 /* substitute */ || pathset_write(paths, &h->w) < 0 || wr_flush(&h->w) < 0)
 		return -1;
 	return pathset_read(valid, &h->r, "valid paths");
@@ -68,7 +64,7 @@ int remote_add(struct remote *h, struct worker *local, const char *path)
 	if (pathinfo_read_worker(&local->r, local->minor, &in, &refs) < 0)
 		return -1;
 	hash_fmt16(hash, in.hash);
-	if (wr_u64(&h->w, CMD_ADD_NAR) < 0 || wr_cstr(&h->w, path) < 0 || wr_cstr(&h->w, in.deriver) < 0 ||
+	if (wr_u64(&h->w, CMD_ADD_TO_STORE_NAR) < 0 || wr_cstr(&h->w, path) < 0 || wr_cstr(&h->w, in.deriver) < 0 ||
 	    wr_cstr(&h->w, hash) < 0 || pathset_write(&refs, &h->w) < 0 || wr_u64(&h->w, in.regtime) < 0 ||
 	    wr_u64(&h->w, in.nar_size) < 0 || wr_u64(&h->w, (uint64_t)in.ultimate) < 0 ||
 	    wr_bytes(&h->w, in.sigs, in.sigs_len) < 0 || wr_cstr(&h->w, in.ca) < 0)
@@ -107,7 +103,7 @@ int remote_build_inline(struct remote *h, const char *drv, const unsigned char *
 	struct serve_opts o;
 
 	memset(&o, 0, sizeof o);
-	if (wr_u64(&h->w, CMD_BUILD_DRV) < 0 || wr_cstr(&h->w, drv) < 0 || wr_bytes(&h->w, wire, len) < 0 ||
+	if (wr_u64(&h->w, CMD_BUILD_DERIVATION) < 0 || wr_cstr(&h->w, drv) < 0 || wr_bytes(&h->w, wire, len) < 0 ||
 	    serve_opts_write(&h->w, h->minor, &o) < 0 || wr_flush(&h->w) < 0 ||
 	    build_result_read(&h->r, serve_result_fields(h->minor), &br) < 0)
 		return -1;
@@ -122,7 +118,7 @@ int remote_info(struct remote *h, const char *path, struct pathinfo *in, struct 
 {
 	char got[STORE_PATH_MAX + 1], end[8];
 
-	if (wr_u64(&h->w, CMD_QUERY_INFOS) < 0 || wr_u64(&h->w, 1) < 0 || wr_cstr(&h->w, path) < 0 ||
+	if (wr_u64(&h->w, CMD_QUERY_PATH_INFOS) < 0 || wr_u64(&h->w, 1) < 0 || wr_cstr(&h->w, path) < 0 ||
 	    wr_flush(&h->w) < 0 || storepath_read(&h->r, got, 1, "path") < 0)
 		return -1;
 	if (!got[0])
@@ -141,7 +137,7 @@ int remote_dump(struct remote *h, const char *path, int fd)
 	size_t got;
 	ssize_t k;
 
-	if (wr_u64(&h->w, CMD_DUMP) < 0 || wr_cstr(&h->w, path) < 0 || wr_flush(&h->w) < 0)
+	if (wr_u64(&h->w, CMD_DUMP_STORE_PATH) < 0 || wr_cstr(&h->w, path) < 0 || wr_flush(&h->w) < 0)
 		return -1;
 	nar_init(&nar);
 	while (!nar_done(&nar)) {

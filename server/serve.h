@@ -8,19 +8,12 @@
 #include "pathinfo.h"
 #include "pathset.h"
 #include "policy.h"
+#include "serveproto.h"
 #include "slots.h"
 #include "wire.h"
 #include "storepath.h"
 #include "worker.h"
 
-#define SERVE_MAGIC_1 0x390c9deb
-#define SERVE_MAGIC_2 0x5452eecb
-#define SERVE_VERSION 0x207   /* 2.7: Nix 2.8's */
-#define EXPORT_MAGIC 0x4558494e
-/* nixgate's extension: the key's policy as the host applies it, as
- * name/value strings. nix-store ends the session at this unknown command,
- * which is how a client tells the two apart. */
-#define CMD_NIXGATE_INFO 0x6e676901
 
 /* AddToStoreNar NARs up to this size are checked whole (structure, size,
  * hash) in the spool file before the daemon sees them. */

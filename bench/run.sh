@@ -27,22 +27,6 @@ lo() { sort -n "$1" | head -n 1; }
 hi() { sort -n "$1" | tail -n 1; }
 ratio() { awk "BEGIN {printf \"%.3f\", $1 / $2}"; }
 
-# Peak VmHWM (KiB) and CPU seconds (user + system, last sample) of the
-# processes matching $1 until $2 exists.
-watch_rss() {
-	max=0 cpu=0
-	while [ ! -e "$2" ]; do
-		for p in $(pgrep -f "$1"); do
-			# the process may be gone by now: that is not an error
-			v=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$p/status" 2>/dev/null || true)
-			[ -n "$v" ] && [ "$v" -gt "$max" ] && max=$v
-			c=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk 'NF {print $12 + $13}' || true)
-			[ -n "$c" ] && [ "$c" -gt "$cpu" ] && cpu=$c
-		done
-		sleep 0.05
-	done
-	echo "$max $(awk "BEGIN {printf \"%.2f\", $cpu / $(getconf CLK_TCK)}")"
-}
 pattern() { case $1 in gate) echo "nixgate-serve --key gate" ;; *) echo "nix-store --serve" ;; esac; }
 
 # 1. session cost
@@ -65,7 +49,7 @@ big=$(nix-store --add "$B/blob")
 rm -f "$B/blob"
 copy_big() { # store direction: MiB/s, and the peak RSS into rss-STORE
 	rm -f "$B/stop"
-	watch_rss "$(pattern "$1")" "$B/stop" > "$B/rss.now" & w=$!
+	bed_watch "$(pattern "$1")" "$B/stop" > "$B/rss.now" & w=$!
 	t0=$(now)
 	if [ "$2" = to ]; then
 		nix copy --to "ssh://$1" "$big" > /dev/null 2>&1

@@ -172,6 +172,23 @@ bed_daemon_restart() {
 	return 1
 }
 
+# bed_watch PATTERN STOPFILE: the peak VmHWM (KiB) and CPU seconds (user +
+# system, last sample) of the processes whose command line matches, until
+# STOPFILE exists: "KIB SECONDS".
+bed_watch() {
+	max=0 cpu=0
+	while [ ! -e "$2" ]; do
+		for p in $(pgrep -f "$1"); do
+			# the process may be gone by now: that is not an error
+			v=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$p/status" 2>/dev/null || true)
+			[ -n "$v" ] && [ "$v" -gt "$max" ] && max=$v
+			c=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk 'NF {print $12 + $13}' || true)
+			[ -n "$c" ] && [ "$c" -gt "$cpu" ] && cpu=$c
+		done
+		sleep 0.05
+	done
+	echo "$max $(awk "BEGIN {printf \"%.2f\", $cpu / $(getconf CLK_TCK)}")"
+}
 bed_down() {
 	[ -n "${B:-}" ] || return 0
 	for f in "$B/sshd.pid2" "$B/daemon.pid" "$B/client-daemon.pid" "$B"/hosts/*/sshd.pid2 "$B"/hosts/*/daemon.pid; do

@@ -1,19 +1,6 @@
 # Large and many: a 1 GiB path both ways with the server's peak RSS, and
 # 500 small paths in one nix copy, each way.
 
-# Peak VmHWM (KiB) of processes whose command line matches $1, until $2 exists.
-watch_rss() {
-	max=0
-	while [ ! -e "$2" ]; do
-		for p in $(pgrep -f "$1"); do
-			v=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$p/status" 2>/dev/null)
-			[ -n "$v" ] && [ "$v" -gt "$max" ] && max=$v
-		done
-		sleep 0.05
-	done
-	echo "$max"
-}
-
 t_big_path() {
 	mkdir -p "$B/big"
 	head -c 1073741824 /dev/urandom > "$B/big/blob"
@@ -22,7 +9,7 @@ t_big_path() {
 	for s in $STORES; do
 		case $s in gate) pat="nixgate-serve --key gate" ;; *) pat="nix-store --serve" ;; esac
 		rm -f "$B/stop"
-		watch_rss "$pat" "$B/stop" > "$B/rss-to-$s" & wpid=$!
+		bed_watch "$pat" "$B/stop" > "$B/rss-to-$s" & wpid=$!
 		nix copy --to "ssh://$s" "$big" > "$B/out" 2>&1; rc=$?
 		touch "$B/stop"; wait "$wpid"
 		if [ $rc = 0 ] && [ "$(host_hash "$big")" = "$(client_hash "$big")" ] &&
@@ -31,7 +18,7 @@ t_big_path() {
 		else
 			bad "copy-to-1GiB/$s" "$(tail -n 2 "$B/out")"
 		fi
-		echo "note: peak RSS of the $s server, 1 GiB to the host: $(cat "$B/rss-to-$s") KiB"
+		echo "note: peak RSS of the $s server, 1 GiB to the host: $(cut -d' ' -f1 "$B/rss-to-$s") KiB"
 		bed_host nix-store --delete "$big" > /dev/null 2>&1
 	done
 	# and back: a 1 GiB path that only the host has
@@ -41,7 +28,7 @@ t_big_path() {
 	for s in $STORES; do
 		case $s in gate) pat="nixgate-serve --key gate" ;; *) pat="nix-store --serve" ;; esac
 		rm -f "$B/stop"
-		watch_rss "$pat" "$B/stop" > "$B/rss-from-$s" & wpid=$!
+		bed_watch "$pat" "$B/stop" > "$B/rss-from-$s" & wpid=$!
 		nix copy --no-check-sigs --from "ssh://$s" "$hbig" > "$B/out" 2>&1; rc=$?
 		touch "$B/stop"; wait "$wpid"
 		if [ $rc = 0 ] && nix-store --verify-path "$hbig" && [ "$(host_hash "$hbig")" = "$(client_hash "$hbig")" ]; then
@@ -49,13 +36,13 @@ t_big_path() {
 		else
 			bad "copy-from-1GiB/$s" "$(tail -n 2 "$B/out")"
 		fi
-		echo "note: peak RSS of the $s server, 1 GiB from the host: $(cat "$B/rss-from-$s") KiB"
+		echo "note: peak RSS of the $s server, 1 GiB from the host: $(cut -d' ' -f1 "$B/rss-from-$s") KiB"
 		nix-store --delete "$hbig" > /dev/null 2>&1
 	done
 	# the sanitizer build's memory is not the shipped binary's
 	[ -z "${NIXGATE_ASAN:-}" ] || return 0
 	for d in to from; do
-		r=$(cat "$B/rss-$d-gate" 2>/dev/null)
+		r=$(cut -d' ' -f1 "$B/rss-$d-gate" 2>/dev/null)
 		if [ -n "$r" ] && [ "$r" -gt 0 ] && [ "$r" -lt 4096 ]; then
 			ok "rss-under-4MiB-$d"
 		else

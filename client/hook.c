@@ -13,6 +13,7 @@
 #include "err.h"
 #include "hook.h"
 #include "machines.h"
+#include "outputs.h"
 #include "ping.h"
 #include "remote.h"
 #include "serveproto.h"
@@ -247,62 +248,6 @@ static int visit(struct graph *g, struct worker *d, const char *path, unsigned d
 	return pathset_add(&g->order, path, strlen(path));
 }
 
-/* The outputs, built on the host, into the local store: nix-store --import
- * of the export format, told that the building goal holds their locks. */
-static int import_outputs(struct remote *h, const struct pathset *outs)
-{
-	static struct pathinfo in;
-	static struct pathset refs;
-	static char held[PATHSET_MAX_BYTES / 64];
-	unsigned char buf[4096];
-	struct wr w;
-	size_t i;
-	int p[2], st;
-	pid_t pid;
-
-	held[0] = 0;
-	for (i = 0; i < outs->n; i++)
-		snprintf(held + strlen(held), sizeof held - strlen(held), "%s%s", i ? " " : "", pathset_get(outs, i));
-	if (pipe(p) < 0)
-		return fail_sys("pipe");
-	if ((pid = fork()) < 0)
-		return fail_sys("fork");
-	if (pid == 0) {
-		int null = open("/dev/null", O_WRONLY);
-
-		dup2(p[0], 0);
-		dup2(null, 1);
-		close(p[1]);
-		setenv("NIX_HELD_LOCKS", held, 1);
-		execlp("nix-store", "nix-store", "--import", (char *)NULL);
-		_exit(127);
-	}
-	close(p[0]);
-	wr_init_fd(&w, p[1], buf, sizeof buf, "nix-store --import");
-	for (i = 0; i < outs->n; i++) {
-		const char *o = pathset_get(outs, i);
-
-		if (remote_info(h, o, &in, &refs) != 1) {
-			close(p[1]);
-			waitpid(pid, &st, 0);
-			return err_kind() ? -1 : fail(EXIT_SYSTEM, "the host has no %s after the build", o);
-		}
-		if (wr_u64(&w, 1) < 0 || wr_flush(&w) < 0 || remote_dump(h, o, p[1]) < 0 ||
-		    wr_u64(&w, EXPORT_MAGIC) < 0 || wr_cstr(&w, o) < 0 || pathset_write(&refs, &w) < 0 ||
-		    wr_cstr(&w, in.deriver) < 0 || wr_u64(&w, 0) < 0) {
-			close(p[1]);
-			waitpid(pid, &st, 0);
-			return -1;
-		}
-	}
-	if (wr_u64(&w, 0) < 0 || wr_flush(&w) < 0)
-		return -1;
-	close(p[1]);
-	if (waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st))
-		return fail(EXIT_SYSTEM, "nix-store --import of the outputs failed");
-	return 0;
-}
-
 /* BuildDerivation: the local .drv as a BasicDerivation, its sources
  * replaced by all its inputs. */
 static int build_inline(struct remote *h, struct worker *local, const char *drv, const struct pathset *inputs,
@@ -398,7 +343,7 @@ static int build(const struct machine *m, const struct ping *pi, const char *drv
 		if (pathset_insert(&valid, o, strlen(o)) == 1)
 			pathset_add(&missing, o, strlen(o));
 	}
-	if (missing.n && import_outputs(&h, &missing) < 0)
+	if (missing.n && outputs_import(&h, &local, &missing) < 0)
 		return -1;
 	say("nixgate: %zu outputs copied back from %s", missing.n, m->uri.text);
 	remote_close(&h);

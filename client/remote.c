@@ -2,6 +2,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "buildresult.h"
 #include "err.h"
 #include "nar.h"
@@ -130,9 +132,10 @@ int remote_info(struct remote *h, const char *path, struct pathinfo *in, struct 
 	return end[0] ? fail(EXIT_SYSTEM, "the host answered for more paths than asked") : 1;
 }
 
-int remote_dump(struct remote *h, const char *path, int fd)
+int remote_dump(struct remote *h, const char *path, int fd, unsigned char hash[SHA256_BYTES], uint64_t *size)
 {
 	static struct nar nar;
+	crypto_hash_sha256_state st;
 	const unsigned char *p;
 	size_t got;
 	ssize_t k;
@@ -140,14 +143,18 @@ int remote_dump(struct remote *h, const char *path, int fd)
 	if (wr_u64(&h->w, CMD_DUMP_STORE_PATH) < 0 || wr_cstr(&h->w, path) < 0 || wr_flush(&h->w) < 0)
 		return -1;
 	nar_init(&nar);
+	crypto_hash_sha256_init(&st);
 	while (!nar_done(&nar)) {
 		if (rd_peek(&h->r, &p, &got) < 0)
 			return -1;
 		if ((k = nar_feed(&nar, p, got)) < 0)
 			return -1;
-		if (write(fd, p, (size_t)k) != k)
+		crypto_hash_sha256_update(&st, p, (unsigned long long)k);
+		if (write_all(fd, p, (size_t)k) < 0)
 			return fail_sys("passing on the NAR of %s", path);
 		rd_consume(&h->r, (size_t)k);
 	}
+	crypto_hash_sha256_final(&st, hash);
+	*size = nar.total;
 	return 0;
 }

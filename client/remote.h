@@ -33,7 +33,8 @@ int remote_build_inline(struct remote *h, const char *drv, const unsigned char *
 			size_t max);
 /* A path's metadata on the host: 1, or 0 when it has no such path. */
 int remote_info(struct remote *h, const char *path, struct pathinfo *in, struct pathset *refs);
-/* A path's NAR from the host, checked as it passes, written to fd. */
-int remote_dump(struct remote *h, const char *path, int fd);
+/* A path's NAR from the host, checked as it passes, written to fd; its
+ * SHA-256 and size to hash and size. */
+int remote_dump(struct remote *h, const char *path, int fd, unsigned char hash[SHA256_BYTES], uint64_t *size);
 
 #endif

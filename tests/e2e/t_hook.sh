@@ -193,3 +193,44 @@ t_postponed() {
 		bad hook/postponed-until-free "exit $r, order '$order': $(tail -n 2 "$B/later.out" | tr '\n' ' ')"
 	fi
 }
+
+# hbuild NAME BUILDER: a one-line derivation built through the hook on
+# BUILDER; its output in $o, nix-build's words in $B/NAME.out
+hbuild() {
+	[ -e "$B/$1.nix" ] || cat > "$B/$1.nix" <<-NIX
+	derivation { name = "$1"; system = builtins.currentSystem; builder = "/bin/sh"; args = [ "-c" "echo $1 > \$out" ]; }
+	NIX
+	o=$(NIX_REMOTE=daemon nix-build --no-out-link --max-jobs 0 --builders "ssh://$2 $SYS - 8 1" "$B/$1.nix" 2> "$B/$1.out")
+}
+
+# The outputs keep the host's signatures, as with Nix's own hook: built once,
+# signed on the host, deleted here, and fetched again
+t_host_signature() {
+	nix-store --generate-binary-cache-key host3-key-1 "$B/h3.sec" "$B/h3.pub"
+	hbuild signed-out u3 || { bad hook/host-signature "$(tail -n 2 "$B/signed-out.out" | tr '\n' ' ')"; return; }
+	bed_host_on h3 nix --extra-experimental-features nix-command store sign --key-file "$B/h3.sec" "$o" > /dev/null 2>&1
+	NIX_REMOTE=daemon nix-store --delete "$o" > /dev/null 2>&1
+	if hbuild signed-out u3 && nix-store --check-validity "$o" &&
+	   nix --extra-experimental-features nix-command path-info --sigs "$o" | grep -q "host3-key-1:"; then
+		ok hook/host-signature
+	else
+		bad hook/host-signature "$(nix --extra-experimental-features nix-command path-info --sigs "$o" 2>&1 | head -c 300)"
+	fi
+}
+
+# A host whose NAR does not match the hash it states for it: the build
+# fails naming that, and the output is neither valid here nor left on disk
+t_tampered_output() {
+	hbuild tampered u2 || { bad hook/tampered-output "$(tail -n 2 "$B/tampered.out" | tr '\n' ' ')"; return; }
+	NIX_REMOTE=daemon nix-store --delete "$o" > /dev/null 2>&1
+	bed_host_on h2 sh -c 'chmod u+w "$1" && echo tampered-with > "$1"' - "$o"
+	t=$o
+	if hbuild tampered u2; then
+		bad hook/tampered-output "the build succeeded"
+	elif grep -q "does not match the hash and size it gave for it" "$B/tampered.out" &&
+	     ! nix-store --check-validity "$t" 2>/dev/null && [ ! -e "$t" ]; then
+		ok hook/tampered-output
+	else
+		bad hook/tampered-output "$(ls -ld "$t" 2>&1) $(tail -n 2 "$B/tampered.out" | tr '\n' ' ')"
+	fi
+}

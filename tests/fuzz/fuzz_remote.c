@@ -17,6 +17,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct pathset paths, got, refs;
 	static struct pathinfo in;
 	static const unsigned char wire[8]; /* an empty BasicDerivation's first count */
+	unsigned char hash[SHA256_BYTES];
+	uint64_t narsize;
 	char msg[256];
 
 	if (size < 1)
@@ -36,7 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	err_clear();
 	remote_build_inline(&h, DRV, wire, sizeof wire, msg, sizeof msg);
 	err_clear();
-	remote_dump(&h, P, devnull());
+	remote_dump(&h, P, devnull(), hash, &narsize);
 	err_clear();
 	pathset_free(&paths);
 	pathset_free(&got);

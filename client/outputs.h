@@ -1,0 +1,16 @@
+/* outputs: a build's outputs from the host into the local store while the
+ * building goal holds their locks, as the build hook must. */
+#ifndef NIXGATE_OUTPUTS_H
+#define NIXGATE_OUTPUTS_H
+
+#include "pathset.h"
+#include "remote.h"
+#include "worker.h"
+
+/* Each of outs (not valid locally) from the host: restored at its store
+ * path with its NAR checked against the host's hash and size, then all
+ * registered valid at once, then the host's signatures added through the
+ * local daemon. On a failure no restored path is left behind. */
+int outputs_import(struct remote *h, struct worker *local, const struct pathset *outs);
+
+#endif

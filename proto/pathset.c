@@ -21,7 +21,7 @@ void pathset_free(struct pathset *s)
 
 void pathset_clear(struct pathset *s)
 {
-	s->used = s->n = 0;
+	s->used = s->n = s->tn = 0;
 	if (s->tab)
 		memset(s->tab, 0, s->tcap * sizeof *s->tab);
 }
@@ -72,42 +72,79 @@ static size_t hash(const char *p, size_t len)
 	return h;
 }
 
-static int rehash(struct pathset *s)
+static void place(uint32_t *t, size_t cap, const struct pathset *s, size_t i)
 {
-	size_t c = s->tcap ? s->tcap * 2 : 1024, i, j;
-	uint32_t *t = calloc(c, sizeof *t);
+	const char *p = pathset_get(s, i);
+	size_t j;
 
-	if (!t)
-		return fail(EXIT_SYSTEM, "out of memory for a path set");
-	for (i = 0; i < s->n; i++) {
-		const char *p = pathset_get(s, i);
+	for (j = hash(p, strlen(p)) & (cap - 1); t[j]; j = (j + 1) & (cap - 1))
+		;
+	t[j] = (uint32_t)i + 1;
+}
 
-		for (j = hash(p, strlen(p)) & (c - 1); t[j]; j = (j + 1) & (c - 1))
-			;
-		t[j] = (uint32_t)i + 1;
+/* The table covers paths [0, tn): pathset_add and pathset_read grow the set
+ * without it, clear and sort reset it, so each lookup first takes in what
+ * came since. */
+static int index_all(struct pathset *s)
+{
+	size_t c = s->tcap ? s->tcap * 2 : 1024, i;
+	uint32_t *t;
+
+	if ((s->n + 1) * 2 <= s->tcap) {
+		for (; s->tn < s->n; s->tn++)
+			place(s->tab, s->tcap, s, s->tn);
+		return 0;
 	}
+	while ((s->n + 1) * 2 > c)
+		c *= 2;
+	if (!(t = calloc(c, sizeof *t)))
+		return fail(EXIT_SYSTEM, "out of memory for a path set");
+	for (i = 0; i < s->n; i++)
+		place(t, c, s, i);
 	free(s->tab);
 	s->tab = t;
 	s->tcap = c;
+	s->tn = s->n;
 	return 0;
+}
+
+/* p's index, or -1 with the free slot it would take in *slot; -2 when out
+ * of memory. */
+static long lookup(struct pathset *s, const char *p, size_t len, size_t *slot)
+{
+	size_t j;
+
+	if (index_all(s) < 0)
+		return -2;
+	for (j = hash(p, len) & (s->tcap - 1); s->tab[j]; j = (j + 1) & (s->tcap - 1)) {
+		const char *q = pathset_get(s, s->tab[j] - 1);
+
+		if (strlen(q) == len && !memcmp(q, p, len))
+			return (long)s->tab[j] - 1;
+	}
+	*slot = j;
+	return -1;
 }
 
 int pathset_insert(struct pathset *s, const char *p, size_t len)
 {
 	size_t j;
+	long i = lookup(s, p, len, &j);
 
-	if ((s->n + 1) * 2 > s->tcap && rehash(s) < 0)
-		return -1;
-	for (j = hash(p, len) & (s->tcap - 1); s->tab[j]; j = (j + 1) & (s->tcap - 1)) {
-		const char *q = pathset_get(s, s->tab[j] - 1);
-
-		if (strlen(q) == len && !memcmp(q, p, len))
-			return 0;
-	}
+	if (i != -1)
+		return i == -2 ? -1 : 0;
 	if (pathset_add(s, p, len) < 0)
 		return -1;
 	s->tab[j] = (uint32_t)s->n;
+	s->tn = s->n;
 	return 1;
+}
+
+long pathset_find(struct pathset *s, const char *p, size_t len)
+{
+	size_t j;
+
+	return lookup(s, p, len, &j);
 }
 
 static const char *sort_base;
@@ -123,6 +160,10 @@ void pathset_sort(struct pathset *s)
 		return;
 	sort_base = s->buf;
 	qsort(s->off, s->n, sizeof *s->off, cmp);
+	/* the table's indexes no longer name the same paths */
+	s->tn = 0;
+	if (s->tab)
+		memset(s->tab, 0, s->tcap * sizeof *s->tab);
 }
 
 int storepath_read(struct rd *r, char *dst, int allow_empty, const char *what)

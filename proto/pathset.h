@@ -18,7 +18,7 @@ struct pathset {
 	uint32_t *off;      /* start of each path in buf */
 	size_t n, ncap;
 	uint32_t *tab;      /* open addressing over index+1, for pathset_insert */
-	size_t tcap;
+	size_t tcap, tn;    /* tn: how many paths the table covers */
 };
 
 void pathset_init(struct pathset *s);
@@ -28,6 +28,8 @@ int pathset_add(struct pathset *s, const char *p, size_t len);
 const char *pathset_get(const struct pathset *s, size_t i);
 /* Adds p unless present: 1 added, 0 present, -1 error. */
 int pathset_insert(struct pathset *s, const char *p, size_t len);
+/* p's index, -1 when absent, -2 when out of memory. */
+long pathset_find(struct pathset *s, const char *p, size_t len);
 void pathset_sort(struct pathset *s);
 /* count, then each path (checked as a store path); what names the list. */
 int pathset_read(struct pathset *s, struct rd *r, const char *what);

@@ -9,6 +9,7 @@
 #include "err.h"
 #include "hash.h"
 #include "nar.h"
+#include "pathset.h"
 #include "storepath.h"
 #include "wire.h"
 
@@ -136,6 +137,37 @@ void t_storepath(void)
 	CHECK(sp(longname) == 0);
 	snprintf(longname, sizeof longname, "%s-%0212d", "/nix/store/0mdqa9w1p6cmli6976v4wi0sw9r4p5pr", 0);
 	CHECK(sp(longname) == -1);
+}
+
+/* Lookups stay right whatever grew the set: pathset_add and pathset_read
+ * after a clear, and a sort, leave the table behind the paths. */
+void t_pathset_lookup(void)
+{
+	struct pathset s;
+	char p[64];
+	int i;
+
+	pathset_init(&s);
+	for (i = 0; i < 600; i++) {
+		snprintf(p, sizeof p, "/nix/store/0mdqa9w1p6cmli6976v4wi0sw9r4p5pr-p%d", i);
+		CHECK(pathset_insert(&s, p, strlen(p)) == 1);
+	}
+	CHECK(pathset_insert(&s, p, strlen(p)) == 0);
+	pathset_clear(&s);
+	for (i = 0; i < 10; i++) {
+		snprintf(p, sizeof p, "/nix/store/0mdqa9w1p6cmli6976v4wi0sw9r4p5pr-q%d", i);
+		CHECK(pathset_add(&s, p, strlen(p)) == 0);
+	}
+	CHECK(pathset_insert(&s, p, strlen(p)) == 0);
+	CHECK(pathset_find(&s, p, strlen(p)) == 9);
+	CHECK(pathset_add(&s, "/nix/store/0mdqa9w1p6cmli6976v4wi0sw9r4p5pr-a", 45) == 0);
+	CHECK(pathset_find(&s, "/nix/store/0mdqa9w1p6cmli6976v4wi0sw9r4p5pr-a", 45) == 10);
+	pathset_sort(&s);
+	CHECK(pathset_find(&s, "/nix/store/0mdqa9w1p6cmli6976v4wi0sw9r4p5pr-a", 45) == 0);
+	CHECK(pathset_insert(&s, p, strlen(p)) == 0);
+	CHECK(pathset_find(&s, "/nix/store/0mdqa9w1p6cmli6976v4wi0sw9r4p5pr-p1", 46) == -1);
+	CHECK(s.n == 11);
+	pathset_free(&s);
 }
 
 void t_path_outputs(void)

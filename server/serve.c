@@ -10,6 +10,7 @@
 #include "aterm.h"
 #include "buildresult.h"
 #include "ca.h"
+#include "claim.h"
 #include "drv.h"
 #include "drvstore.h"
 #include "err.h"
@@ -395,69 +396,12 @@ static int nar_size_ok(struct serve *s, uint64_t size)
 	return 0;
 }
 
-/* The path is what its content address says: name, references and hash
- * give exactly this store path. */
-static int ca_ok(struct serve *s, const struct addinfo *a, const struct pathset *refs)
-{
-	char want[STORE_PATH_MAX + 1];
-	struct ca c;
-
-	if (ca_parse(&c, a->ca, strlen(a->ca)) < 0 ||
-	    ca_path(want, &c, storepath_name(a->path), refs, a->path) < 0)
-		return refuse(s, "import", "%s", reason());
-	if (strcmp(want, a->path))
-		return refuse(s, "import", "its content address %s gives the path %s, not this one", a->ca, want);
-	/* the daemon checks the content against the claim; this one costs nothing */
-	if (c.recursive && c.hlen == SHA256_BYTES && memcmp(c.hash, a->hash, SHA256_BYTES))
-		return refuse(s, "import", "its content address %s does not match its NAR hash", a->ca);
-	return 0;
-}
-
-/* A valid signature by one of the key's trusted-public-keys over the
- * path's fingerprint. */
-static int sig_ok(struct serve *s, const struct addinfo *a, const struct pathset *refs)
-{
-	const struct policy *pol = s->pol;
-	char sig[SIG_MAX + 1], seen[256] = "";
-	int r, best = SIG_UNKNOWN_KEY;
-	uint64_t n, i;
-	struct rd rd;
-	size_t len;
-	char *fp;
-
-	rd_init_mem(&rd, a->sigs, a->sigs_len, EXIT_REFUSED, "client");
-	if (rd_count(&rd, &n, SIGS_MAX, "signatures") < 0)
-		return -1;
-	if (n == 0)
-		return refuse(s, "import", "it is not content-addressed and has no signature; it needs a "
-			      "signature by one of this key's trusted-public-keys (nix store sign), or a trusted key");
-	if (!(fp = fingerprint(a->path, a->hash, a->nar_size, refs, &len)))
-		return -1;
-	for (i = 0; i < n; i++) {
-		if (rd_str(&rd, sig, SIG_MAX, NULL, "signature") < 0)
-			break;
-		if ((r = sig_check(pol->keys, pol->nkeys, fp, len, sig)) == SIG_VALID) {
-			free(fp);
-			return 0;
-		}
-		if (r == SIG_INVALID)
-			best = r;
-		if (strlen(seen) + strlen(sig) < 120)
-			snprintf(seen + strlen(seen), sizeof seen - strlen(seen), "%s%.*s", seen[0] ? ", " : "",
-				 (int)(strchr(sig, ':') ? strchr(sig, ':') - sig : 0), sig);
-	}
-	free(fp);
-	if (err_kind())
-		return -1;
-	if (best == SIG_INVALID)
-		return refuse(s, "import", "its signature (%s) does not verify against this key's trusted-public-keys", seen);
-	return refuse(s, "import", "it is signed only by keys this key does not trust (%s)", seen[0] ? seen : "malformed");
-}
-
 /* Everything an import must pass before a byte of it reaches the daemon. */
 static int import_ok(struct serve *s, struct addinfo *a, struct pathset *refs)
 {
-	size_t i;
+	struct claim c;
+	char why[768];
+	int r;
 
 	if (need_write(s) < 0 || allowed(s, ALLOW_IMPORT) < 0 || nar_size_ok(s, a->nar_size) < 0)
 		return -1;
@@ -465,12 +409,15 @@ static int import_ok(struct serve *s, struct addinfo *a, struct pathset *refs)
 		return 0;
 	/* an untrusted key cannot claim the path was built here */
 	a->ultimate = 0;
-	/* Nix keeps references as a sorted set: so do the path and signature checks */
-	pathset_sort(refs);
-	for (i = 1; i < refs->n; i++)
-		if (!strcmp(pathset_get(refs, i - 1), pathset_get(refs, i)))
-			return refuse(s, "import", "its references list %s twice", pathset_get(refs, i));
-	return a->ca[0] ? ca_ok(s, a, refs) : sig_ok(s, a, refs);
+	c.path = a->path;
+	c.ca = a->ca;
+	c.hash = a->hash;
+	c.nar_size = a->nar_size;
+	c.sigs = a->sigs;
+	c.sigs_len = a->sigs_len;
+	if ((r = claim_check(&c, refs, s->pol->keys, s->pol->nkeys, why, sizeof why)) != 1)
+		return r;
+	return refuse(s, "import", "%s", why);
 }
 
 /* A NAR of known size from the client into the spool file, validated as

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "aterm.h"
+#include "claim.h"
 #include "drvstore.h"
 #include "err.h"
 #include "hook.h"
@@ -22,6 +23,7 @@
 #define SETTING_NAME_MAX 256
 #define FEATURES_MAX 64
 #define CLOSURE_MAX 65536
+#define HOST_KEYS_MAX 32   /* a policy holds as many (POLICY_KEYS_MAX) */
 #define BACKOFF_SECONDS 60
 #define LOG_FD 4   /* the build log: the daemon reads it as the builder's output */
 
@@ -194,16 +196,18 @@ static int choose(unsigned n, const char *system, char feats[][INFO_NAME_MAX + 1
 }
 
 /* Paths and their references, in an order where every reference comes
- * before the paths that refer to it. */
+ * before the paths that refer to it; for a key that is not trusted, which
+ * of them prove themselves to it (claim.h). */
 struct graph {
-	struct pathset all, order;
+	struct pathset all, order, proven;
 	struct pathset *refs;   /* per index of all */
 	size_t cap;
+	const struct pubkey *keys;  /* NULL: a trusted key, nothing to prove */
+	size_t nkeys;
 };
 
-static int info_refs(struct worker *d, const char *path, struct pathset *refs)
+static int info_refs(struct worker *d, const char *path, struct pathinfo *in, struct pathset *refs)
 {
-	static struct pathinfo in;
 	uint64_t valid = 1;
 
 	if (wr_u64(&d->w, WOP_QUERY_PATH_INFO) < 0 || wr_cstr(&d->w, path) < 0 || worker_wait(d, NULL, NULL) != 0 ||
@@ -211,11 +215,23 @@ static int info_refs(struct worker *d, const char *path, struct pathset *refs)
 		return err_kind() ? -1 : fail(EXIT_SYSTEM, "the local daemon: %s", d->errmsg);
 	if (!valid)
 		return fail(EXIT_SYSTEM, "%s is not valid in the local store", path);
-	return pathinfo_read_worker(&d->r, d->minor, &in, refs);
+	return pathinfo_read_worker(&d->r, d->minor, in, refs);
+}
+
+static int proves(struct graph *g, const char *path, const struct pathinfo *in, struct pathset *refs)
+{
+	struct claim c = { path, in->ca, in->hash, in->nar_size, in->sigs, in->sigs_len };
+	char why[768];
+	int r;
+
+	if (!g->keys || (r = claim_check(&c, refs, g->keys, g->nkeys, why, sizeof why)) == 1)
+		return 0;
+	return r < 0 ? -1 : pathset_add(&g->proven, path, strlen(path));
 }
 
 static int visit(struct graph *g, struct worker *d, const char *path, unsigned depth)
 {
+	static struct pathinfo in;
 	size_t at, i;
 	int r;
 
@@ -236,7 +252,7 @@ static int visit(struct graph *g, struct worker *d, const char *path, unsigned d
 		g->cap = cap;
 	}
 	pathset_init(&g->refs[at]);
-	if (info_refs(d, path, &g->refs[at]) < 0)
+	if (info_refs(d, path, &in, &g->refs[at]) < 0 || proves(g, path, &in, &g->refs[at]) < 0)
 		return -1;
 	for (i = 0; i < g->refs[at].n; i++) {
 		char ref[STORE_PATH_MAX + 1];
@@ -246,6 +262,40 @@ static int visit(struct graph *g, struct worker *d, const char *path, unsigned d
 			return -1;
 	}
 	return pathset_add(&g->order, path, strlen(path));
+}
+
+/* An input the host lacks is offered when it proves itself to the key and
+ * the host has, or is sent first, all it refers to; otherwise the host
+ * builds or substitutes it itself. */
+static int offered(struct graph *g, const char *path, struct pathset *on_host)
+{
+	const struct pathset *refs;
+	long at;
+	size_t i;
+
+	if (pathset_find(&g->proven, path, strlen(path)) < 0 || (at = pathset_find(&g->all, path, strlen(path))) < 0)
+		return 0;
+	refs = &g->refs[at];
+	for (i = 0; i < refs->n; i++) {
+		const char *r = pathset_get(refs, i);
+
+		if (strcmp(r, path) && pathset_find(on_host, r, strlen(r)) < 0)
+			return 0;
+	}
+	return 1;
+}
+
+/* The key's trusted-public-keys as NixgateInfo gives them. */
+static size_t host_keys(const struct ping *pi, struct pubkey *keys, size_t max)
+{
+	const char *list = ping_info(pi, "trusted-public-keys"), *w;
+	size_t n = 0, len;
+
+	while (list && n < max && (w = words_next(&list, &len, 0)))
+		if (pubkey_parse(&keys[n], w, len) == 0)
+			n++;
+	err_clear();
+	return n;
 }
 
 /* BuildDerivation: the local .drv as a BasicDerivation, its sources
@@ -288,8 +338,9 @@ static int build(const struct machine *m, const struct ping *pi, const char *drv
 	static struct remote h;
 	const char *sock = getenv("NIX_DAEMON_SOCKET_PATH");
 	int trusted = !pi->nixgate || !strcmp(ping_info(pi, "trusted") ? ping_info(pi, "trusted") : "", "true");
+	static struct pubkey keys[HOST_KEYS_MAX];
 	char spec[PATH_OUTPUTS_MAX + 1], msg[4096];
-	size_t i, added = 0;
+	size_t i, added = 0, left = 0, need = 0;
 	int r;
 
 	local.logfd = -1;
@@ -302,21 +353,35 @@ static int build(const struct machine *m, const struct ping *pi, const char *drv
 		for (i = 0; i < inputs->n; i++)
 			if (visit(&g, &local, pathset_get(inputs, i), 0) < 0)
 				return -1;
-	} else if (visit(&g, &local, drv, 0) < 0)
-		return -1;
+	} else {
+		g.keys = keys;
+		g.nkeys = host_keys(pi, keys, HOST_KEYS_MAX);
+		if (visit(&g, &local, drv, 0) < 0)
+			return -1;
+		need = g.order.n;
+		for (i = 0; i < inputs->n; i++)
+			if (visit(&g, &local, pathset_get(inputs, i), 0) < 0)
+				return -1;
+	}
 	if (remote_open(&h, &m->uri, LOG_FD) < 0 || remote_valid(&h, &g.order, &valid) < 0)
 		return -1;
 	for (i = 0; i < g.order.n; i++) {
 		const char *p = pathset_get(&g.order, i);
 
-		if (pathset_insert(&valid, p, strlen(p)) == 0)
+		if (pathset_find(&valid, p, strlen(p)) >= 0)
 			continue;
-		if (remote_add(&h, &local, p) < 0)
+		/* the .drv closure must go; past it, only what the host will take */
+		if (!trusted && i >= need && !offered(&g, p, &valid)) {
+			left++;
+			continue;
+		}
+		if (remote_add(&h, &local, p) < 0 || pathset_insert(&valid, p, strlen(p)) < 0)
 			return -1;
 		added++;
 	}
-	say("nixgate: %s on %s (%s key%s%s): %zu paths copied, building %s", drv, m->uri.text,
-	    trusted ? "trusted" : "untrusted", pi->nixgate ? " " : "", pi->nixgate ? ping_info(pi, "key") : "", added,
+	say("nixgate: %s on %s (%s key%s%s): %zu paths copied, %zu inputs left to the host, building %s", drv,
+	    m->uri.text, trusted ? "trusted" : "untrusted", pi->nixgate ? " " : "",
+	    pi->nixgate ? ping_info(pi, "key") : "", added, left,
 	    trusted ? "the derivation sent inline" : "the .drv there");
 	if (trusted)
 		r = build_inline(&h, &local, drv, inputs, msg, sizeof msg);

@@ -75,7 +75,17 @@ static int remove_tree(const char *path)
 	return 0;
 }
 
-static int restore(struct remote *h, const char *path, const struct pathinfo *in)
+static int local_valid(struct worker *d, const char *path)
+{
+	uint64_t v;
+
+	if (wr_u64(&d->w, WOP_IS_VALID_PATH) < 0 || wr_cstr(&d->w, path) < 0 || worker_wait(d, NULL, NULL) != 0 ||
+	    rd_u64(&d->r, &v) < 0)
+		return err_kind() ? -1 : fail(EXIT_SYSTEM, "the local daemon: %s", d->errmsg);
+	return v != 0;
+}
+
+static int restore(struct remote *h, struct worker *local, const char *path, const struct pathinfo *in)
 {
 	char *argv[] = { "nix-store", "--restore", (char *)path, NULL };
 	unsigned char hash[SHA256_BYTES];
@@ -83,11 +93,19 @@ static int restore(struct remote *h, const char *path, const struct pathinfo *in
 	pid_t pid;
 	int fd, r;
 
+	/* never a valid path: the caller asked, but a store path is too dear */
+	if ((r = local_valid(local, path)) != 0)
+		return r < 0 ? -1 : fail(EXIT_SYSTEM, "%s is already valid here", path);
 	if (remove_tree(path) < 0 || (fd = spawn(argv, &pid)) < 0)
 		return -1;
 	r = remote_dump(h, path, fd, hash, &size);
 	close(fd);
-	if (reap(pid, "nix-store --restore") < 0 || r < 0)
+	if (r < 0) {
+		/* the host's failure is the one to tell, not the restore's */
+		waitpid(pid, NULL, 0);
+		return -1;
+	}
+	if (reap(pid, "nix-store --restore") < 0)
 		return -1;
 	if (size != in->nar_size || memcmp(hash, in->hash, sizeof hash))
 		return fail(EXIT_SYSTEM, "the host's NAR of %s does not match the hash and size it gave for it", path);
@@ -129,16 +147,6 @@ static int add_sigs(struct worker *d, const char *path, const unsigned char *sig
 	return 0;
 }
 
-static int local_valid(struct worker *d, const char *path)
-{
-	uint64_t v;
-
-	if (wr_u64(&d->w, WOP_IS_VALID_PATH) < 0 || wr_cstr(&d->w, path) < 0 || worker_wait(d, NULL, NULL) != 0 ||
-	    rd_u64(&d->r, &v) < 0)
-		return err_kind() ? -1 : fail(EXIT_SYSTEM, "the local daemon: %s", d->errmsg);
-	return v != 0;
-}
-
 int outputs_import(struct remote *h, struct worker *local, const struct pathset *outs)
 {
 	static struct pathinfo in;
@@ -176,7 +184,7 @@ int outputs_import(struct remote *h, struct worker *local, const struct pathset 
 		}
 		memcpy(sigs[done], in.sigs, in.sigs_len);
 		nsigs[done] = in.sigs_len;
-		if (restore(h, o, &in) < 0 || reg_write(&w, o, &in, &refs) < 0) {
+		if (restore(h, local, o, &in) < 0 || reg_write(&w, o, &in, &refs) < 0) {
 			done++;
 			goto undo;
 		}

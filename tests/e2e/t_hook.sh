@@ -19,6 +19,9 @@ Host down
   BatchMode yes
 CONF
 bed_key t1 "$B/bin/nixgate-serve --key t1 --trusted --audit-log $B/home/t1.log"
+# s2 trusts the client's signing key: signed inputs go there, not rebuilt
+nix-store --generate-binary-cache-key client-key-1 "$B/ck.sec" "$B/ck.pub"
+bed_key s2 "$B/bin/nixgate-serve --key s2 --trusted-public-key $(cat "$B/ck.pub") --audit-log $B/home/s2.log" h2
 ALL="ssh://u1 $SYS - 8 1; ssh://u2 $SYS - 8 1; ssh://u3 $SYS - 8 1"
 built_by() { grep -c "key=$1 op=BuildPaths .*$2.* result=ok" "$B/home/$1.log" 2>/dev/null; }
 ln -s "$top/build/nixgate" "$B/bin/nixgate-build-hook"
@@ -232,5 +235,35 @@ t_tampered_output() {
 		ok hook/tampered-output
 	else
 		bad hook/tampered-output "$(ls -ld "$t" 2>&1) $(tail -n 2 "$B/tampered.out" | tr '\n' ' ')"
+	fi
+}
+
+# An untrusted key is offered the inputs that prove themselves to it: one
+# signed by a key it trusts and one content-addressed go over; an unsigned
+# one it builds itself
+t_inputs_offered() {
+	fh=$(printf 'fod\n' | sha256sum | cut -d' ' -f1)
+	cat > "$B/offer.nix" <<-NIX
+	let mk = n: derivation { name = n; system = builtins.currentSystem; builder = "/bin/sh";
+	      args = [ "-c" "if [ -e /nix/host-marker ]; then echo host > \$out; else echo local > \$out; fi" ]; };
+	    signed = mk "offer-signed"; unsigned = mk "offer-unsigned";
+	    fod = derivation { name = "offer-fod"; system = builtins.currentSystem; builder = "/bin/sh";
+	      args = [ "-c" "echo fod > \$out" ]; outputHashMode = "flat"; outputHashAlgo = "sha256"; outputHash = "$fh"; };
+	in derivation { name = "offer-top"; system = builtins.currentSystem; builder = "/bin/sh";
+	  args = [ "-c" "read a < \${signed}; read b < \${unsigned}; read c < \${fod}; echo \$a \$b \$c > \$out" ]; }
+	NIX
+	top=$(nix-instantiate "$B/offer.nix" 2>/dev/null)
+	for d in $(nix-store -q --references "$top" | grep '\.drv$'); do
+		NIX_REMOTE=daemon nix-store -r --builders "" "$d" > /dev/null 2>&1
+	done
+	sgn=$(nix-store -q --outputs "$(nix-store -q --references "$top" | grep offer-signed.drv)")
+	nix --extra-experimental-features nix-command store sign --key-file "$B/ck.sec" "$sgn" > /dev/null 2>&1
+	if o=$(NIX_REMOTE=daemon nix-build --no-out-link --max-jobs 0 --builders "ssh://s2 $SYS - 8 1" "$B/offer.nix" 2> "$B/offer.out") &&
+	   [ "$(cat "$o")" = "local host fod" ] && grep -q "op=AddToStoreNar .*-offer-signed .*result=ok" "$B/home/s2.log" &&
+	   grep -q "op=AddToStoreNar .*-offer-fod .*result=ok" "$B/home/s2.log" &&
+	   ! grep -q "op=AddToStoreNar .*-offer-unsigned " "$B/home/s2.log"; then
+		ok hook/inputs-offered
+	else
+		bad hook/inputs-offered "got '$(cat "$o" 2>/dev/null)': $(grep -o 'op=AddToStoreNar [^ ]* [^ ]* first=[^ ]*' "$B/home/s2.log" | tr '\n' ' ') $(tail -n 2 "$B/offer.out" | tr '\n' ' ')"
 	fi
 }

@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -425,6 +426,8 @@ int hook_main(int argc, char **argv)
 	struct rd in;
 	int nm, pick;
 
+	/* a host or a nix-store child that dies is an error to report, not a signal */
+	signal(SIGPIPE, SIG_IGN);
 	if (getenv("NIX_STATE_DIR"))
 		snprintf(state_dir, sizeof state_dir, "%s", getenv("NIX_STATE_DIR"));
 	rd_init_fd(&in, 0, inbuf, sizeof inbuf, EXIT_SYSTEM, "nix-daemon");

@@ -7,8 +7,8 @@
  * Nix 2.3 to the newest, so the one way works on all of them. */
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <ftw.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

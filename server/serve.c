@@ -47,8 +47,9 @@ int serve_handshake(struct serve *s)
 	return 0;
 }
 
-/* A request the policy refuses: one line naming key, request, path and
- * rule. The caller ends the session, or reports it as a failed build. */
+/* A request the policy refuses: one line naming request, path and rule.
+ * The caller ends the session (main's line names the key), or reports it
+ * as a failed build (soft names it). */
 static int refuse(struct serve *s, const char *rule, const char *fmt, ...)
 {
 	char why[1024];
@@ -60,9 +61,8 @@ static int refuse(struct serve *s, const char *rule, const char *fmt, ...)
 	s->req.rule = rule;
 	err_clear();
 	if (s->req.first[0])
-		return fail(EXIT_REFUSED, "key %s: %s of '%s' refused by rule %s: %s", s->key, s->req.op,
-			    s->req.first, rule, why);
-	return fail(EXIT_REFUSED, "key %s: %s refused by rule %s: %s", s->key, s->req.op, rule, why);
+		return fail(EXIT_REFUSED, "%s of '%s' refused by rule %s: %s", s->req.op, s->req.first, rule, why);
+	return fail(EXIT_REFUSED, "%s refused by rule %s: %s", s->req.op, rule, why);
 }
 
 /* The reason a library call failed, to put into a refusal. */
@@ -747,12 +747,13 @@ static int drv_from_store(struct serve *s, const char *path, struct drvinfo *f)
 }
 
 /* A refused build is answered as a failed build, so the client shows the
- * reason; the line also goes to stderr and the session goes on. */
+ * reason with the key; the line also goes to stderr and the session goes
+ * on. */
 static int soft(struct serve *s, char *msg, size_t max)
 {
 	if (err_kind() != EXIT_REFUSED || !s->req.rule)
 		return -1;
-	snprintf(msg, max, "%s", err_msg());
+	snprintf(msg, max, "key %s: %s", s->key, err_msg());
 	fprintf(stderr, "nixgate-serve: %s\n", msg);
 	err_clear();
 	return 0;

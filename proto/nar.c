@@ -28,6 +28,17 @@ int nar_done(const struct nar *n)
 	return n->state == S_DONE;
 }
 
+uint64_t nar_claimed(const struct nar *n)
+{
+	uint64_t more = 0;
+
+	if (n->phase == P_DATA)
+		more = n->slen - n->sgot + (8 - n->slen % 8) % 8;
+	else if (n->phase == P_PAD)
+		more = n->padleft;
+	return more > UINT64_MAX - n->total ? UINT64_MAX : n->total + more;
+}
+
 static int bad(const char *why, const char *got)
 {
 	return fail(EXIT_REFUSED, "invalid NAR: %s%s%.40s%s", why, got ? " '" : "", got ? got : "",

@@ -386,12 +386,13 @@ static uint64_t nar_max(struct serve *s)
 	return m && m < SERVE_NAR_MAX ? m : SERVE_NAR_MAX;
 }
 
-static int nar_size_ok(struct serve *s, uint64_t size)
+/* at_least: size is what the NAR has announced so far, not all of it. */
+static int nar_size_ok(struct serve *s, uint64_t size, int at_least)
 {
 	if (size > nar_max(s))
 		return refuse(s, s->pol->max_nar_size ? "max-nar-size" : "nar-size",
-			      "the NAR of %llu bytes is over the limit of %llu", (unsigned long long)size,
-			      (unsigned long long)nar_max(s));
+			      "the NAR of %s%llu bytes is over the limit of %llu", at_least ? "at least " : "",
+			      (unsigned long long)size, (unsigned long long)nar_max(s));
 	return 0;
 }
 
@@ -459,7 +460,7 @@ static int import_ok(struct serve *s, struct addinfo *a, struct pathset *refs)
 {
 	size_t i;
 
-	if (need_write(s) < 0 || allowed(s, ALLOW_IMPORT) < 0 || nar_size_ok(s, a->nar_size) < 0)
+	if (need_write(s) < 0 || allowed(s, ALLOW_IMPORT) < 0 || nar_size_ok(s, a->nar_size, 0) < 0)
 		return -1;
 	if (s->pol->trusted)
 		return 0;
@@ -565,7 +566,9 @@ static int spool_nar(struct serve *s, struct addinfo *a)
 			return -1;
 		if ((k = nar_feed(&s->nar, p, got)) < 0)
 			return -1;
-		if (nar_size_ok(s, a->nar_size + (uint64_t)k) < 0)
+		/* a file's length is a claim like AddToStoreNar's size: refused
+		 * when it is read, not after the limit's worth of its bytes */
+		if (nar_size_ok(s, nar_claimed(&s->nar), 1) < 0)
 			return -1;
 		crypto_hash_sha256_update(&st, p, (unsigned long long)k);
 		if (pwrite(s->spool_fd, p, (size_t)k, (off_t)a->nar_size) != k)

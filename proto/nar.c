@@ -28,6 +28,21 @@ int nar_done(const struct nar *n)
 	return n->state == S_DONE;
 }
 
+uint64_t nar_claimed(const struct nar *n)
+{
+	uint64_t more = 0, pad = 0;
+
+	if (n->phase == P_DATA) {
+		more = n->slen - n->sgot;
+		pad = (8 - n->slen % 8) % 8;
+	} else if (n->phase == P_PAD)
+		pad = n->padleft;
+	/* saturating: a length near 2^64 must not wrap to a small claim */
+	if (more > UINT64_MAX - pad || more + pad > UINT64_MAX - n->total)
+		return UINT64_MAX;
+	return n->total + more + pad;
+}
+
 static int bad(const char *why, const char *got)
 {
 	return fail(EXIT_REFUSED, "invalid NAR: %s%s%.40s%s", why, got ? " '" : "", got ? got : "",

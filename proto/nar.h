@@ -28,5 +28,8 @@ void nar_init(struct nar *n);
  * when the NAR ended inside p), or -1 with fail(EXIT_REFUSED, ...). */
 ssize_t nar_feed(struct nar *n, const unsigned char *p, size_t len);
 int nar_done(const struct nar *n);
+/* The bytes consumed so far and those the string being read still
+ * announces (a file's contents, with padding): the least the NAR can be. */
+uint64_t nar_claimed(const struct nar *n);
 
 #endif

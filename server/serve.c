@@ -48,8 +48,9 @@ int serve_handshake(struct serve *s)
 	return 0;
 }
 
-/* A request the policy refuses: one line naming key, request, path and
- * rule. The caller ends the session, or reports it as a failed build. */
+/* A request the policy refuses: one line naming request, path and rule.
+ * The caller ends the session (main's line names the key), or reports it
+ * as a failed build (soft names it). */
 static int refuse(struct serve *s, const char *rule, const char *fmt, ...)
 {
 	char why[1024];
@@ -61,9 +62,8 @@ static int refuse(struct serve *s, const char *rule, const char *fmt, ...)
 	s->req.rule = rule;
 	err_clear();
 	if (s->req.first[0])
-		return fail(EXIT_REFUSED, "key %s: %s of '%s' refused by rule %s: %s", s->key, s->req.op,
-			    s->req.first, rule, why);
-	return fail(EXIT_REFUSED, "key %s: %s refused by rule %s: %s", s->key, s->req.op, rule, why);
+		return fail(EXIT_REFUSED, "%s of '%s' refused by rule %s: %s", s->req.op, s->req.first, rule, why);
+	return fail(EXIT_REFUSED, "%s refused by rule %s: %s", s->req.op, rule, why);
 }
 
 /* The reason a library call failed, to put into a refusal. */
@@ -387,12 +387,13 @@ static uint64_t nar_max(struct serve *s)
 	return m && m < SERVE_NAR_MAX ? m : SERVE_NAR_MAX;
 }
 
-static int nar_size_ok(struct serve *s, uint64_t size)
+/* at_least: size is what the NAR has announced so far, not all of it. */
+static int nar_size_ok(struct serve *s, uint64_t size, int at_least)
 {
 	if (size > nar_max(s))
 		return refuse(s, s->pol->max_nar_size ? "max-nar-size" : "nar-size",
-			      "the NAR of %llu bytes is over the limit of %llu", (unsigned long long)size,
-			      (unsigned long long)nar_max(s));
+			      "the NAR of %s%llu bytes is over the limit of %llu", at_least ? "at least " : "",
+			      (unsigned long long)size, (unsigned long long)nar_max(s));
 	return 0;
 }
 
@@ -403,7 +404,7 @@ static int import_ok(struct serve *s, struct addinfo *a, struct pathset *refs)
 	char why[768];
 	int r;
 
-	if (need_write(s) < 0 || allowed(s, ALLOW_IMPORT) < 0 || nar_size_ok(s, a->nar_size) < 0)
+	if (need_write(s) < 0 || allowed(s, ALLOW_IMPORT) < 0 || nar_size_ok(s, a->nar_size, 0) < 0)
 		return -1;
 	if (s->pol->trusted)
 		return 0;
@@ -512,7 +513,9 @@ static int spool_nar(struct serve *s, struct addinfo *a)
 			return -1;
 		if ((k = nar_feed(&s->nar, p, got)) < 0)
 			return -1;
-		if (nar_size_ok(s, a->nar_size + (uint64_t)k) < 0)
+		/* a file's length is a claim like AddToStoreNar's size: refused
+		 * when it is read, not after the limit's worth of its bytes */
+		if (nar_size_ok(s, nar_claimed(&s->nar), 1) < 0)
 			return -1;
 		crypto_hash_sha256_update(&st, p, (unsigned long long)k);
 		if (pwrite(s->spool_fd, p, (size_t)k, (off_t)a->nar_size) != k)
@@ -694,12 +697,13 @@ static int drv_from_store(struct serve *s, const char *path, struct drvinfo *f)
 }
 
 /* A refused build is answered as a failed build, so the client shows the
- * reason; the line also goes to stderr and the session goes on. */
+ * reason with the key; the line also goes to stderr and the session goes
+ * on. */
 static int soft(struct serve *s, char *msg, size_t max)
 {
 	if (err_kind() != EXIT_REFUSED || !s->req.rule)
 		return -1;
-	snprintf(msg, max, "%s", err_msg());
+	snprintf(msg, max, "key %s: %s", s->key, err_msg());
 	fprintf(stderr, "nixgate-serve: %s\n", msg);
 	err_clear();
 	return 0;

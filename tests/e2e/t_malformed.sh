@@ -3,9 +3,6 @@
 # with exit status 100 or 111 (never a signal), one line on stderr naming the
 # fault, and the host store exactly as it was.
 MAL="$top/tests/tools/malformed.pl"
-# the valid paths, and every entry of the store directory but the lock files
-# the daemon keeps next to paths it was asked to add
-store_state() { bed_host sh -c 'ls -a /nix/store | grep -v "\.lock$"; nix path-info --all' 2>&1 | md5sum; }
 
 # judge NAME PATTERN STATUS: the outcome of the case just run
 judge() {

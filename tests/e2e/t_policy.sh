@@ -26,11 +26,21 @@ max-nar-size = 64K
 max-build-time = 4s
 max-silent-time = 2s
 max-log-size = 4K
+
+[key noquery]
+trusted = true
+allow = export, import, build
+
+[key noexport]
+trusted = true
+allow = query, import, build
 CONF
 serve="$B/bin/nixgate-serve --policy $B/policy.conf"
 bed_key signed "$serve --key signed"
 bed_key ro "$serve --key ro"
 bed_key capped "$serve --key capped"
+bed_key noquery "$serve --key noquery"
+bed_key noexport "$serve --key noexport"
 bed_key slots "$B/bin/nixgate-serve --key slots --trusted --max-jobs 1 --state-dir $B/home/state --audit-log none"
 bed_key nosubst "$B/bin/nixgate-serve --key nosubst --trusted --no-substitute --audit-log none"
 
@@ -321,5 +331,269 @@ t_audit() {
 		ok audit-log
 	else
 		bad audit-log "$(printf '%s\n' "$new" | head -n 5 | tr '\n' '|')"
+	fi
+}
+
+# Requests the real Nix client never sends, from malformed.pl, and the exact
+# line a refusal must print: the refusals below are checked with these.
+MAL="$top/tests/tools/malformed.pl"
+client_ca() { nix path-info --json "$1" | sed -n 's/.*"ca":"\([^"]*\)".*/\1/p'; }
+# the one line on stderr (the sanitizer build's sandbox notice aside)
+one_line() { # FILE LINE
+	[ "$(errlines "$1")" -eq 1 ] && grep -qxF "nixgate-serve: $2" "$1"
+}
+
+# raw_refused NAME KEY LINE PATH CASE [ARG...]: the stream of malformed.pl
+# CASE through sshd to KEY ends the session with exit status 100 and LINE;
+# PATH is not valid on the host, and the host store is as it was.
+raw_refused() {
+	# local: the callers' own variables have these names too
+	local n=$1 k=$2 want=$3 p=$4 st
+	shift 4
+	perl "$MAL" "$@" > "$B/raw.in" || { bad "$n" "malformed.pl failed"; return; }
+	before=$(store_state)
+	ssh -F "$B/ssh_config" "$k" nix-store --serve --write < "$B/raw.in" > /dev/null 2> "$B/raw.err"
+	st=$?
+	if [ "$st" -ne 100 ] || ! one_line "$B/raw.err" "$want"; then
+		bad "$n" "exit status $st: $(head -c 400 "$B/raw.err" | tr '\n' '|')"
+	elif host_valid "$p"; then
+		bad "$n" "refused, but $p is valid on the host"
+	elif [ "$before" != "$(store_state)" ]; then
+		bad "$n" "the host store changed"
+	else
+		ok "$n"
+	fi
+}
+
+# raw_accepted NAME KEY PATH CASE [ARG...]: the same kind of stream, right
+# this time, is accepted: the refusals are for the one thing they change
+raw_accepted() {
+	local n=$1 k=$2 p=$3
+	shift 3
+	perl "$MAL" "$@" > "$B/raw.in" || { bad "$n" "malformed.pl failed"; return; }
+	if ssh -F "$B/ssh_config" "$k" nix-store --serve --write < "$B/raw.in" > /dev/null 2> "$B/raw.err" &&
+	   host_valid "$p"; then
+		ok "$n"
+	else
+		bad "$n" "$(head -c 400 "$B/raw.err" | tr '\n' '|')"
+	fi
+}
+
+# A content address must give the very path it comes with: the same claim
+# under another hash part would let a key put any content at a path of its
+# choosing; a claim that gives the path but not the NAR hash is as false.
+t_ca_claim() {
+	p=$(client_add ca-claim "claimed")
+	ca=$(client_ca "$p")
+	nix-store --dump "$p" > "$B/ca-claim.nar"
+	other=/nix/store/0mdqa9w1p6cmli6976v4wi0sw9r4p5pr-ca-claim
+	raw_refused untrusted/ca-other-path untrusted \
+		"key untrusted: AddToStoreNar of '$other' refused by rule import: its content address $ca gives the path $p, not this one" \
+		"$other" add-claim "$B/ca-claim.nar" "$other" "$ca"
+	printf 'other content\n' > "$B/ca-other"
+	nix-store --dump "$B/ca-other" > "$B/ca-other.nar"
+	raw_refused untrusted/ca-other-nar untrusted \
+		"key untrusted: AddToStoreNar of '$p' refused by rule import: its content address $ca does not match its NAR hash" \
+		"$p" add-claim "$B/ca-other.nar" "$p" "$ca"
+	raw_accepted untrusted/ca-claim-true untrusted "$p" add-claim "$B/ca-claim.nar" "$p" "$ca"
+}
+
+# Nix keeps references as a set: a list naming one twice is no path's real
+# metadata (and would count twice in the fingerprint a signature covers).
+t_reference_twice() {
+	leaf=$(client_add twice-leaf "leaf")
+	t=$(nix-instantiate --read-write-mode --eval -E "builtins.toFile \"twice\" \"\${builtins.storePath \"$leaf\"}\"" | tr -d '"')
+	ca=$(client_ca "$t")
+	nix-store --dump "$t" > "$B/twice.nar"
+	# its reference on the host, so that nothing but the repeat is wrong
+	nix copy --to ssh://untrusted "$leaf" > /dev/null 2>&1
+	raw_refused untrusted/reference-twice untrusted \
+		"key untrusted: AddToStoreNar of '$t' refused by rule import: its references list $leaf twice" \
+		"$t" add-claim "$B/twice.nar" "$t" "$ca" "$leaf" "$leaf"
+	raw_accepted untrusted/reference-once untrusted "$t" add-claim "$B/twice.nar" "$t" "$ca" "$leaf"
+}
+
+# by_path KEY COMMAND DRV: BuildPaths of DRV's out through sshd, sclient's
+# answer in $B/bp.out and the server's stderr in $B/bp.err
+by_path() {
+	"$B/bin/sclient" 7 build "$3!out" -- ssh -F "$B/ssh_config" "$1" $2 > "$B/bp.out" 2> "$B/bp.err"
+}
+
+# A key with a systems rule has each .drv it builds by path read and parsed
+# from the host store. One that Nix takes but nixgate cannot read (more
+# outputs than its parser's limit of 256) is refused as a failed build, the
+# session goes on, nothing is built; a key without the rule (whose .drv
+# nixgate does not read) builds the same one.
+t_derivation_rule() {
+	cat > "$B/manyouts.nix" <<-'NIX'
+	derivation { name = "many-outputs"; system = builtins.currentSystem; builder = "/bin/sh";
+	  outputs = [ "out" ] ++ builtins.genList (i: "o${toString i}") 300;
+	  args = [ "-c" ''for o in $outputs; do eval "echo > \$$o"; done'' ]; }
+	NIX
+	d=$(bed_host nix-instantiate "$B/manyouts.nix" 2>/dev/null)
+	o=$(bed_host nix-store -q --outputs "$d" | grep -- '-many-outputs$')
+	want="key capped: BuildPaths of '$d' refused by rule derivation: $d: malformed derivation: more than 256 outputs"
+	before=$(store_state)
+	by_path capped "nix-store --serve --write" "$d"
+	if [ "$(cat "$B/bp.out")" = "$(printf 'server-version 2.7\nstatus 1\nerror %s\nexit 0' "$want")" ] &&
+	   one_line "$B/bp.err" "$want" && ! host_valid "$o" && [ "$before" = "$(store_state)" ]; then
+		ok capped/derivation-unreadable
+	else
+		bad capped/derivation-unreadable "$(cat "$B/bp.out" "$B/bp.err" | cut -c 1-200 | tr '\n' '|')"
+	fi
+	by_path untrusted "nix-store --serve --write" "$d"
+	if grep -qx "status 0" "$B/bp.out" && host_valid "$o"; then
+		ok untrusted/derivation-unread-builds
+	else
+		bad untrusted/derivation-unread-builds "$(cat "$B/bp.out" "$B/bp.err" | head -c 400 | tr '\n' '|')"
+	fi
+}
+
+# A symlink named like a derivation, to one, is a derivation to Nix (it reads
+# through the link; nix-store --add or any key's content-addressed import
+# puts one on the host). nixgate reads only a regular file: it refuses the
+# build as it does a malformed one, the session going on in step with the
+# daemon (a query after it is answered), where it ended with a system error.
+t_derivation_symlink() {
+	cat > "$B/sym.nix" <<-NIX
+	derivation { name = "sym"; system = builtins.currentSystem; builder = "/bin/sh"; args = [ "-c" "echo > \$out" ]; }
+	NIX
+	d=$(bed_host nix-instantiate "$B/sym.nix" 2>/dev/null)
+	o=$(bed_host nix-store -q --outputs "$d")
+	mkdir -p "$B/symdir"
+	ln -s "$d" "$B/symdir/sym.drv"
+	l=$(bed_host nix-store --add "$B/symdir/sym.drv")
+	want="key capped: BuildPaths of '$l' refused by rule derivation: $l: $l is a symlink in the store, not a regular file"
+	before=$(store_state)
+	"$B/bin/sclient" 7 build-valid "$l!out" "$d" -- ssh -F "$B/ssh_config" capped nix-store --serve --write \
+		> "$B/bp.out" 2> "$B/bp.err"
+	if [ "$(cat "$B/bp.out")" = "$(printf 'server-version 2.7\nstatus 1\nerror %s\nvalid %s\nexit 0' "$want" "$d")" ] &&
+	   one_line "$B/bp.err" "$want" && ! host_valid "$o" && [ "$before" = "$(store_state)" ]; then
+		ok capped/derivation-symlink
+	else
+		bad capped/derivation-symlink "$(cat "$B/bp.out" "$B/bp.err" | cut -c 1-200 | tr '\n' '|')"
+	fi
+}
+
+# held_refused NAME KEY LINE CASE: the stream of malformed.pl CASE with the
+# client's side left open after it, so the refusal must come from the claim
+# alone, before any of the data it announces: exit status 100 and LINE within
+# 10 s, the host store as it was.
+held_refused() {
+	local n=$1 k=$2 want=$3 spid st i
+	shift 3
+	rm -f "$B/held"; mkfifo "$B/held"
+	before=$(store_state)
+	ssh -F "$B/ssh_config" "$k" nix-store --serve --write < "$B/held" > /dev/null 2> "$B/held.err" & spid=$!
+	exec 3> "$B/held"
+	perl "$MAL" "$@" >&3
+	i=0
+	while kill -0 "$spid" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+	if kill -0 "$spid" 2>/dev/null; then
+		kill "$spid"; wait "$spid"; exec 3>&-
+		bad "$n" "the server waited for the data"
+		return
+	fi
+	exec 3>&-
+	wait "$spid"; st=$?
+	if [ "$st" -ne 100 ] || ! one_line "$B/held.err" "$want"; then
+		bad "$n" "exit status $st: $(head -c 400 "$B/held.err" | tr '\n' '|')"
+	elif [ "$before" != "$(store_state)" ]; then
+		bad "$n" "the host store changed"
+	else
+		ok "$n"
+	fi
+}
+
+# No key imports a NAR over 1 TiB, whatever its policy: a trusted key
+# without max-nar-size, and a size claimed but never sent.
+t_nar_ceiling() {
+	held_refused nar-ceiling/add gate \
+		"key gate: AddToStoreNar of '/nix/store/0mdqa9w1p6cmli6976v4wi0sw9r4p5pr-malformed' refused by rule nar-size: the NAR of 1099511627777 bytes is over the limit of 1099511627776" \
+		add-over-1TiB
+	# ImportPaths sends the NAR before its path: its one file's length is the claim
+	held_refused nar-ceiling/import gate \
+		"key gate: ImportPaths refused by rule nar-size: the NAR of at least 1099511627880 bytes is over the limit of 1099511627776" \
+		import-over-1TiB
+}
+
+# allow without query: no validity, path info or closure; without export,
+# no NAR leaves the host. The real client gets the one line, the session
+# ends, and neither store gains anything.
+t_allow_query_export() {
+	printf 'on host, not for all\n' > "$B/qe-host"
+	h=$(bed_host nix-store --add "$B/qe-host")
+	p=$(client_add qe-client "to the host")
+	only="refused by rule allow: this key may only"
+	before=$(store_state)
+	nix path-info --store ssh://noquery "$h" > "$B/qe.out" 2>&1
+	qe_judge noquery/path-info "key noquery: QueryPathInfos of '$h' $only export,import,build"
+	nix copy --to ssh://noquery "$p" > "$B/qe.out" 2>&1
+	qe_judge noquery/copy-to "key noquery: QueryValidPaths of '$p' $only export,import,build" "$p"
+	nix copy --from ssh://noexport "$h" > "$B/qe.out" 2>&1
+	if nix-store --check-validity "$h" 2>/dev/null; then
+		bad noexport/copy-from "$h reached the client"
+	else
+		qe_judge noexport/copy-from "key noexport: DumpStorePath of '$h' $only query,import,build"
+	fi
+	"$B/bin/sclient" 7 closure "$h" -- ssh -F "$B/ssh_config" noquery nix-store --serve > "$B/qe.sc" 2> "$B/qe.err"
+	sc_judge noquery/closure "key noquery: QueryClosure of '$h' $only export,import,build" "closed"
+	# ExportPaths (nix-copy-closure --from of old Nix): not one byte of a NAR
+	"$B/bin/sclient" 7 export "$h" -- ssh -F "$B/ssh_config" noexport nix-store --serve > "$B/qe.sc" 2> "$B/qe.err"
+	sc_judge noexport/export "key noexport: ExportPaths of '$h' $only query,import,build" ""
+}
+
+# qe_judge NAME LINE [PATH]: the real client's output ($B/qe.out) has LINE
+# once, it failed, PATH is not valid on the host, the host store is as before
+qe_judge() {
+	if [ "$(grep -cxF "nixgate-serve: $2" "$B/qe.out")" != 1 ] || ! grep -q "^error: " "$B/qe.out"; then
+		bad "$1" "$(head -c 400 "$B/qe.out" | tr '\n' '|')"
+	elif [ -n "${3:-}" ] && host_valid "$3"; then
+		bad "$1" "refused, but $3 is valid on the host"
+	elif [ "$before" != "$(store_state)" ]; then
+		bad "$1" "the host store changed"
+	else
+		ok "$1"
+	fi
+}
+
+# sc_judge NAME LINE REPLY: sclient ($B/qe.sc) got REPLY after the handshake
+# and then exit status 100, with LINE on stderr; the host store is as before
+sc_judge() {
+	local want
+	want=$(printf 'server-version 2.7\n%s%sexit 100' "$3" "${3:+
+}")
+	if [ "$(cat "$B/qe.sc")" != "$want" ] || ! one_line "$B/qe.err" "$2"; then
+		bad "$1" "$(cat "$B/qe.sc" "$B/qe.err" | head -c 400 | tr '\n' '|')"
+	elif [ "$before" != "$(store_state)" ]; then
+		bad "$1" "the host store changed"
+	else
+		ok "$1"
+	fi
+}
+
+# Building needs the session's --write (nix-store --serve without it is
+# read-only, as in Nix): without it a build of a .drv the host has is
+# refused and its output stays unbuilt; with it the same one builds.
+t_build_needs_write() {
+	cat > "$B/nowrite.nix" <<-NIX
+	derivation { name = "no-write"; system = builtins.currentSystem; builder = "/bin/sh"; args = [ "-c" "echo built > \$out" ]; }
+	NIX
+	d=$(bed_host nix-instantiate "$B/nowrite.nix" 2>/dev/null)
+	o=$(bed_host nix-store -q --outputs "$d")
+	before=$(store_state)
+	by_path untrusted "nix-store --serve" "$d"
+	if [ "$(cat "$B/bp.out")" = "$(printf 'server-version 2.7\nclosed\nexit 100')" ] &&
+	   one_line "$B/bp.err" "key untrusted: BuildPaths of '$d!out' refused by rule write: the client did not ask for --write" &&
+	   ! host_valid "$o" && [ "$before" = "$(store_state)" ]; then
+		ok untrusted/build-without-write
+	else
+		bad untrusted/build-without-write "$(cat "$B/bp.out" "$B/bp.err" | head -c 400 | tr '\n' '|')"
+	fi
+	by_path untrusted "nix-store --serve --write" "$d"
+	if grep -qx "status 0" "$B/bp.out" && host_valid "$o"; then
+		ok untrusted/build-with-write
+	else
+		bad untrusted/build-with-write "$(cat "$B/bp.out" "$B/bp.err" | head -c 400 | tr '\n' '|')"
 	fi
 }

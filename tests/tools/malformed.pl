@@ -1,7 +1,8 @@
 #!/usr/bin/perl
-# malformed.pl CASE [ARG]: a client stream of the serve protocol that is
+# malformed.pl CASE [ARG...]: a client stream of the serve protocol that is
 # wrong in one way, on stdout (big-add SIZE: a right one, for cutting short).
-# The cases are listed at the end.
+# The cases are listed at the end; the add-* and import-* ones are well-formed
+# requests that a policy must refuse and the real Nix client never sends.
 use strict;
 use warnings;
 use Digest::SHA qw(sha256_hex);
@@ -19,14 +20,18 @@ sub dir { my $s = tok('(', 'type', 'directory'); while (@_) { my ($n, $node) = s
 sub nar { tok('nix-archive-1') . $_[0] }
 sub deep { my $n = shift; my $s = reg('x'); $s = dir('d', $s) for 1 .. $n; nar($s) }
 
-# AddToStoreNar of a NAR, declaring size and hash (defaults: the real ones)
+# AddToStoreNar of a NAR, declaring size and hash (defaults: the real ones),
+# references (kept as given, repeats too) and content address
 sub add {
 	my ($nar, %o) = @_;
 	my $size = $o{size} // length $nar;
 	my $hash = $o{hash} // sha256_hex($nar);
 	my $body = defined $o{cut} ? substr($nar, 0, $o{cut}) : $nar;
-	hello() . u64(9) . str($o{path} // $P) . str('') . str($hash) . u64(0) . u64(0) . u64($size) . u64(0) . u64(0) . str('') . $body;
+	my @refs = @{$o{refs} // []};
+	hello() . u64(9) . str($o{path} // $P) . str('') . str($hash) . u64(scalar @refs) . join('', map { str($_) } @refs) .
+		u64(0) . u64($size) . u64(0) . u64(0) . str($o{ca} // '') . $body;
 }
+sub slurp { local $/; open my $f, '<', $_[0] or die "$_[0]: $!"; binmode $f; <$f> }
 sub query_path { hello() . u64(2) . u64(1) . str($_[0]) }
 
 my %cases = (
@@ -52,6 +57,12 @@ my %cases = (
 	'nar-hash-mismatch' => sub { add(nar(reg('hash mismatch')), hash => sha256_hex('other')) },
 	'stdin-closed-in-nar' => sub { my $n = nar(reg('y' x 4000)); add($n, cut => 1000) },
 	'big-add' => sub { add(nar(reg('z' x $ARGV[1]))) },
+	# add-claim NARFILE PATH CA [REF...]: that NAR claimed as PATH with content address CA
+	'add-claim' => sub { add(slurp($ARGV[1]), path => $ARGV[2], ca => $ARGV[3], refs => [@ARGV[4 .. $#ARGV]]) },
+	# the header of a NAR of 1 TiB + 1 byte, and not one byte of it
+	'add-over-1TiB' => sub { add(nar(reg('x')), size => (1 << 40) + 1, cut => 0) },
+	# ImportPaths of a NAR whose one file says it has 1 TiB + 1 byte, and not one byte of them
+	'import-over-1TiB' => sub { hello() . u64(4) . u64(1) . tok('nix-archive-1', '(', 'type', 'regular', 'contents') . u64((1 << 40) + 1) },
 	'nar-file' => sub { local $/; open my $f, '<', $ARGV[1] or die "$ARGV[1]: $!"; add(nar_raw(<$f>)) },
 );
 sub nar_raw { $_[0] }

@@ -3,6 +3,8 @@
  * got in plain text.
  *   sclient MINOR OP [ARG...] -- COMMAND [ARG...]
  * OP: hello | valid PATH... | info PATH... | build PATH[!OUT]... | closure PATH...
+ *     | build-valid PATH[!OUT] PATH... (that build, then in the same session
+ *       whether the other paths are valid: a session still in step after it)
  *     | export PATH... (the raw reply) | import FILE (an export stream)
  *     | sessions N (N handshakes + one QueryValidPaths each, for timing)
  *   sclient 0 dsessions N -- SOCKET: the same straight to a nix-daemon socket,
@@ -203,8 +205,11 @@ int main(int argc, char **argv)
 	} else if (!strcmp(op, "closure")) {
 		put(7); put(0); list(args, n); fflush(to);
 		getlist("closure");
-	} else if (!strcmp(op, "build")) {
-		put(6); list(args, n);
+	} else if (!strcmp(op, "build") || !strcmp(op, "build-valid")) {
+		int then_valid = !strcmp(op, "build-valid");
+
+		if (then_valid && n < 2) die("build-valid needs a build path and a path to query");
+		put(6); list(args, then_valid ? 1 : n);
 		put(0); put(0);                 /* max silent time, timeout */
 		if (minor >= 2) put(0);         /* max log size */
 		if (minor >= 3) { put(0); put(0); }
@@ -213,6 +218,10 @@ int main(int argc, char **argv)
 		uint64_t st = get();
 		printf("status %llu\n", (unsigned long long)st);
 		if (st) printf("error %s\n", gets_());
+		if (then_valid) {
+			put(1); put(0); put(0); list(args + 1, n - 1); fflush(to);
+			getlist("valid");
+		}
 	} else if (!strcmp(op, "export")) {
 		int c;
 		put(5); put(0); list(args, n); fclose(to); to = NULL;

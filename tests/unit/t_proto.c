@@ -308,3 +308,32 @@ void t_nar_trailing(void)
 	o += put_str(b + o, "junk");
 	CHECK(feed_all(b, o, 1000) == 1); /* stops exactly at the NAR's end */
 }
+
+/* What a NAR has announced: the bytes so far and the rest of a file whose
+ * length has been read; a length near 2^64 does not wrap. */
+void t_nar_claimed(void)
+{
+	static struct nar nar;
+	unsigned char b[256];
+	size_t o = 0, head;
+
+	o += put_str(b + o, "nix-archive-1");
+	o += put_str(b + o, "(");
+	o += put_str(b + o, "type");
+	o += put_str(b + o, "regular");
+	o += put_str(b + o, "contents");
+	head = o;
+	o += put_str(b + o, "abc");
+	nar_init(&nar);
+	CHECK(nar_feed(&nar, b, head) == (ssize_t)head);
+	CHECK(nar_claimed(&nar) == head);
+	CHECK(nar_feed(&nar, b + head, 9) == 9); /* the length and one byte */
+	CHECK(nar_claimed(&nar) == head + 16);
+	CHECK(nar_feed(&nar, b + head + 9, 5) == 5); /* two more and two of padding */
+	CHECK(nar_claimed(&nar) == head + 16);
+	nar_init(&nar);
+	CHECK(nar_feed(&nar, b, head) == (ssize_t)head);
+	memset(b + head, 0xff, 8);
+	CHECK(nar_feed(&nar, b + head, 8) == 8);
+	CHECK(nar_claimed(&nar) == UINT64_MAX);
+}

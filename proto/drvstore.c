@@ -63,8 +63,18 @@ int drv_text_from_daemon(struct worker *d, const char *path, char **out, size_t 
 	if (!strcmp(tok, "executable") && (rd_str(&d->r, tok, sizeof tok - 1, NULL, "derivation NAR") < 0 ||
 					   rd_str(&d->r, tok, sizeof tok - 1, NULL, "derivation NAR") < 0))
 		return -1;
-	if (strcmp(tok, "contents") || rd_len(&d->r, &n, ATERM_MAX, "derivation") < 0)
+	if (strcmp(tok, "contents"))
+		return fail(EXIT_SYSTEM, "nix-daemon sent a derivation NAR without contents");
+	if (rd_u64(&d->r, &n) < 0)
 		return -1;
+	/* any key can put a large .drv in the store: refuse it, in step */
+	if (n > ATERM_MAX) {
+		if (rd_skip(&d->r, n) < 0 || rd_pad(&d->r, n) < 0 ||
+		    rd_str(&d->r, tok, sizeof tok - 1, NULL, "derivation NAR") < 0 || strcmp(tok, ")"))
+			return -1;
+		return fail(EXIT_REFUSED, "%s is a derivation of %llu bytes, more than %u", path, (unsigned long long)n,
+			    ATERM_MAX);
+	}
 	if (!(text = malloc(n ? n : 1)))
 		return fail(EXIT_SYSTEM, "out of memory for a derivation of %llu bytes", (unsigned long long)n);
 	for (at = 0; at < n; at += got)

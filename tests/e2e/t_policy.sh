@@ -475,6 +475,28 @@ t_derivation_symlink() {
 	fi
 }
 
+# A .drv over the parser's 16 MiB (one big environment variable): refused as
+# the others, the daemon's NAR of it read past so the session goes on
+t_derivation_huge() {
+	cat > "$B/huge.nix" <<-'NIX'
+	derivation { name = "huge"; system = builtins.currentSystem; builder = "/bin/sh"; args = [ "-c" "echo > $out" ];
+	  big = builtins.concatStringsSep "" (builtins.genList (i: "0123456789abcdef") 1100000); }
+	NIX
+	d=$(bed_host nix-instantiate "$B/huge.nix" 2>/dev/null)
+	o=$(bed_host nix-store -q --outputs "$d")
+	n=$(bed_host stat -c %s "$d")
+	want="key capped: BuildPaths of '$d' refused by rule derivation: $d: $d is a derivation of $n bytes, more than 16777216"
+	before=$(store_state)
+	"$B/bin/sclient" 7 build-valid "$d!out" "$d" -- ssh -F "$B/ssh_config" capped nix-store --serve --write \
+		> "$B/bp.out" 2> "$B/bp.err"
+	if [ "$(cat "$B/bp.out")" = "$(printf 'server-version 2.7\nstatus 1\nerror %s\nvalid %s\nexit 0' "$want" "$d")" ] &&
+	   one_line "$B/bp.err" "$want" && ! host_valid "$o" && [ "$before" = "$(store_state)" ]; then
+		ok capped/derivation-huge
+	else
+		bad capped/derivation-huge "$(cat "$B/bp.out" "$B/bp.err" | cut -c 1-200 | tr '\n' '|')"
+	fi
+}
+
 # held_refused NAME KEY LINE CASE: the stream of malformed.pl CASE with the
 # client's side left open after it, so the refusal must come from the claim
 # alone, before any of the data it announces: exit status 100 and LINE within

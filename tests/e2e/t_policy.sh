@@ -449,6 +449,23 @@ t_derivation_rule() {
 	fi
 }
 
+# drv_refused NAME DRV VALID OUT WHY: BuildPaths of DRV by the capped key is
+# refused by rule derivation for WHY as a failed build, and the session goes
+# on in step with the daemon (VALID is then answered as valid); OUT is not
+# built and the store is as it was.
+drv_refused() {
+	local want="key capped: BuildPaths of '$2' refused by rule derivation: $2: $5"
+	before=$(store_state)
+	"$B/bin/sclient" 7 build-valid "$2!out" "$3" -- ssh -F "$B/ssh_config" capped nix-store --serve --write \
+		> "$B/bp.out" 2> "$B/bp.err"
+	if [ "$(cat "$B/bp.out")" = "$(printf 'server-version 2.7\nstatus 1\nerror %s\nvalid %s\nexit 0' "$want" "$3")" ] &&
+	   one_line "$B/bp.err" "$want" && ! host_valid "$4" && [ "$before" = "$(store_state)" ]; then
+		ok "$1"
+	else
+		bad "$1" "$(cat "$B/bp.out" "$B/bp.err" | cut -c 1-200 | tr '\n' '|')"
+	fi
+}
+
 # A symlink named like a derivation, to one, is a derivation to Nix (it reads
 # through the link; nix-store --add or any key's content-addressed import
 # puts one on the host). nixgate reads only a regular file: it refuses the
@@ -463,16 +480,7 @@ t_derivation_symlink() {
 	mkdir -p "$B/symdir"
 	ln -s "$d" "$B/symdir/sym.drv"
 	l=$(bed_host nix-store --add "$B/symdir/sym.drv")
-	want="key capped: BuildPaths of '$l' refused by rule derivation: $l: $l is a symlink in the store, not a regular file"
-	before=$(store_state)
-	"$B/bin/sclient" 7 build-valid "$l!out" "$d" -- ssh -F "$B/ssh_config" capped nix-store --serve --write \
-		> "$B/bp.out" 2> "$B/bp.err"
-	if [ "$(cat "$B/bp.out")" = "$(printf 'server-version 2.7\nstatus 1\nerror %s\nvalid %s\nexit 0' "$want" "$d")" ] &&
-	   one_line "$B/bp.err" "$want" && ! host_valid "$o" && [ "$before" = "$(store_state)" ]; then
-		ok capped/derivation-symlink
-	else
-		bad capped/derivation-symlink "$(cat "$B/bp.out" "$B/bp.err" | cut -c 1-200 | tr '\n' '|')"
-	fi
+	drv_refused capped/derivation-symlink "$l" "$d" "$o" "$l is a symlink in the store, not a regular file"
 }
 
 # A .drv over the parser's 16 MiB (one big environment variable): refused as
@@ -485,16 +493,7 @@ t_derivation_huge() {
 	d=$(bed_host nix-instantiate "$B/huge.nix" 2>/dev/null)
 	o=$(bed_host nix-store -q --outputs "$d")
 	n=$(bed_host stat -c %s "$d")
-	want="key capped: BuildPaths of '$d' refused by rule derivation: $d: $d is a derivation of $n bytes, more than 16777216"
-	before=$(store_state)
-	"$B/bin/sclient" 7 build-valid "$d!out" "$d" -- ssh -F "$B/ssh_config" capped nix-store --serve --write \
-		> "$B/bp.out" 2> "$B/bp.err"
-	if [ "$(cat "$B/bp.out")" = "$(printf 'server-version 2.7\nstatus 1\nerror %s\nvalid %s\nexit 0' "$want" "$d")" ] &&
-	   one_line "$B/bp.err" "$want" && ! host_valid "$o" && [ "$before" = "$(store_state)" ]; then
-		ok capped/derivation-huge
-	else
-		bad capped/derivation-huge "$(cat "$B/bp.out" "$B/bp.err" | cut -c 1-200 | tr '\n' '|')"
-	fi
+	drv_refused capped/derivation-huge "$d" "$d" "$o" "$d is a derivation of $n bytes, more than 16777216"
 }
 
 # held_refused NAME KEY LINE CASE: the stream of malformed.pl CASE with the

@@ -153,7 +153,8 @@ static double number(const char *s, double dflt)
 
 /* The eligible host with the lowest load per speed: its index; -1 none is
  * usable; -2 all usable ones are full. Every eligible host is asked at
- * once, so a choice costs about one ping, not one per host. */
+ * once, so a choice costs about one ping, not one per host; the pick's
+ * session stays open (pings[pick].kept, when a nixgate host). */
 static int choose(unsigned n, const char *system, char feats[][INFO_NAME_MAX + 1], unsigned nfeat)
 {
 	struct ping *asked[MACHINES_MAX];
@@ -171,7 +172,7 @@ static int choose(unsigned n, const char *system, char feats[][INFO_NAME_MAX + 1
 		uris[k] = &machines[j].uri;
 		at[k++] = j;
 	}
-	ping_all(asked, uris, k, 0);
+	ping_all(asked, uris, k, PING_KEEP);
 	err_clear();
 	for (j = 0; j < k; j++) {
 		struct ping *p = asked[j];
@@ -459,6 +460,11 @@ int hook_main(int argc, char **argv)
 		if (pick < 0) {
 			fprintf(stderr, "# decline\n");
 			continue;
+		}
+		/* the build goes over the session the choice opened */
+		if (pings[pick].kept) {
+			remote_park(&machines[pick].uri, &pings[pick].conn, pings[pick].minor);
+			pings[pick].kept = 0;
 		}
 		fprintf(stderr, "# accept\n%s\n", machines[pick].uri.text);
 		if (pathset_read(&inputs, &in, "inputs") < 0 || rd_count(&in, &n, FEATURES_MAX, "outputs") < 0)

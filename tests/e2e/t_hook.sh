@@ -131,8 +131,9 @@ t_dead_builder() {
 	fi
 }
 
-# One choice over a dead host and two live ones reaches all three at once:
-# w1, listed first, answers only after f1 has been reached
+# One choice over a dead host and two live ones reaches all three at once
+# (w1, listed first, answers only after f1 has been reached), and the build
+# goes over the session the choice opened: one session on each live host
 t_one_choice() {
 	cat > "$B/once.nix" <<-NIX
 	derivation { name = "one-choice"; system = builtins.currentSystem; builder = "/bin/sh"; args = [ "-c" "echo once > \$out" ]; }
@@ -143,7 +144,7 @@ t_one_choice() {
 	sessions="$(ops w1 session) $(ops f1 session)"
 	infos="$(ops w1 NixgateInfo) $(ops f1 NixgateInfo)"
 	builds=$(($(built_by w1 one-choice) + $(built_by f1 one-choice)))
-	if [ "$r" = 0 ] && [ "$refused" = 1 ] && [ "$infos" = "1 1" ] && [ "$builds" = 1 ] &&
+	if [ "$r" = 0 ] && [ "$refused" = 1 ] && [ "$infos" = "1 1" ] && [ "$sessions" = "1 1" ] && [ "$builds" = 1 ] &&
 	   ! grep -q "cannot build on ssh://[wf]1" "$B/client-daemon.log"; then
 		ok hook/one-choice-all-hosts
 	else

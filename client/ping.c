@@ -178,7 +178,14 @@ static void stray_output(struct ping *p, const unsigned char *b, size_t n)
 /* One host's check under way. Every host is checked at once (the build
  * hook asks them all before each choice), so each is a step that moves on
  * as its bytes arrive, under one poll for all. */
-enum step { HANDSHAKE, ANSWERS, STRAY, DRAIN, KEPT, DONE };
+enum step {
+	HANDSHAKE,   /* hello sent, waiting for the host's */
+	ANSWERS,     /* QueryValidPaths and NixgateInfo sent */
+	STRAY,       /* output before the protocol: a little more of it, for the cause */
+	DRAIN,       /* check over: ssh's stderr to its end, for the cause */
+	KEPT,        /* check over, session left open (PING_KEEP) */
+	DONE
+};
 
 struct probe {
 	struct ping *p;
@@ -448,8 +455,9 @@ static unsigned round_all(struct probe *b, unsigned n, struct pollfd *fds, unsig
 	if (!going)
 		return 0;
 	t = next - now_ms();
-	if (poll(fds, nf, t > 0 ? (int)t + 1 : 0) < 0 && errno != EINTR)
-		return going;
+	/* on a failure of poll itself only the deadlines move the checks on */
+	if (poll(fds, nf, t > 0 ? (int)t + 1 : 0) < 0)
+		nf = 0;
 	for (i = 0; i < nf; i++) {
 		struct probe *o = &b[owner[i]];
 
@@ -484,8 +492,8 @@ int ping_all(struct ping *const *p, const struct store_uri *const *u, unsigned n
 			set_cause(p[i], "out of memory", "see the cause");
 	}
 	if (!b || !fds || !owner) {
-		free(b), free(fds), free(owner);
-		return fail(EXIT_SYSTEM, "out of memory for %u checks", n);
+		r = fail(EXIT_SYSTEM, "out of memory for %u checks", n);
+		n = 0;
 	}
 	/* every ssh started first: the checks take as long as the slowest */
 	for (i = 0; i < n; i++)
@@ -495,7 +503,9 @@ int ping_all(struct ping *const *p, const struct store_uri *const *u, unsigned n
 		;
 	for (i = 0; i < n; i++)
 		finish(&b[i]);
-	free(b), free(fds), free(owner);
+	free(b);
+	free(fds);
+	free(owner);
 	return r;
 }
 

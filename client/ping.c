@@ -276,6 +276,10 @@ static void end(struct probe *b, int r)
 		b->step = KEPT;
 		return;
 	}
+	/* a host that did not answer in time need not be waited for either
+	 * (its cause is known); the others see the end of their input */
+	if (r < 0)
+		kill(b->c.pid, SIGTERM);
 	close(b->c.in);
 	close(b->c.out);
 	b->c.in = b->c.out = -1;

@@ -156,28 +156,37 @@ static double number(const char *s, double dflt)
 }
 
 /* The eligible host with the lowest load per speed: its index; -1 none is
- * usable; -2 all usable ones are full. */
+ * usable; -2 all usable ones are full. Every eligible host is asked at
+ * once, so a choice costs about one ping, not one per host; the pick's
+ * session stays open (pings[pick].kept, when a nixgate host). */
 static int choose(unsigned n, const char *system, char feats[][INFO_NAME_MAX + 1], unsigned nfeat)
 {
+	struct ping *asked[MACHINES_MAX];
+	const struct store_uri *uris[MACHINES_MAX];
+	unsigned at[MACHINES_MAX], k = 0, j, others = 0;
 	double best = 1e300;
 	int pick = -1, full = 0;
-	unsigned i;
 	long now = (long)time(NULL);
 
-	for (i = 0; i < n; i++) {
-		struct ping *p = &pings[i];
+	for (j = 0; j < n; j++) {
+		if (!eligible(&machines[j], system, feats, nfeat) || backoff_until(machines[j].uri.text) > now)
+			continue;
+		ping_free(&pings[j]);
+		asked[k] = &pings[j];
+		uris[k] = &machines[j].uri;
+		at[k++] = j;
+	}
+	ping_all(asked, uris, k, PING_KEEP);
+	err_clear();
+	for (j = 0; j < k; j++) {
+		struct ping *p = asked[j];
+		const struct machine *m = &machines[at[j]];
 		double load, cores, score, maxj;
 
-		if (!eligible(&machines[i], system, feats, nfeat))
-			continue;
-		if (backoff_until(machines[i].uri.text) > now)
-			continue;
-		ping_free(p);
-		if (ping(p, &machines[i].uri) < 0 || !p->usable) {
-			fprintf(stderr, "nixgate: cannot build on %s: %s; not trying it again for %d s\n",
-				machines[i].uri.text, p->usable ? err_msg() : p->cause, BACKOFF_SECONDS);
-			backoff_set(machines[i].uri.text, now + BACKOFF_SECONDS);
-			err_clear();
+		if (!p->usable) {
+			fprintf(stderr, "nixgate: cannot build on %s: %s; not trying it again for %d s\n", m->uri.text,
+				p->cause, BACKOFF_SECONDS);
+			backoff_set(m->uri.text, now + BACKOFF_SECONDS);
 			continue;
 		}
 		maxj = number(ping_info(p, "max-jobs"), 0);
@@ -187,12 +196,17 @@ static int choose(unsigned n, const char *system, char feats[][INFO_NAME_MAX + 1
 		}
 		cores = number(ping_info(p, "cores"), 1);
 		load = number(ping_info(p, "host-builds"), 0) + number(ping_info(p, "load"), 0);
-		score = load / (cores > 0 ? cores : 1) / (machines[i].speed ? machines[i].speed : 1);
+		score = load / (cores > 0 ? cores : 1) / (m->speed ? m->speed : 1);
 		if (score < best) {
 			best = score;
-			pick = (int)i;
+			pick = (int)at[j];
 		}
 	}
+	/* the others' sessions end before the build starts */
+	for (j = 0; j < k; j++)
+		if ((int)at[j] != pick)
+			asked[others++] = asked[j];
+	ping_close(asked, others);
 	return pick >= 0 ? pick : full ? -2 : -1;
 }
 
@@ -459,6 +473,11 @@ int hook_main(int argc, char **argv)
 		if (pick < 0) {
 			fprintf(stderr, "# decline\n");
 			continue;
+		}
+		/* the build goes over the session the choice opened */
+		if (pings[pick].kept) {
+			remote_park(&machines[pick].uri, &pings[pick].conn, pings[pick].minor);
+			pings[pick].kept = 0;
 		}
 		fprintf(stderr, "# accept\n%s\n", machines[pick].uri.text);
 		if (pathset_read(&inputs, &in, "inputs") < 0 || rd_count(&in, &n, FEATURES_MAX, "outputs") < 0)

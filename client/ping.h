@@ -23,11 +23,26 @@ struct ping {
 	unsigned ninfo;
 	char name[INFO_PAIRS_MAX][INFO_NAME_MAX + 1];
 	char *value[INFO_PAIRS_MAX];
+	int kept;                                /* conn is open (PING_KEEP) */
+	struct sshconn conn;
 };
+
+/* With ping_all: a usable nixgate host's connection stays open in conn,
+ * after NixgateInfo, for the build hook to build through (remote_adopt);
+ * ssh then says only its errors, since its stderr becomes the build log. */
+#define PING_KEEP 1
 
 /* Fills p; returns 0 when it could run the check at all (p->usable says
  * how it went), -1 on a local failure. */
 int ping(struct ping *p, const struct store_uri *u);
+/* ping for n hosts at once, p[i] for u[i], each with its own deadline of
+ * PING_TIMEOUT_MS from the start: it takes as long as the slowest host.
+ * -1 when a host could not be checked at all (its cause says why); p[i]
+ * is overwritten, so ping_free it first. */
+int ping_all(struct ping *const *p, const struct store_uri *const *u, unsigned n, int flags);
+/* Ends the connections that PING_KEEP left open, all at once. */
+void ping_close(struct ping *const *p, unsigned n);
+/* The NixgateInfo values, and a kept connection. */
 void ping_free(struct ping *p);
 /* A NixgateInfo value, or NULL. */
 const char *ping_info(const struct ping *p, const char *name);

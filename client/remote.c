@@ -1,5 +1,7 @@
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -14,14 +16,71 @@
 /* BuildResult statuses that mean the outputs are there */
 enum { BUILT = 0, SUBSTITUTED = 1, ALREADY_VALID = 2, RESOLVES_TO_ALREADY_VALID = 13 };
 
+/* A session that ping left open after its handshake and NixgateInfo, for
+ * the next remote_open of the same host: the build hook pings the host it
+ * then builds on, and one ssh connection per build is enough. */
+static struct {
+	int set;
+	char uri[URI_MAX + 1];
+	struct sshconn c;
+	unsigned minor;
+} parked;
+
+void remote_park(const struct store_uri *u, struct sshconn *c, unsigned minor)
+{
+	if (parked.set)
+		ssh_finish(&parked.c);
+	snprintf(parked.uri, sizeof parked.uri, "%s", u->text);
+	parked.c = *c;
+	parked.minor = minor;
+	parked.set = 1;
+}
+
+/* ssh's stderr, a pipe that ping read, copied to errfd (the build log) by
+ * a child until ssh ends: the requests' reads here block, so nothing else
+ * could read it while a build runs. */
+static int relay(struct remote *h, int errfd)
+{
+	char buf[4096];
+	ssize_t k;
+
+	if ((h->relay = fork()) < 0)
+		return fail_sys("fork");
+	if (h->relay == 0) {
+		/* ssh sees the end of its input only once every copy is closed */
+		close(h->c.in);
+		close(h->c.out);
+		while ((k = read(h->c.err, buf, sizeof buf)) != 0)
+			if (k < 0 ? errno != EINTR : write(errfd, buf, (size_t)k) != k)
+				break;
+		_exit(0);
+	}
+	close(h->c.err);
+	h->c.err = -1;
+	return 0;
+}
+
+static void streams(struct remote *h, const struct store_uri *u)
+{
+	rd_init_fd(&h->r, h->c.out, h->rbuf, sizeof h->rbuf, EXIT_SYSTEM, u->text);
+	wr_init_fd(&h->w, h->c.in, h->wbuf, sizeof h->wbuf, u->text);
+}
+
 int remote_open(struct remote *h, const struct store_uri *u, int errfd)
 {
 	uint64_t magic, v;
 
+	h->relay = -1;
+	if (parked.set && !strcmp(parked.uri, u->text)) {
+		h->c = parked.c;
+		parked.set = 0;
+		h->minor = parked.minor < (SERVE_VERSION & 0xff) ? parked.minor : SERVE_VERSION & 0xff;
+		streams(h, u);
+		return errfd >= 0 ? relay(h, errfd) : 0;
+	}
 	if (ssh_start(&h->c, u, NULL, errfd) < 0)
 		return -1;
-	rd_init_fd(&h->r, h->c.out, h->rbuf, sizeof h->rbuf, EXIT_SYSTEM, u->text);
-	wr_init_fd(&h->w, h->c.in, h->wbuf, sizeof h->wbuf, u->text);
+	streams(h, u);
 	if (wr_u64(&h->w, SERVE_MAGIC_1) < 0 || wr_u64(&h->w, SERVE_VERSION) < 0 || wr_flush(&h->w) < 0 ||
 	    rd_u64(&h->r, &magic) < 0)
 		return -1;
@@ -38,7 +97,13 @@ int remote_open(struct remote *h, const struct store_uri *u, int errfd)
 
 int remote_close(struct remote *h)
 {
-	return ssh_finish(&h->c);
+	int st = ssh_finish(&h->c);
+
+	/* the relay ends with ssh's stderr; the build log is whole after it */
+	if (h->relay > 0)
+		waitpid(h->relay, NULL, 0);
+	h->relay = -1;
+	return st;
 }
 
 int remote_valid(struct remote *h, const struct pathset *paths, struct pathset *valid)

@@ -11,14 +11,20 @@
 
 struct remote {
 	struct sshconn c;
+	pid_t relay;                 /* copies a parked session's stderr, or -1 */
 	unsigned minor;
 	struct rd r;
 	struct wr w;
 	unsigned char rbuf[WIRE_BUFSZ], wbuf[WIRE_BUFSZ];
 };
 
-/* ssh to the host, its stderr (build logs) to errfd, and the handshake. */
+/* ssh to the host, its stderr (build logs) to errfd, and the handshake;
+ * or the session parked for that host. */
 int remote_open(struct remote *h, const struct store_uri *u, int errfd);
+/* An open session to u, its handshake done (the host's serve protocol
+ * 2.minor) and no request under way, its stderr a pipe: the next
+ * remote_open of u takes it instead of starting ssh. */
+void remote_park(const struct store_uri *u, struct sshconn *c, unsigned minor);
 int remote_close(struct remote *h);
 /* Which of paths the host has, into valid. */
 int remote_valid(struct remote *h, const struct pathset *paths, struct pathset *valid);

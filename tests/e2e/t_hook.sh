@@ -9,8 +9,12 @@ bed_more_host h3
 bed_key u1 "$B/bin/nixgate-serve --key u1 --max-jobs 1 --state-dir $B/home/state --audit-log $B/home/u1.log"
 bed_key u2 "$B/bin/nixgate-serve --key u2 --max-jobs 8 --state-dir $B/home/state --audit-log $B/home/u2.log" h2
 bed_key u3 "$B/bin/nixgate-serve --key u3 --max-jobs 8 --state-dir $B/home/state --audit-log $B/home/u3.log" h3
+# w1 answers only once f1 has been reached: a choice that pings one host
+# at a time, w1 first, finds w1 dead
+bed_key w1 "i=0; while [ ! -e $B/home/f1-reached ] && [ \$i -lt 200 ]; do sleep 0.1; i=\$((i + 1)); done; [ -e $B/home/f1-reached ] || exit 1; exec $B/bin/nixgate-serve --key w1 --audit-log $B/home/w1.log" h2
+bed_key f1 "touch $B/home/f1-reached; exec $B/bin/nixgate-serve --key f1 --audit-log $B/home/f1.log" h3
 cat >> "$B/ssh_config" <<CONF
-Host down
+Host down gone
   HostName 127.0.0.1
   Port 1
   User $BED_USER
@@ -23,7 +27,9 @@ bed_key t1 "$B/bin/nixgate-serve --key t1 --trusted --audit-log $B/home/t1.log"
 nix-store --generate-binary-cache-key client-key-1 "$B/ck.sec" "$B/ck.pub"
 bed_key s2 "$B/bin/nixgate-serve --key s2 --trusted-public-key $(cat "$B/ck.pub") --audit-log $B/home/s2.log" h2
 ALL="ssh://u1 $SYS - 8 1; ssh://u2 $SYS - 8 1; ssh://u3 $SYS - 8 1"
-built_by() { grep -c "key=$1 op=BuildPaths .*$2.* result=ok" "$B/home/$1.log" 2>/dev/null; }
+built_by() { cat "$B/home/$1.log" 2>/dev/null | grep -c "key=$1 op=BuildPaths .*$2.* result=ok"; }
+# ops KEY OP: how many OP lines KEY's audit log has
+ops() { cat "$B/home/$1.log" 2>/dev/null | grep -c "key=$1 op=$2 "; }
 ln -s "$top/build/nixgate" "$B/bin/nixgate-build-hook"
 mkdir -p "$B/hook-conf"
 cat "$B/client-conf/nix.conf" > "$B/hook-conf/nix.conf"
@@ -125,6 +131,27 @@ t_dead_builder() {
 		ok hook/dead-builder
 	else
 		bad hook/dead-builder "$tries connection attempts to the dead builder, $(built_by u3 around-dead) builds on u3"
+	fi
+}
+
+# One choice over a dead host and two live ones reaches all three at once
+# (w1, listed first, answers only after f1 has been reached), and the build
+# goes over the session the choice opened: one session on each live host
+t_one_choice() {
+	cat > "$B/once.nix" <<-NIX
+	derivation { name = "one-choice"; system = builtins.currentSystem; builder = "/bin/sh"; args = [ "-c" "echo once > \$out" ]; }
+	NIX
+	NIX_REMOTE=daemon nix-build --no-out-link --max-jobs 0 --builders "ssh://w1 $SYS - 8 10; ssh://gone $SYS - 8 10; ssh://f1 $SYS - 8 1" \
+		"$B/once.nix" > "$B/once.out" 2>&1; r=$?
+	refused=$(grep -c "cannot build on ssh://gone: the connection was refused" "$B/client-daemon.log")
+	sessions="$(ops w1 session) $(ops f1 session)"
+	infos="$(ops w1 NixgateInfo) $(ops f1 NixgateInfo)"
+	builds=$(($(built_by w1 one-choice) + $(built_by f1 one-choice)))
+	if [ "$r" = 0 ] && [ "$refused" = 1 ] && [ "$infos" = "1 1" ] && [ "$sessions" = "1 1" ] && [ "$builds" = 1 ] &&
+	   ! grep -q "cannot build on ssh://[wf]1" "$B/client-daemon.log"; then
+		ok hook/one-choice-all-hosts
+	else
+		bad hook/one-choice-all-hosts "exit $r, gone refused $refused times, sessions (w1 f1) $sessions, NixgateInfo $infos, builds $builds: $(grep "cannot build" "$B/client-daemon.log" | tail -n 2 | tr '\n' ' ') $(tail -n 2 "$B/once.out" | tr '\n' ' ')"
 	fi
 }
 

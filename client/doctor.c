@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "doctor.h"
+#include "err.h"
 #include "ping.h"
 #include "words.h"
 
@@ -93,34 +94,54 @@ static void emit(FILE *o, const struct machine *m, const struct ping *p, const s
 	*first = 0;
 }
 
-int doctor_check(FILE *o, const struct machine *m, int json, int *first)
+static int check(FILE *o, const struct machine *m, struct ping *p, int json, int *first)
 {
 	static struct report r;
-	static struct ping p;
 	const char *key;
 	char feats[2 * MACHINE_LIST_MAX + 2];
 
 	memset(&r, 0, sizeof r);
 	key_file(&r, m->uri.key);
-	if (ping(&p, &m->uri) < 0) {
-		problem(&r, "see the message", "%s", "the check could not run");
-	} else if (!p.usable) {
+	if (!p->usable) {
 		if (!r.n)
-			problem(&r, p.fix, "%s", p.cause);
-	} else if (p.nixgate) {
-		key = ping_info(&p, "key") ? ping_info(&p, "key") : "?";
-		promised(&r, "system", m->systems, ping_info(&p, "systems"), key);
+			problem(&r, p->fix, "%s", p->cause);
+	} else if (p->nixgate) {
+		key = ping_info(p, "key") ? ping_info(p, "key") : "?";
+		promised(&r, "system", m->systems, ping_info(p, "systems"), key);
 		snprintf(feats, sizeof feats, "%s %s", m->supported, m->mandatory);
-		promised(&r, "feature", feats, ping_info(&p, "features"), key);
-		if (ping_info(&p, "trusted") && strcmp(ping_info(&p, "trusted"), "true"))
+		promised(&r, "feature", feats, ping_info(p, "features"), key);
+		if (ping_info(p, "trusted") && strcmp(ping_info(p, "trusted"), "true"))
 			problem(&r, "use nixgate as the build hook, or make the key trusted (--trusted) on the host",
 				"key %s is not trusted on the host: Nix's stock remote builds of input-addressed "
 				"derivations will be refused", key);
-		if (ping_info(&p, "allow") && !strstr(ping_info(&p, "allow"), "build"))
+		if (ping_info(p, "allow") && !strstr(ping_info(p, "allow"), "build"))
 			problem(&r, "add build to the key's allow setting on the host",
-				"key %s may not build on the host (allow: %s)", key, ping_info(&p, "allow"));
+				"key %s may not build on the host (allow: %s)", key, ping_info(p, "allow"));
 	}
-	emit(o, m, &p, &r, json, first);
-	ping_free(&p);
+	emit(o, m, p, &r, json, first);
 	return (int)r.n;
+}
+
+int doctor_run(FILE *o, const struct machine *m, unsigned n, int json)
+{
+	static struct ping p[MACHINES_MAX];
+	struct ping *pp[MACHINES_MAX] = {0};
+	const struct store_uri *u[MACHINES_MAX] = {0};
+	int bad = 0, first = 1;
+	unsigned i;
+
+	for (i = 0; i < n && i < MACHINES_MAX; i++) {
+		pp[i] = &p[i];
+		u[i] = &m[i].uri;
+	}
+	n = i;
+	/* all at once: a host that does not answer costs its deadline once
+	 * (a failure to run a check is in that host's cause) */
+	ping_all(pp, u, n, 0);
+	err_clear();
+	for (i = 0; i < n; i++) {
+		bad += check(o, &m[i], &p[i], json, &first) > 0;
+		ping_free(&p[i]);
+	}
+	return bad;
 }

@@ -7,8 +7,8 @@
 
 #include "machines.h"
 
-/* Problems found for one builder (0: a clean bill), lines written to o (or
- * JSON when json). */
-int doctor_check(FILE *o, const struct machine *m, int json, int *first);
+/* The n builders checked at once, lines written to o (or JSON entries when
+ * json): how many have a problem. */
+int doctor_run(FILE *o, const struct machine *m, unsigned n, int json);
 
 #endif

@@ -54,7 +54,7 @@ static int cmd_doctor(int argc, char **argv)
 {
 	static struct machine m[MACHINES_MAX];
 	static char builders[BUILDERS_MAX + 1];
-	int json = 0, n, i, bad = 0, first = 1;
+	int json = 0, n, i, bad;
 	const char *given = NULL;
 
 	for (i = 1; i < argc; i++)
@@ -74,8 +74,7 @@ static int cmd_doctor(int argc, char **argv)
 		printf("{\"builders\":[");
 	else if (n == 0)
 		printf("no builders configured (builders = %s)\n", builders);
-	for (i = 0; i < n; i++)
-		bad += doctor_check(stdout, &m[i], json, &first) > 0;
+	bad = doctor_run(stdout, m, (unsigned)n, json);
 	if (json)
 		printf("]}\n");
 	return bad ? EXIT_UNUSABLE : 0;

@@ -28,7 +28,7 @@ struct ping {
 };
 
 /* With ping_all: a usable nixgate host's connection stays open in conn,
- * after NixgateInfo, for the build hook to build through (remote_adopt);
+ * after NixgateInfo, for the build hook to build through (remote_park);
  * ssh then says only its errors, since its stderr becomes the build log. */
 #define PING_KEEP 1
 

@@ -24,8 +24,10 @@ Host down gone
 CONF
 bed_key t1 "$B/bin/nixgate-serve --key t1 --trusted --audit-log $B/home/t1.log"
 # s2 trusts the client's signing key: signed inputs go there, not rebuilt
+# and h3's, as a build farm whose builders sign what they build
 nix-store --generate-binary-cache-key client-key-1 "$B/ck.sec" "$B/ck.pub"
-bed_key s2 "$B/bin/nixgate-serve --key s2 --trusted-public-key $(cat "$B/ck.pub") --audit-log $B/home/s2.log" h2
+nix-store --generate-binary-cache-key host3-key-1 "$B/h3.sec" "$B/h3.pub"
+bed_key s2 "$B/bin/nixgate-serve --key s2 --trusted-public-key $(cat "$B/ck.pub") --trusted-public-key $(cat "$B/h3.pub") --audit-log $B/home/s2.log" h2
 ALL="ssh://u1 $SYS - 8 1; ssh://u2 $SYS - 8 1; ssh://u3 $SYS - 8 1"
 built_by() { cat "$B/home/$1.log" 2>/dev/null | grep -c "key=$1 op=BuildPaths .*$2.* result=ok"; }
 # ops KEY OP: how many OP lines KEY's audit log has
@@ -236,7 +238,6 @@ hbuild() {
 # The outputs keep the host's signatures, as with Nix's own hook: built once,
 # signed on the host, deleted here, and fetched again
 t_host_signature() {
-	nix-store --generate-binary-cache-key host3-key-1 "$B/h3.sec" "$B/h3.pub"
 	hbuild signed-out u3 || { bad hook/host-signature "$(tail -n 2 "$B/signed-out.out" | tr '\n' ' ')"; return; }
 	bed_host_on h3 nix --extra-experimental-features nix-command store sign --key-file "$B/h3.sec" "$o" > /dev/null 2>&1
 	NIX_REMOTE=daemon nix-store --delete "$o" > /dev/null 2>&1
@@ -245,6 +246,21 @@ t_host_signature() {
 		ok hook/host-signature
 	else
 		bad hook/host-signature "$(nix --extra-experimental-features nix-command path-info --sigs "$o" 2>&1 | head -c 300)"
+	fi
+}
+
+# A build farm: the output h3 built and signed (the last test's) goes to h2,
+# whose key trusts h3's key, as an input instead of being built again there
+t_farm_reuse() {
+	cat > "$B/farm.nix" <<-NIX
+	let dep = import $B/signed-out.nix; in derivation { name = "farm-top"; system = builtins.currentSystem;
+	  builder = "/bin/sh"; args = [ "-c" "read x < \${dep}; echo \$x on top > \$out" ]; }
+	NIX
+	if o=$(NIX_REMOTE=daemon nix-build --no-out-link --max-jobs 0 --builders "ssh://s2 $SYS - 8 1" "$B/farm.nix" 2> "$B/farm.out") &&
+	   [ "$(cat "$o")" = "signed-out on top" ] && grep -q "op=AddToStoreNar .*-signed-out .*result=ok" "$B/home/s2.log"; then
+		ok hook/farm-reuse
+	else
+		bad hook/farm-reuse "got '$(cat "$o" 2>/dev/null)': $(tail -n 2 "$B/farm.out" | tr '\n' ' ')"
 	fi
 }
 

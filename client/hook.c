@@ -52,6 +52,42 @@ static void say(const char *fmt, ...)
 		return;
 }
 
+/* The settings Nix's own hook passes to the host with each build; the
+ * host's policy may cap them further. Names as the daemon gives them. */
+static struct serve_opts opts;
+static int use_substitutes;
+
+static void build_setting(const char *name, const char *value)
+{
+	static const struct {
+		const char *name;
+		uint64_t *v;
+	} nums[] = {
+		{"max-silent-time", &opts.max_silent_time},
+		{"timeout", &opts.build_timeout},
+		{"max-build-log-size", &opts.max_log_size},
+		{"repeat", &opts.repeats},
+	};
+	unsigned long long n;
+	char *end;
+	size_t i;
+
+	for (i = 0; i < sizeof nums / sizeof nums[0]; i++)
+		if (!strcmp(name, nums[i].name)) {
+			errno = 0;
+			n = strtoull(value, &end, 10);
+			if (!errno && end != value && !*end)
+				*nums[i].v = n;
+			return;
+		}
+	if (!strcmp(name, "enforce-determinism"))
+		opts.enforce_determinism = !strcmp(value, "true");
+	else if (!strcmp(name, "keep-failed"))
+		opts.keep_failed = !strcmp(value, "true");
+	else if (!strcmp(name, "builders-use-substitutes"))
+		use_substitutes = !strcmp(value, "true");
+}
+
 /* The daemon's settings: 1, name, value ... 0. */
 static int read_settings(struct rd *in)
 {
@@ -71,6 +107,8 @@ static int read_settings(struct rd *in)
 			strcpy(builders, value);
 		else if (!strcmp(name, "system") && strlen(value) < sizeof this_system)
 			strcpy(this_system, value);
+		else
+			build_setting(name, value);
 	}
 }
 
@@ -378,6 +416,8 @@ static int build(const struct machine *m, const struct ping *pi, const char *drv
 			if (visit(&g, &local, pathset_get(inputs, i), 0) < 0)
 				return -1;
 	}
+	h.opts = opts;
+	h.substitute = use_substitutes;
 	if (remote_open(&h, &m->uri, LOG_FD) < 0 || remote_valid(&h, &g.order, &valid) < 0)
 		return -1;
 	for (i = 0; i < g.order.n; i++) {

@@ -109,7 +109,7 @@ int remote_close(struct remote *h)
 int remote_valid(struct remote *h, const struct pathset *paths, struct pathset *valid)
 {
 	if (wr_u64(&h->w, CMD_QUERY_VALID_PATHS) < 0 || wr_u64(&h->w, 0) < 0 /* lock */ ||
-	    wr_u64(&h->w, 0) < 0 /* substitute */ || pathset_write(paths, &h->w) < 0 || wr_flush(&h->w) < 0)
+	    wr_u64(&h->w, h->substitute ? 1 : 0) < 0 || pathset_write(paths, &h->w) < 0 || wr_flush(&h->w) < 0)
 		return -1;
 	return pathset_read(valid, &h->r, "valid paths");
 }
@@ -149,12 +149,10 @@ int remote_add(struct remote *h, struct worker *local, const char *path)
 
 int remote_build(struct remote *h, const struct pathset *paths, char *msg, size_t max)
 {
-	struct serve_opts o;
 	uint64_t status;
 
-	memset(&o, 0, sizeof o);
 	if (wr_u64(&h->w, CMD_BUILD_PATHS) < 0 || pathset_write(paths, &h->w) < 0 ||
-	    serve_opts_write(&h->w, h->minor, &o) < 0 || wr_flush(&h->w) < 0 || rd_u64(&h->r, &status) < 0)
+	    serve_opts_write(&h->w, h->minor, &h->opts) < 0 || wr_flush(&h->w) < 0 || rd_u64(&h->r, &status) < 0)
 		return -1;
 	if (status == 0)
 		return 0;
@@ -167,11 +165,9 @@ int remote_build_inline(struct remote *h, const char *drv, const unsigned char *
 			size_t max)
 {
 	static struct build_result br;
-	struct serve_opts o;
 
-	memset(&o, 0, sizeof o);
 	if (wr_u64(&h->w, CMD_BUILD_DERIVATION) < 0 || wr_cstr(&h->w, drv) < 0 || wr_bytes(&h->w, wire, len) < 0 ||
-	    serve_opts_write(&h->w, h->minor, &o) < 0 || wr_flush(&h->w) < 0 ||
+	    serve_opts_write(&h->w, h->minor, &h->opts) < 0 || wr_flush(&h->w) < 0 ||
 	    build_result_read(&h->r, serve_result_fields(h->minor), &br) < 0)
 		return -1;
 	if (br.status == BUILT || br.status == SUBSTITUTED || br.status == ALREADY_VALID ||

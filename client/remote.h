@@ -5,6 +5,7 @@
 
 #include "pathinfo.h"
 #include "pathset.h"
+#include "serveopts.h"
 #include "ssh.h"
 #include "wire.h"
 #include "worker.h"
@@ -16,6 +17,11 @@ struct remote {
 	struct rd r;
 	struct wr w;
 	unsigned char rbuf[WIRE_BUFSZ], wbuf[WIRE_BUFSZ];
+	/* what the client's Nix settings ask of the host, as Nix's own hook
+	 * passes them: set by the caller, sent with every build */
+	struct serve_opts opts;
+	int substitute;              /* builders-use-substitutes: the host may
+				      * substitute what it lacks */
 };
 
 /* ssh to the host, its stderr (build logs) to errfd, and the handshake;
@@ -26,7 +32,8 @@ int remote_open(struct remote *h, const struct store_uri *u, int errfd);
  * remote_open of u takes it instead of starting ssh. */
 void remote_park(const struct store_uri *u, struct sshconn *c, unsigned minor);
 int remote_close(struct remote *h);
-/* Which of paths the host has, into valid. */
+/* Which of paths the host has (or, with substitute, has substituted), into
+ * valid. */
 int remote_valid(struct remote *h, const struct pathset *paths, struct pathset *valid);
 /* One path from the local store (through its daemon) to the host. */
 int remote_add(struct remote *h, struct worker *local, const char *path);

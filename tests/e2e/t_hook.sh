@@ -310,3 +310,41 @@ t_inputs_offered() {
 		bad hook/inputs-offered "got '$(cat "$o" 2>/dev/null)': $(grep -o 'op=AddToStoreNar [^ ]* [^ ]* first=[^ ]*' "$B/home/s2.log" | tr '\n' ' ') $(tail -n 2 "$B/offer.out" | tr '\n' ' ')"
 	fi
 }
+
+# The client's build settings reach the host, as with Nix's own hook: a
+# timeout of 2 s ends a build that would take 30
+t_client_timeout() {
+	cat > "$B/slow.nix" <<-NIX
+	derivation { name = "slow-hook"; system = builtins.currentSystem; builder = "/bin/sh"; args = [ "-c" "/bin/sleep 30; echo > \$out" ]; }
+	NIX
+	if NIX_REMOTE=daemon nix-build --no-out-link --max-jobs 0 --option timeout 2 --builders "ssh://u3 $SYS - 8 1" \
+		"$B/slow.nix" > "$B/slow.out" 2>&1; then
+		bad hook/client-timeout "the build succeeded"
+	elif grep -q "on ssh://u3 (key u3) failed: .*timed out after 2 seconds" "$B/slow.out"; then
+		ok hook/client-timeout
+	else
+		bad hook/client-timeout "$(tail -n 3 "$B/slow.out" | tr '\n' ' ')"
+	fi
+}
+
+# builders-use-substitutes: the host takes an input it lacks from its own
+# binary cache rather than from the client
+t_builders_substitute() {
+	printf 'from the cache\n' > "$B/subst-in"
+	s=$(bed_host_on h3 nix-store --add "$B/subst-in")
+	bed_host_on h3 nix store sign --key-file "$B/cache-key.sec" "$s" > /dev/null 2>&1 &&
+	bed_host_on h3 nix copy --to "file://$B/cache" "$s" > /dev/null 2>&1 &&
+	bed_host_on h3 nix-store --delete "$s" > /dev/null 2>&1
+	nix-store --add "$B/subst-in" > /dev/null
+	cat > "$B/subst.nix" <<-NIX
+	derivation { name = "subst-hook"; system = builtins.currentSystem; builder = "/bin/sh";
+	  args = [ "-c" "read x < \${builtins.storePath "$s"}; echo \"\$x\" > \$out" ]; }
+	NIX
+	if o=$(NIX_REMOTE=daemon nix-build --no-out-link --max-jobs 0 --builders-use-substitutes --builders "ssh://u3 $SYS - 8 1" \
+		"$B/subst.nix" 2> "$B/subst.out") && [ "$(cat "$o")" = "from the cache" ] &&
+	   bed_host_on h3 nix path-info --sigs "$s" | grep -q "bed-cache:" && ! grep -q "op=AddToStoreNar .*-subst-in " "$B/home/u3.log"; then
+		ok hook/builders-use-substitutes
+	else
+		bad hook/builders-use-substitutes "$(bed_host_on h3 nix path-info --sigs "$s" 2>&1 | head -c 200) $(tail -n 2 "$B/subst.out" | tr '\n' ' ')"
+	fi
+}

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "aterm.h"
+#include "choose.h"
 #include "claim.h"
 #include "drvstore.h"
 #include "err.h"
@@ -22,13 +23,13 @@
 #include "words.h"
 
 #define SETTING_NAME_MAX 256
-#define FEATURES_MAX 64
 #define CLOSURE_MAX 65536
 #define HOST_KEYS_MAX 32   /* a policy holds as many (POLICY_KEYS_MAX) */
-#define BACKOFF_SECONDS 60
 #define LOG_FD 4   /* the build log: the daemon reads it as the builder's output */
 
 static char builders[BUILDERS_MAX + 1], this_system[64] = "x86_64-linux", state_dir[1024] = "/nix/var/nix";
+/* what this machine builds itself, for when every builder is full */
+static char extra_platforms[MACHINE_LIST_MAX + 1], system_features[MACHINE_LIST_MAX + 1];
 static struct machine machines[MACHINES_MAX];
 static struct ping pings[MACHINES_MAX];
 
@@ -107,145 +108,13 @@ static int read_settings(struct rd *in)
 			strcpy(builders, value);
 		else if (!strcmp(name, "system") && strlen(value) < sizeof this_system)
 			strcpy(this_system, value);
+		else if (!strcmp(name, "extra-platforms") && strlen(value) < sizeof extra_platforms)
+			strcpy(extra_platforms, value);
+		else if (!strcmp(name, "system-features") && strlen(value) < sizeof system_features)
+			strcpy(system_features, value);
 		else
 			build_setting(name, value);
 	}
-}
-
-static int has(const char *list, const char *w)
-{
-	return words_has(list, w, strlen(w), 1);
-}
-
-static int eligible(const struct machine *m, const char *system, char feats[][INFO_NAME_MAX + 1], unsigned nfeat)
-{
-	const char *p = m->mandatory;
-	unsigned i;
-
-	if (m->systems[0] ? !has(m->systems, system) : strcmp(system, this_system))
-		return 0;
-	for (i = 0; i < nfeat; i++)
-		if (!has(m->supported, feats[i]) && !has(m->mandatory, feats[i]))
-			return 0;
-	while (*p) {
-		size_t k;
-		char w[INFO_NAME_MAX + 1];
-		int found = 0;
-
-		while (*p == ' ')
-			p++;
-		k = strcspn(p, " ");
-		if (!k)
-			break;
-		snprintf(w, sizeof w, "%.*s", (int)k, p);
-		for (i = 0; i < nfeat; i++)
-			found |= !strcmp(w, feats[i]);
-		if (!found)
-			return 0;
-		p += k;
-	}
-	return 1;
-}
-
-/* Hosts that failed to connect wait BACKOFF_SECONDS before the next try,
- * across hook runs: "URI UNTIL" lines in the state directory. */
-static long backoff_until(const char *uri)
-{
-	char path[1100], u[URI_MAX + 1];
-	long until, found = 0;
-	FILE *f;
-
-	snprintf(path, sizeof path, "%s/nixgate-backoff", state_dir);
-	if (!(f = fopen(path, "re")))
-		return 0;
-	while (fscanf(f, "%1024s %ld", u, &until) == 2)
-		if (!strcmp(u, uri))
-			found = until;
-	fclose(f);
-	return found;
-}
-
-/* The file is rewritten whole: entries that have run out are dropped, so
- * it stays as small as the set of hosts that are down. */
-static void backoff_set(const char *uri, long until)
-{
-	char path[1100], tmp[1200], u[URI_MAX + 1];
-	long t, now = (long)time(NULL);
-	FILE *in, *out;
-
-	snprintf(path, sizeof path, "%s/nixgate-backoff", state_dir);
-	snprintf(tmp, sizeof tmp, "%s.%d", path, (int)getpid());
-	if (!(out = fopen(tmp, "we")))
-		return;
-	if ((in = fopen(path, "re"))) {
-		while (fscanf(in, "%1024s %ld", u, &t) == 2)
-			if (t > now && strcmp(u, uri))
-				fprintf(out, "%s %ld\n", u, t);
-		fclose(in);
-	}
-	fprintf(out, "%s %ld\n", uri, until);
-	if (fclose(out) != 0 || rename(tmp, path) != 0)
-		unlink(tmp);
-}
-
-static double number(const char *s, double dflt)
-{
-	return s && strcmp(s, "none") ? atof(s) : dflt;
-}
-
-/* The eligible host with the lowest load per speed: its index; -1 none is
- * usable; -2 all usable ones are full. Every eligible host is asked at
- * once, so a choice costs about one ping, not one per host; the pick's
- * session stays open (pings[pick].kept, when a nixgate host). */
-static int choose(unsigned n, const char *system, char feats[][INFO_NAME_MAX + 1], unsigned nfeat)
-{
-	struct ping *asked[MACHINES_MAX];
-	const struct store_uri *uris[MACHINES_MAX];
-	unsigned at[MACHINES_MAX], k = 0, j, others = 0;
-	double best = 1e300;
-	int pick = -1, full = 0;
-	long now = (long)time(NULL);
-
-	for (j = 0; j < n; j++) {
-		if (!eligible(&machines[j], system, feats, nfeat) || backoff_until(machines[j].uri.text) > now)
-			continue;
-		ping_free(&pings[j]);
-		asked[k] = &pings[j];
-		uris[k] = &machines[j].uri;
-		at[k++] = j;
-	}
-	ping_all(asked, uris, k, PING_KEEP);
-	err_clear();
-	for (j = 0; j < k; j++) {
-		struct ping *p = asked[j];
-		const struct machine *m = &machines[at[j]];
-		double load, cores, score, maxj;
-
-		if (!p->usable) {
-			fprintf(stderr, "nixgate: cannot build on %s: %s; not trying it again for %d s\n", m->uri.text,
-				p->cause, BACKOFF_SECONDS);
-			backoff_set(m->uri.text, now + BACKOFF_SECONDS);
-			continue;
-		}
-		maxj = number(ping_info(p, "max-jobs"), 0);
-		if (maxj > 0 && number(ping_info(p, "builds"), 0) >= maxj) {
-			full = 1;
-			continue;
-		}
-		cores = number(ping_info(p, "cores"), 1);
-		load = number(ping_info(p, "host-builds"), 0) + number(ping_info(p, "load"), 0);
-		score = load / (cores > 0 ? cores : 1) / (m->speed ? m->speed : 1);
-		if (score < best) {
-			best = score;
-			pick = (int)at[j];
-		}
-	}
-	/* the others' sessions end before the build starts */
-	for (j = 0; j < k; j++)
-		if ((int)at[j] != pick)
-			asked[others++] = asked[j];
-	ping_close(asked, others);
-	return pick >= 0 ? pick : full ? -2 : -1;
 }
 
 /* Paths and their references, in an order where every reference comes
@@ -451,7 +320,7 @@ static int build(const struct machine *m, const struct ping *pi, const char *drv
 	if ((r = drv_from_daemon(&local, drv, &f)) < 0)
 		return r == -2 ? fail(EXIT_SYSTEM, "the local daemon: %s", local.errmsg) : -1;
 	for (i = 0; i < f.nout; i++)
-		if (f.out[i].path[0] && (!wanted[0] || has(wanted, f.out[i].name)))
+		if (f.out[i].path[0] && (!wanted[0] || list_has(wanted, f.out[i].name)))
 			pathset_add(&outs, f.out[i].path, strlen(f.out[i].path));
 	if (wr_u64(&local.w, WOP_QUERY_VALID_PATHS) < 0 || pathset_write(&outs, &local.w) < 0 ||
 	    (local.minor >= 27 && wr_u64(&local.w, 0) < 0) || worker_wait(&local, NULL, NULL) != 0 ||
@@ -470,6 +339,19 @@ static int build(const struct machine *m, const struct ping *pi, const char *drv
 	return 0;
 }
 
+/* Whether this machine would build it itself, were the hook to decline. */
+static int local_ok(uint64_t willing, const char *system, char feats[][INFO_NAME_MAX + 1], unsigned nfeat)
+{
+	unsigned i;
+
+	if (!willing || (strcmp(system, this_system) && !list_has(extra_platforms, system)))
+		return 0;
+	for (i = 0; i < nfeat; i++)
+		if (!list_has(system_features, feats[i]))
+			return 0;
+	return 1;
+}
+
 int hook_main(int argc, char **argv)
 {
 	static unsigned char inbuf[WIRE_BUFSZ];
@@ -477,6 +359,7 @@ int hook_main(int argc, char **argv)
 	char tok[16], system[64], drv[STORE_PATH_MAX + 1], feats[FEATURES_MAX][INFO_NAME_MAX + 1];
 	char wanted[4096];
 	uint64_t willing, n, i;
+	struct chooser ch = { machines, pings, 0, this_system, state_dir, -1 };
 	struct rd in;
 	int nm, pick;
 
@@ -503,8 +386,11 @@ int hook_main(int argc, char **argv)
 		for (i = 0; i < n; i++)
 			if (rd_str(&in, feats[i], INFO_NAME_MAX, NULL, "feature") < 0)
 				goto bad;
-		pick = choose((unsigned)nm, system, feats, (unsigned)n);
-		if (pick == -2) {
+		ch.n = (unsigned)nm;
+		pick = choose(&ch, system, feats, (unsigned)n);
+		/* as Nix's own hook: a full farm waits, unless this machine may
+		 * build it itself */
+		if (pick == -2 && !local_ok(willing, system, feats, (unsigned)n)) {
 			fprintf(stderr, "nixgate: every builder for %s has all its build slots in use; postponing %s\n",
 				system, drv);
 			fprintf(stderr, "# postpone\n");

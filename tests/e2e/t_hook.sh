@@ -295,11 +295,11 @@ t_inputs_offered() {
 	in derivation { name = "offer-top"; system = builtins.currentSystem; builder = "/bin/sh";
 	  args = [ "-c" "read a < \${signed}; read b < \${unsigned}; read c < \${fod}; echo \$a \$b \$c > \$out" ]; }
 	NIX
-	top=$(nix-instantiate "$B/offer.nix" 2>/dev/null)
-	for d in $(nix-store -q --references "$top" | grep '\.drv$'); do
+	topdrv=$(nix-instantiate "$B/offer.nix" 2>/dev/null)
+	for d in $(nix-store -q --references "$topdrv" | grep '\.drv$'); do
 		NIX_REMOTE=daemon nix-store -r --builders "" "$d" > /dev/null 2>&1
 	done
-	sgn=$(nix-store -q --outputs "$(nix-store -q --references "$top" | grep offer-signed.drv)")
+	sgn=$(nix-store -q --outputs "$(nix-store -q --references "$topdrv" | grep offer-signed.drv)")
 	nix --extra-experimental-features nix-command store sign --key-file "$B/ck.sec" "$sgn" > /dev/null 2>&1
 	if o=$(NIX_REMOTE=daemon nix-build --no-out-link --max-jobs 0 --builders "ssh://s2 $SYS - 8 1" "$B/offer.nix" 2> "$B/offer.out") &&
 	   [ "$(cat "$o")" = "local host fod" ] && grep -q "op=AddToStoreNar .*-offer-signed .*result=ok" "$B/home/s2.log" &&
@@ -346,5 +346,42 @@ t_builders_substitute() {
 		ok hook/builders-use-substitutes
 	else
 		bad hook/builders-use-substitutes "$(bed_host_on h3 nix path-info --sigs "$s" 2>&1 | head -c 200) $(tail -n 2 "$B/subst.out" | tr '\n' ' ')"
+	fi
+}
+
+# The machine entry's max-jobs holds, through Nix's own slot files, even
+# for a host that reports no load (plain nix-store): with one slot, two
+# builds of one nix-build run there one after the other
+t_entry_max_jobs() {
+	cat > "$B/slots.nix" <<-'NIX'
+	let leaf = n: derivation { name = "slot-${n}"; system = builtins.currentSystem; builder = "/bin/sh";
+	      args = [ "-c" "s=$(/bin/date +%s%N); /bin/sleep 2; echo $s $(/bin/date +%s%N) > $out" ]; };
+	in derivation { name = "slots-top"; system = builtins.currentSystem; builder = "/bin/sh";
+	  a = leaf "a"; b = leaf "b"; args = [ "-c" "/bin/cat $a $b > $out" ]; }
+	NIX
+	if o=$(NIX_REMOTE=daemon nix-build --no-out-link --max-jobs 0 --builders "ssh://nixstore $SYS - 1 1" "$B/slots.nix" 2> "$B/slots.out") &&
+	   [ "$(wc -l < "$o")" = 2 ] && awk 'NR == 1 {s1 = $1; e1 = $2} NR == 2 {s2 = $1; e2 = $2}
+	       END {exit !(e1 <= s2 || e2 <= s1)}' "$o" &&
+	   grep -q "every builder for $SYS has all its build slots in use; postponing .*-slot-[ab].drv" "$B/client-daemon.log"; then
+		ok hook/entry-max-jobs
+	else
+		bad hook/entry-max-jobs "$(cat "$o" 2>/dev/null | tr '\n' ' ') $(tail -n 2 "$B/slots.out" | tr '\n' ' ')"
+	fi
+}
+
+# Every builder full and this machine willing (max-jobs 1): it builds here,
+# as with Nix's own hook, instead of waiting for a slot
+t_local_fallback() {
+	fill_u1 busy3 8
+	cat > "$B/here.nix" <<-NIX
+	derivation { name = "here"; system = builtins.currentSystem; builder = "/bin/sh";
+	  args = [ "-c" "if [ -e /nix/host-marker ]; then echo host > \$out; else echo local > \$out; fi" ]; }
+	NIX
+	o=$(NIX_REMOTE=daemon nix-build --no-out-link --max-jobs 1 --builders "ssh://u1 $SYS - 8 1" "$B/here.nix" 2> "$B/here.out")
+	wait "$bpid"
+	if [ "$(cat "$o" 2>/dev/null)" = local ] && [ "$(built_by u1 here)" = 0 ]; then
+		ok hook/local-fallback
+	else
+		bad hook/local-fallback "got '$(cat "$o" 2>/dev/null)': $(tail -n 2 "$B/here.out" | tr '\n' ' ')"
 	fi
 }

@@ -1,0 +1,196 @@
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "choose.h"
+#include "err.h"
+#include "words.h"
+
+int list_has(const char *list, const char *w)
+{
+	return words_has(list, w, strlen(w), 1);
+}
+
+static int eligible(const struct chooser *c, const struct machine *m, const char *system,
+		    char feats[][INFO_NAME_MAX + 1], unsigned nfeat)
+{
+	const char *p = m->mandatory;
+	unsigned i;
+
+	if (m->systems[0] ? !list_has(m->systems, system) : strcmp(system, c->this_system))
+		return 0;
+	for (i = 0; i < nfeat; i++)
+		if (!list_has(m->supported, feats[i]) && !list_has(m->mandatory, feats[i]))
+			return 0;
+	while (*p) {
+		size_t k;
+		char w[INFO_NAME_MAX + 1];
+		int found = 0;
+
+		while (*p == ' ')
+			p++;
+		k = strcspn(p, " ");
+		if (!k)
+			break;
+		snprintf(w, sizeof w, "%.*s", (int)k, p);
+		for (i = 0; i < nfeat; i++)
+			found |= !strcmp(w, feats[i]);
+		if (!found)
+			return 0;
+		p += k;
+	}
+	return 1;
+}
+
+/* Hosts that failed to connect wait BACKOFF_SECONDS before the next try,
+ * across hook runs: "URI UNTIL" lines in the state directory. */
+static long backoff_until(const struct chooser *c, const char *uri)
+{
+	char path[1100], u[URI_MAX + 1];
+	long until, found = 0;
+	FILE *f;
+
+	snprintf(path, sizeof path, "%s/nixgate-backoff", c->state_dir);
+	if (!(f = fopen(path, "re")))
+		return 0;
+	while (fscanf(f, "%1024s %ld", u, &until) == 2)
+		if (!strcmp(u, uri))
+			found = until;
+	fclose(f);
+	return found;
+}
+
+/* The file is rewritten whole: entries that have run out are dropped, so
+ * it stays as small as the set of hosts that are down. */
+static void backoff_set(const struct chooser *c, const char *uri, long until)
+{
+	char path[1100], tmp[1200], u[URI_MAX + 1];
+	long t, now = (long)time(NULL);
+	FILE *in, *out;
+
+	snprintf(path, sizeof path, "%s/nixgate-backoff", c->state_dir);
+	snprintf(tmp, sizeof tmp, "%s.%d", path, (int)getpid());
+	if (!(out = fopen(tmp, "we")))
+		return;
+	if ((in = fopen(path, "re"))) {
+		while (fscanf(in, "%1024s %ld", u, &t) == 2)
+			if (t > now && strcmp(u, uri))
+				fprintf(out, "%s %ld\n", u, t);
+		fclose(in);
+	}
+	fprintf(out, "%s %ld\n", uri, until);
+	if (fclose(out) != 0 || rename(tmp, path) != 0)
+		unlink(tmp);
+}
+
+static double number(const char *s, double dflt)
+{
+	return s && strcmp(s, "none") ? atof(s) : dflt;
+}
+
+/* Nix's slot files for a machine entry, as its hook names them:
+ * current-load/<URI, '/' as '_'>-<slot>. A free slot's file, locked, or -1
+ * when all are busy; *busy counts the busy ones. */
+static int slot_take(const struct chooser *c, const struct machine *m, unsigned *busy)
+{
+	char path[4096], uri[URI_MAX + 1], *q;
+	unsigned i;
+	int fd, got = -1;
+
+	snprintf(uri, sizeof uri, "%s", m->uri.text);
+	for (q = uri; *q; q++)
+		if (*q == '/')
+			*q = '_';
+	snprintf(path, sizeof path, "%s/current-load", c->state_dir);
+	mkdir(path, 0755);
+	*busy = 0;
+	for (i = 0; i < m->max_jobs; i++) {
+		snprintf(path, sizeof path, "%s/current-load/%s-%u", c->state_dir, uri, i);
+		if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0) {
+			/* a slot that cannot be counted is taken as busy */
+			(*busy)++;
+			continue;
+		}
+		if (flock(fd, LOCK_EX | LOCK_NB) < 0)
+			(*busy)++;
+		else if (got < 0) {
+			got = fd;
+			continue;
+		}
+		/* closing a free one's file lets go of the lock just taken */
+		close(fd);
+	}
+	return got;
+}
+
+int choose(struct chooser *c, const char *system, char feats[][INFO_NAME_MAX + 1], unsigned nfeat)
+{
+	struct ping *asked[MACHINES_MAX];
+	const struct store_uri *uris[MACHINES_MAX];
+	unsigned at[MACHINES_MAX], busy[MACHINES_MAX], k = 0, j, others = 0;
+	int slot[MACHINES_MAX];
+	double best = 1e300;
+	int pick = -1, full = 0;
+	long now = (long)time(NULL);
+
+	c->slot = -1;
+	for (j = 0; j < c->n; j++) {
+		if (!eligible(c, &c->m[j], system, feats, nfeat) || backoff_until(c, c->m[j].uri.text) > now)
+			continue;
+		/* the machine entry's own limit comes first: no slot, no question */
+		if ((slot[k] = slot_take(c, &c->m[j], &busy[k])) < 0) {
+			full = 1;
+			continue;
+		}
+		ping_free(&c->pings[j]);
+		asked[k] = &c->pings[j];
+		uris[k] = &c->m[j].uri;
+		at[k++] = j;
+	}
+	ping_all(asked, uris, k, PING_KEEP);
+	err_clear();
+	for (j = 0; j < k; j++) {
+		struct ping *p = asked[j];
+		const struct machine *m = &c->m[at[j]];
+		double load, cores, score, maxj;
+
+		if (!p->usable) {
+			fprintf(stderr, "nixgate: cannot build on %s: %s; not trying it again for %d s\n", m->uri.text,
+				p->cause, BACKOFF_SECONDS);
+			backoff_set(c, m->uri.text, now + BACKOFF_SECONDS);
+			continue;
+		}
+		maxj = number(ping_info(p, "max-jobs"), 0);
+		if (maxj > 0 && number(ping_info(p, "builds"), 0) >= maxj) {
+			full = 1;
+			continue;
+		}
+		if (p->nixgate) {
+			cores = number(ping_info(p, "cores"), 1);
+			load = number(ping_info(p, "host-builds"), 0) + number(ping_info(p, "load"), 0);
+		} else {
+			/* a plain nix-store host tells nothing: this machine's builds there */
+			cores = m->max_jobs;
+			load = busy[j];
+		}
+		score = load / (cores > 0 ? cores : 1) / (m->speed ? m->speed : 1);
+		if (score < best) {
+			best = score;
+			pick = (int)at[j];
+		}
+	}
+	/* the others' sessions end and their slots go back before the build */
+	for (j = 0; j < k; j++)
+		if ((int)at[j] != pick) {
+			asked[others++] = asked[j];
+			close(slot[j]);
+		} else
+			c->slot = slot[j];
+	ping_close(asked, others);
+	return pick >= 0 ? pick : full ? -2 : -1;
+}

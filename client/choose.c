@@ -9,6 +9,7 @@
 
 #include "choose.h"
 #include "err.h"
+#include "nixlog.h"
 #include "words.h"
 
 int list_has(const char *list, const char *w)
@@ -160,7 +161,7 @@ int choose(struct chooser *c, const char *system, char feats[][INFO_NAME_MAX + 1
 		double load, cores, score, maxj;
 
 		if (!p->usable) {
-			fprintf(stderr, "nixgate: cannot build on %s: %s; not trying it again for %d s\n", m->uri.text,
+			nix_msg(NIX_WARN, "nixgate: cannot build on %s: %s; not trying it again for %d s", m->uri.text,
 				p->cause, BACKOFF_SECONDS);
 			backoff_set(c, m->uri.text, now + BACKOFF_SECONDS);
 			continue;

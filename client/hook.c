@@ -16,6 +16,7 @@
 #include "err.h"
 #include "hook.h"
 #include "machines.h"
+#include "nixlog.h"
 #include "outputs.h"
 #include "ping.h"
 #include "remote.h"
@@ -339,6 +340,17 @@ static int build(const struct machine *m, const struct ping *pi, const char *drv
 	return 0;
 }
 
+static const char *feats_text(char feats[][INFO_NAME_MAX + 1], unsigned n)
+{
+	static char t[FEATURES_MAX * (INFO_NAME_MAX + 1) + 1];
+	unsigned i;
+
+	t[0] = 0;
+	for (i = 0; i < n; i++)
+		snprintf(t + strlen(t), sizeof t - strlen(t), "%s%s", i ? " " : "", feats[i]);
+	return t;
+}
+
 /* Whether this machine would build it itself, were the hook to decline. */
 static int local_ok(uint64_t willing, const char *system, char feats[][INFO_NAME_MAX + 1], unsigned nfeat)
 {
@@ -391,12 +403,16 @@ int hook_main(int argc, char **argv)
 		/* as Nix's own hook: a full farm waits, unless this machine may
 		 * build it itself */
 		if (pick == -2 && !local_ok(willing, system, feats, (unsigned)n)) {
-			fprintf(stderr, "nixgate: every builder for %s has all its build slots in use; postponing %s\n",
+			nix_msg(NIX_INFO, "nixgate: every builder for %s has all its build slots in use; postponing %s",
 				system, drv);
 			fprintf(stderr, "# postpone\n");
 			continue;
 		}
 		if (pick < 0) {
+			/* Nix's own words after this would not name the builders */
+			if (pick == -1 && !local_ok(willing, system, feats, (unsigned)n))
+				nix_msg(NIX_WARN, "nixgate: none of the %d builders can take %s (system %s%s%s)", nm, drv,
+					system, n ? ", features " : "", n ? feats_text(feats, (unsigned)n) : "");
 			fprintf(stderr, "# decline\n");
 			continue;
 		}

@@ -127,8 +127,8 @@ t_dead_builder() {
 		NIX_REMOTE=daemon nix-build --no-out-link --max-jobs 0 --builders "ssh://down $SYS - 8 10; ssh://u3 $SYS - 8 1" \
 			"$B/dead$n.nix" > "$B/dead$n.out" 2>&1 || { bad hook/dead-builder "$(tail -n 2 "$B/dead$n.out" | tr '\n' ' ')"; return; }
 	done
-	# the hook's words before it accepts go to the daemon's log
-	tries=$(grep -c "cannot build on ssh://down: the connection was refused" "$B/client-daemon.log")
+	# the hook's words before it accepts reach nix-build through the daemon
+	tries=$(cat "$B/dead1.out" "$B/dead2.out" | grep -c "cannot build on ssh://down: the connection was refused")
 	if [ "$tries" = 1 ] && [ "$(built_by u3 around-dead)" = 2 ]; then
 		ok hook/dead-builder
 	else
@@ -145,15 +145,15 @@ t_one_choice() {
 	NIX
 	NIX_REMOTE=daemon nix-build --no-out-link --max-jobs 0 --builders "ssh://w1 $SYS - 8 10; ssh://gone $SYS - 8 10; ssh://f1 $SYS - 8 1" \
 		"$B/once.nix" > "$B/once.out" 2>&1; r=$?
-	refused=$(grep -c "cannot build on ssh://gone: the connection was refused" "$B/client-daemon.log")
+	refused=$(grep -c "cannot build on ssh://gone: the connection was refused" "$B/once.out")
 	sessions="$(ops w1 session) $(ops f1 session)"
 	infos="$(ops w1 NixgateInfo) $(ops f1 NixgateInfo)"
 	builds=$(($(built_by w1 one-choice) + $(built_by f1 one-choice)))
 	if [ "$r" = 0 ] && [ "$refused" = 1 ] && [ "$infos" = "1 1" ] && [ "$sessions" = "1 1" ] && [ "$builds" = 1 ] &&
-	   ! grep -q "cannot build on ssh://[wf]1" "$B/client-daemon.log"; then
+	   ! grep -q "cannot build on ssh://[wf]1" "$B/once.out"; then
 		ok hook/one-choice-all-hosts
 	else
-		bad hook/one-choice-all-hosts "exit $r, gone refused $refused times, sessions (w1 f1) $sessions, NixgateInfo $infos, builds $builds: $(grep "cannot build" "$B/client-daemon.log" | tail -n 2 | tr '\n' ' ') $(tail -n 2 "$B/once.out" | tr '\n' ' ')"
+		bad hook/one-choice-all-hosts "exit $r, gone refused $refused times, sessions (w1 f1) $sessions, NixgateInfo $infos, builds $builds: $(grep "cannot build" "$B/once.out" | tail -n 2 | tr '\n' ' ') $(tail -n 2 "$B/once.out" | tr '\n' ' ')"
 	fi
 }
 
@@ -218,7 +218,7 @@ t_postponed() {
 	# it ran after the busy one
 	order=$(grep -n "op=BuildPaths .*\(busy2\|later\)" "$B/home/u1.log" | sed 's/.*first=[^-]*-\([a-z0-9]*\)\.drv.*/\1/' | tr '\n' ' ')
 	if [ "$r" = 0 ] && [ "$order" = "busy2 later " ] &&
-	   grep -q "every builder for $SYS has all its build slots in use; postponing .*-later.drv" "$B/client-daemon.log" &&
+	   grep -q "every builder for $SYS has all its build slots in use; postponing .*-later.drv" "$B/later.out" &&
 	   ! grep -q "waiting for a build slot" "$B/later.out"; then
 		ok hook/postponed-until-free
 	else
@@ -362,7 +362,7 @@ t_entry_max_jobs() {
 	if o=$(NIX_REMOTE=daemon nix-build --no-out-link --max-jobs 0 --builders "ssh://nixstore $SYS - 1 1" "$B/slots.nix" 2> "$B/slots.out") &&
 	   [ "$(wc -l < "$o")" = 2 ] && awk 'NR == 1 {s1 = $1; e1 = $2} NR == 2 {s2 = $1; e2 = $2}
 	       END {exit !(e1 <= s2 || e2 <= s1)}' "$o" &&
-	   grep -q "every builder for $SYS has all its build slots in use; postponing .*-slot-[ab].drv" "$B/client-daemon.log"; then
+	   grep -q "every builder for $SYS has all its build slots in use; postponing .*-slot-[ab].drv" "$B/slots.out"; then
 		ok hook/entry-max-jobs
 	else
 		bad hook/entry-max-jobs "$(cat "$o" 2>/dev/null | tr '\n' ' ') $(tail -n 2 "$B/slots.out" | tr '\n' ' ')"
@@ -383,5 +383,20 @@ t_local_fallback() {
 		ok hook/local-fallback
 	else
 		bad hook/local-fallback "got '$(cat "$o" 2>/dev/null)': $(tail -n 2 "$B/here.out" | tr '\n' ' ')"
+	fi
+}
+
+# No builder for the system, and this machine may not build: one line
+# that says so, and nix-build fails
+t_no_builder() {
+	cat > "$B/nobuilder.nix" <<-NIX
+	derivation { name = "nobuilder"; system = "riscv64-linux"; builder = "/bin/sh"; args = [ "-c" "echo > \$out" ]; }
+	NIX
+	if NIX_REMOTE=daemon nix-build --no-out-link --max-jobs 0 --builders "ssh://u3 $SYS - 8 1" "$B/nobuilder.nix" > "$B/nob.out" 2>&1; then
+		bad hook/no-builder "it built"
+	elif grep -q "nixgate: none of the 1 builders can take .*-nobuilder.drv (system riscv64-linux)" "$B/nob.out"; then
+		ok hook/no-builder
+	else
+		bad hook/no-builder "$(tail -n 2 "$B/nob.out" | tr '\n' ' ')"
 	fi
 }

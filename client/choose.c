@@ -23,7 +23,10 @@ static int eligible(const struct chooser *c, const struct machine *m, const char
 	const char *p = m->mandatory;
 	unsigned i;
 
-	if (m->systems[0] ? !list_has(m->systems, system) : strcmp(system, c->this_system))
+	/* Nix's builtin builders (fetchurl) run anywhere, and its hook sends
+	 * them to any machine */
+	if (strcmp(system, "builtin") &&
+	    (m->systems[0] ? !list_has(m->systems, system) : strcmp(system, c->this_system)))
 		return 0;
 	for (i = 0; i < nfeat; i++)
 		if (!list_has(m->supported, feats[i]) && !list_has(m->mandatory, feats[i]))

@@ -400,3 +400,20 @@ t_no_builder() {
 		bad hook/no-builder "$(tail -n 2 "$B/nob.out" | tr '\n' ' ')"
 	fi
 }
+
+# A derivation for Nix's builtin system (builtin:fetchurl, not preferring a
+# local build) goes to a builder, as with Nix's own hook
+t_builtin_system() {
+	printf 'fetched on a builder\n' > "$B/blob"
+	h=$(sha256sum "$B/blob" | cut -d' ' -f1)
+	cat > "$B/bfetch.nix" <<-NIX
+	derivation { name = "bfetch"; system = "builtin"; builder = "builtin:fetchurl"; url = "file://$B/blob";
+	  outputHashMode = "flat"; outputHashAlgo = "sha256"; outputHash = "$h"; }
+	NIX
+	if o=$(NIX_REMOTE=daemon nix-build --no-out-link --max-jobs 0 --builders "ssh://u3 $SYS - 8 1" "$B/bfetch.nix" 2> "$B/bfetch.out") &&
+	   [ "$(cat "$o")" = "fetched on a builder" ] && [ "$(built_by u3 bfetch)" = 1 ]; then
+		ok hook/builtin-system
+	else
+		bad hook/builtin-system "$(tail -n 3 "$B/bfetch.out" | tr '\n' ' ')"
+	fi
+}

@@ -197,9 +197,15 @@ for i in $(seq 10); do
 		echo $(( ($(now) - t0) / 1000000 )) >> "$R/ssh-$s"
 	done
 done
-# and the host's share of the 256 MiB build: building, then sending the NAR
-grep "key=hgate op=BuildDerivation .*-hb-big-" "$B/home/hgate.log" | sed 's/.* ms=\([0-9]*\).*/\1/' > "$R/bigbuild-gate"
-grep "key=hgate op=DumpStorePath .*-hb-big-" "$B/home/hgate.log" | sed 's/.* ms=\([0-9]*\).*/\1/' > "$R/bigdump-gate"
+# the host's share of one build, from nixgate's audit lines: building it
+# (trusted: BuildDerivation; untrusted: adding the .drv, then BuildPaths)
+ams() { grep "key=$1 op=$2 .*-hb-$3-" "$B/home/$1.log" | sed 's/.* ms=\([0-9.]*\).*/\1/'; }
+ams hgate BuildDerivation one > "$R/onehost-gate"
+ams hfree AddToStoreNar one > "$R/onedrv-free"
+ams hfree BuildPaths one > "$R/onehost-free"
+# and of the 256 MiB build: building, then sending the NAR
+ams hgate BuildDerivation big | cut -d. -f1 > "$R/bigbuild-gate"
+ams hgate DumpStorePath big | cut -d. -f1 > "$R/bigdump-gate"
 
 S1=$(med "$R/sess-gate"); S2=$(med "$R/sess-nixstore"); SD=$(med "$R/sess-daemon")
 T1=$(med "$R/to-gate"); T2=$(med "$R/to-nixstore")
@@ -230,6 +236,7 @@ row "peak RSS during 1 GiB (KiB)" "$P1" "$P2" "$(ratio "$P1" "$P2")" ""
 row "hook: one build (ms, $HN each)" "$HB" "$HA" "$(ratio "$HB" "$HA")" "$(mm one-gate) / $(mm one-stock)"
 row "  untrusted key (ms)" "$HC" "" "$(ratio "$HC" "$HA")" "$(mm one-free)"
 row "  built here, no hook (ms)" "$HL" "" "" "$(mm one-local)"
+row "  at the host, trusted (ms)" "$(med "$R/onehost-gate")" "" "" "untrusted: $(med "$R/onedrv-free") adding the .drv, $(med "$R/onehost-free") building"
 row "  one ssh session, no build (ms)" "$SB" "$SA" "$(ratio "$SB" "$SA")" "$(mm ssh-hgate) / $(mm ssh-nixstore)"
 row "hook: 10 leaves + top (ms, 5 each)" "$GB" "$GA" "$(ratio "$GB" "$GA")" "$(mm graph-gate) / $(mm graph-stock)"
 row "  untrusted key (ms)" "$GC" "" "$(ratio "$GC" "$GA")" "$(mm graph-free)"
@@ -251,7 +258,7 @@ if [ -n "$json" ]; then
  "query_10000_ms":{"nixgate":$Q1,"nix_store":$Q2,"ratio":$(ratio "$Q1" "$Q2"),"nixgate_daemon_round_trips":$trips},
  "peak_rss_kib":{"nixgate":$P1,"nix_store":$P2,"ratio":$(ratio "$P1" "$P2")},
  "hook_one_build_ms":{"stock":$HA,"nixgate_trusted":$HB,"nixgate_untrusted":$HC,"ratio_trusted":$(ratio "$HB" "$HA"),"ratio_untrusted":$(ratio "$HC" "$HA"),
-   "local_no_hook":$HL,"builds":$HN,"min_max":{"stock":$(jmm one-stock),"nixgate_trusted":$(jmm one-gate),"nixgate_untrusted":$(jmm one-free),"local_no_hook":$(jmm one-local)}},
+   "local_no_hook":$HL,"builds":$HN,"host_build_ms":{"trusted":$(med "$R/onehost-gate"),"untrusted_add_drv":$(med "$R/onedrv-free"),"untrusted_build":$(med "$R/onehost-free")},"min_max":{"stock":$(jmm one-stock),"nixgate_trusted":$(jmm one-gate),"nixgate_untrusted":$(jmm one-free),"local_no_hook":$(jmm one-local)}},
  "hook_ssh_session_ms":{"nix_store":$SA,"nixgate":$SB,"ratio":$(ratio "$SB" "$SA"),"min_max":{"nix_store":$(jmm ssh-nixstore),"nixgate":$(jmm ssh-hgate)}},
  "hook_graph_11_ms":{"stock":$GA,"nixgate_trusted":$GB,"nixgate_untrusted":$GC,"ratio_trusted":$(ratio "$GB" "$GA"),"ratio_untrusted":$(ratio "$GC" "$GA"),
    "local_no_hook":$GL,"runs":5,"min_max":{"stock":$(jmm graph-stock),"nixgate_trusted":$(jmm graph-gate),"nixgate_untrusted":$(jmm graph-free),"local_no_hook":$(jmm graph-local)}},

@@ -9,6 +9,10 @@
 #     server's peak RSS
 #  3. nix copy --to of 1,000 small paths (paths/s)
 #  4. QueryValidPaths of 10,000 paths (ms) and nixgate's daemon round trips
+#  5. remote builds through the client nix-daemon's build hook: Nix's own
+#     (build-remote) to nix-store --serve --write against nixgate's to
+#     nixgate-serve with a trusted and with an untrusted key (ms): one
+#     trivial build, a graph of 10 leaves and a top, one 256 MiB output
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/tests/bed.sh"
@@ -104,6 +108,105 @@ grep "key=gate op=AddToStoreNar .*-f[0-9]* " "$B/home/audit.log" | sed 's/.* ms=
 grep "key=gate op=AddToStoreNar .*-f[0-9]* " "$B/home/audit.log" | sed 's/.*daemon_ms=\([0-9.]*\).*/\1/' > "$R/add-daemon-ms"
 trips=$(grep "op=QueryValidPaths paths=10000 " "$B/home/audit.log" | tail -n 1 | sed 's/.* daemon=\([0-9]*\).*/\1/')
 
+# 5. remote builds through the build hook, from the client's own nix-daemon:
+#    stock  Nix's hook (build-remote) to nix-store --serve --write, trusted
+#    gate   nixgate's hook to nixgate-serve with a trusted key (inline)
+#    free   nixgate's hook to nixgate-serve with an untrusted key (.drv
+#           closure, then BuildPaths)
+#    and the same one-build derivation built locally, without a hook (the
+#    floor: evaluation, the daemon, the build)
+SYS="$(uname -m)-linux"
+HN=25
+bed_key hgate "$B/bin/nixgate-serve --key hgate --trusted --max-jobs 16 --state-dir $B/home/state --audit-log $B/home/hgate.log"
+bed_key hfree "$B/bin/nixgate-serve --key hfree --max-jobs 16 --state-dir $B/home/state --audit-log $B/home/hfree.log"
+ln -s "$top/build/nixgate" "$B/bin/nixgate-build-hook"
+mkdir -p "$B/hook-conf"
+cat "$B/client-conf/nix.conf" > "$B/hook-conf/nix.conf"
+echo "build-hook = $B/bin/nixgate-build-hook" >> "$B/hook-conf/nix.conf"
+NIX_CONF_DIR="$B/hook-conf" nix-daemon > "$B/client-daemon.log" 2>&1 &
+echo $! > "$B/client-daemon.pid"
+for i in $(seq 100); do [ -S /nix/var/nix/daemon-socket/socket ] && break; sleep 0.1; done
+cat > "$B/one.nix" <<'NIX'
+{ nonce }: derivation { name = "hb-one-${nonce}"; system = builtins.currentSystem; builder = "/bin/sh";
+  args = [ "-c" "echo ${nonce} > $out" ]; }
+NIX
+cat > "$B/graph.nix" <<'NIX'
+{ nonce }: let leaf = i: derivation { name = "hb-leaf-${toString i}-${nonce}"; system = builtins.currentSystem;
+    builder = "/bin/sh"; args = [ "-c" "echo ${toString i} > $out" ]; };
+  leaves = map leaf [ 1 2 3 4 5 6 7 8 9 10 ];
+in derivation { name = "hb-top-${nonce}"; system = builtins.currentSystem; builder = "/bin/sh";
+  args = [ "-c" "for l in $leaves; do read x < $l; echo $x; done > $out" ]; inherit leaves; }
+NIX
+cat > "$B/big.nix" <<'NIX'
+{ nonce }: derivation { name = "hb-big-${nonce}"; system = builtins.currentSystem; builder = "/bin/sh";
+  args = [ "-c" "/usr/bin/head -c 268435456 /dev/zero > $out" ]; inherit nonce; }
+NIX
+hfail=0
+# hb VARIANT FILE NONCE: ms for one nix-build of FILE through VARIANT's hook
+# (the output in $B/hb.path), or the build fails the bench's count
+hb() {
+	case $1 in
+	stock) set -- "$@" --option build-hook /usr/libexec/nix/build-remote --builders "ssh://nixstore $SYS - 16 1" --max-jobs 0 ;;
+	gate) set -- "$@" --builders "ssh://hgate $SYS - 16 1" --max-jobs 0 ;;
+	free) set -- "$@" --builders "ssh://hfree $SYS - 16 1" --max-jobs 0 ;;
+	local) set -- "$@" --builders "" --max-jobs 1 ;;
+	esac
+	v=$1 f=$2 n=$3; shift 3
+	t0=$(now)
+	if NIX_REMOTE=daemon nix-build --no-out-link "$@" --argstr nonce "$n" "$f" > "$B/hb.path" 2> "$B/hb.err"; then
+		echo $(( ($(now) - t0) / 1000000 ))
+		# the hook the variant names built it, as it says in the build log
+		case $v in
+		stock|local) ! grep -q '^nixgate: ' "$B/hb.err" ;;
+		gate) grep -q '^nixgate: .*(trusted key hgate)' "$B/hb.err" ;;
+		free) grep -q '^nixgate: .*(untrusted key hfree)' "$B/hb.err" ;;
+		esac || echo "bench: $v $n was not built the way it should be: $(head -n 3 "$B/hb.err" | tr '\n' ' ')" >&2
+	else
+		hfail=$((hfail + 1))
+		echo "bench: hook build $v $n failed: $(tail -n 3 "$B/hb.err" | tr '\n' ' ')" >&2
+		return 1
+	fi
+}
+run_id=$$
+for i in $(seq "$HN"); do
+	for v in stock gate free local; do
+		hb "$v" "$B/one.nix" "$v-$i-$run_id" >> "$R/one-$v" || true
+	done
+done
+for i in $(seq 5); do
+	for v in stock gate free local; do
+		hb "$v" "$B/graph.nix" "$v-$i-$run_id" >> "$R/graph-$v" || true
+	done
+done
+for i in 1 2 3; do
+	for v in stock gate free; do
+		if hb "$v" "$B/big.nix" "$v-$i-$run_id" >> "$R/big-$v"; then
+			p=$(cat "$B/hb.path")
+			[ "$(stat -c %s "$p")" = 268435456 ] || echo "bench: $v: the 256 MiB output has $(stat -c %s "$p") bytes" >&2
+			NIX_REMOTE=daemon nix-store --delete "$p" > /dev/null 2>&1 || true
+			bed_host nix-store --delete "$p" > /dev/null 2>&1 || true
+		fi
+	done
+done
+# where the time goes: one ssh session (connection, server start, handshake,
+# an empty QueryValidPaths) to each server, no build
+for i in $(seq 10); do
+	for s in nixstore hgate; do
+		t0=$(now)
+		"$B/bin/sclient" 7 valid -- ssh -F "$B/ssh_config" "$s" nix-store --serve > /dev/null
+		echo $(( ($(now) - t0) / 1000000 )) >> "$R/ssh-$s"
+	done
+done
+# the host's share of one build, from nixgate's audit lines: building it
+# (trusted: BuildDerivation; untrusted: adding the .drv, then BuildPaths)
+ams() { grep "key=$1 op=$2 .*-hb-$3-" "$B/home/$1.log" | sed 's/.* ms=\([0-9.]*\).*/\1/'; }
+ams hgate BuildDerivation one > "$R/onehost-gate"
+ams hfree AddToStoreNar one > "$R/onedrv-free"
+ams hfree BuildPaths one > "$R/onehost-free"
+# and of the 256 MiB build: building, then sending the NAR
+ams hgate BuildDerivation big | cut -d. -f1 > "$R/bigbuild-gate"
+ams hgate DumpStorePath big | cut -d. -f1 > "$R/bigdump-gate"
+
 S1=$(med "$R/sess-gate"); S2=$(med "$R/sess-nixstore"); SD=$(med "$R/sess-daemon")
 T1=$(med "$R/to-gate"); T2=$(med "$R/to-nixstore")
 F1=$(med "$R/from-gate"); F2=$(med "$R/from-nixstore")
@@ -111,6 +214,12 @@ M1=$(med "$R/many-gate"); M2=$(med "$R/many-nixstore")
 Q1=$(med "$R/query-gate"); Q2=$(med "$R/query-nixstore")
 P1=$(hi "$R/rss-gate"); P2=$(hi "$R/rss-nixstore")
 C1=$(med "$R/cputo-gate"); C2=$(med "$R/cputo-nixstore"); D1=$(med "$R/cpufrom-gate"); D2=$(med "$R/cpufrom-nixstore")
+HA=$(med "$R/one-stock"); HB=$(med "$R/one-gate"); HC=$(med "$R/one-free"); HL=$(med "$R/one-local")
+GA=$(med "$R/graph-stock"); GB=$(med "$R/graph-gate"); GC=$(med "$R/graph-free"); GL=$(med "$R/graph-local")
+BA=$(med "$R/big-stock"); BB=$(med "$R/big-gate"); BC=$(med "$R/big-free")
+SA=$(med "$R/ssh-nixstore"); SB=$(med "$R/ssh-hgate")
+mm() { echo "$(lo "$R/$1")-$(hi "$R/$1")"; }
+jmm() { echo "[$(lo "$R/$1"),$(hi "$R/$1")]"; }
 row() { printf '%-36s %12s %12s %8s   %s\n' "$@"; }
 row "benchmark" "nixgate" "nix-store" "ratio" "min-max nixgate / nix-store"
 row "session cost (us, 200 each)" "$S1" "$S2" "$(ratio "$S1" "$S2")" "$(lo "$R/sess-gate")-$(hi "$R/sess-gate") / $(lo "$R/sess-nixstore")-$(hi "$R/sess-nixstore")"
@@ -124,6 +233,18 @@ row "  per path at the server (ms)" "$(med "$R/add-ms")" "" "" "the daemon's sha
 row "query 10,000 paths (ms, via ssh)" "$Q1" "$Q2" "$(ratio "$Q1" "$Q2")" "$(lo "$R/query-gate")-$(hi "$R/query-gate") / $(lo "$R/query-nixstore")-$(hi "$R/query-nixstore")"
 row "  nixgate's daemon round trips" "$trips" "" "" ""
 row "peak RSS during 1 GiB (KiB)" "$P1" "$P2" "$(ratio "$P1" "$P2")" ""
+row "hook: one build (ms, $HN each)" "$HB" "$HA" "$(ratio "$HB" "$HA")" "$(mm one-gate) / $(mm one-stock)"
+row "  untrusted key (ms)" "$HC" "" "$(ratio "$HC" "$HA")" "$(mm one-free)"
+row "  built here, no hook (ms)" "$HL" "" "" "$(mm one-local)"
+row "  at the host, trusted (ms)" "$(med "$R/onehost-gate")" "" "" "untrusted: $(med "$R/onedrv-free") adding the .drv, $(med "$R/onehost-free") building"
+row "  one ssh session, no build (ms)" "$SB" "$SA" "$(ratio "$SB" "$SA")" "$(mm ssh-hgate) / $(mm ssh-nixstore)"
+row "hook: 10 leaves + top (ms, 5 each)" "$GB" "$GA" "$(ratio "$GB" "$GA")" "$(mm graph-gate) / $(mm graph-stock)"
+row "  untrusted key (ms)" "$GC" "" "$(ratio "$GC" "$GA")" "$(mm graph-free)"
+row "  built here, no hook (ms)" "$GL" "" "" "$(mm graph-local)"
+row "hook: 256 MiB output (ms, 3 each)" "$BB" "$BA" "$(ratio "$BB" "$BA")" "$(mm big-gate) / $(mm big-stock)"
+row "  untrusted key (ms)" "$BC" "" "$(ratio "$BC" "$BA")" "$(mm big-free)"
+row "  host: build, send NAR (ms)" "$(med "$R/bigbuild-gate")" "" "" "sending: $(med "$R/bigdump-gate") ms (trusted key)"
+[ "$hfail" = 0 ] || echo "bench: $hfail hook builds failed"
 echo "machine: $(nproc) cores, $(nix --version), $(uname -r), $(date -u +%Y-%m-%d)"
 if [ -n "$json" ]; then
 	cat > "$json" <<JSON
@@ -135,7 +256,16 @@ if [ -n "$json" ]; then
  "small_paths_per_s":{"nixgate":$M1,"nix_store":$M2,"ratio":$(ratio "$M1" "$M2"),"paths":1000,
    "nixgate_ms_per_path":$(med "$R/add-ms"),"daemon_ms_per_path":$(med "$R/add-daemon-ms")},
  "query_10000_ms":{"nixgate":$Q1,"nix_store":$Q2,"ratio":$(ratio "$Q1" "$Q2"),"nixgate_daemon_round_trips":$trips},
- "peak_rss_kib":{"nixgate":$P1,"nix_store":$P2,"ratio":$(ratio "$P1" "$P2")}}
+ "peak_rss_kib":{"nixgate":$P1,"nix_store":$P2,"ratio":$(ratio "$P1" "$P2")},
+ "hook_one_build_ms":{"stock":$HA,"nixgate_trusted":$HB,"nixgate_untrusted":$HC,"ratio_trusted":$(ratio "$HB" "$HA"),"ratio_untrusted":$(ratio "$HC" "$HA"),
+   "local_no_hook":$HL,"builds":$HN,"host_build_ms":{"trusted":$(med "$R/onehost-gate"),"untrusted_add_drv":$(med "$R/onedrv-free"),"untrusted_build":$(med "$R/onehost-free")},"min_max":{"stock":$(jmm one-stock),"nixgate_trusted":$(jmm one-gate),"nixgate_untrusted":$(jmm one-free),"local_no_hook":$(jmm one-local)}},
+ "hook_ssh_session_ms":{"nix_store":$SA,"nixgate":$SB,"ratio":$(ratio "$SB" "$SA"),"min_max":{"nix_store":$(jmm ssh-nixstore),"nixgate":$(jmm ssh-hgate)}},
+ "hook_graph_11_ms":{"stock":$GA,"nixgate_trusted":$GB,"nixgate_untrusted":$GC,"ratio_trusted":$(ratio "$GB" "$GA"),"ratio_untrusted":$(ratio "$GC" "$GA"),
+   "local_no_hook":$GL,"runs":5,"min_max":{"stock":$(jmm graph-stock),"nixgate_trusted":$(jmm graph-gate),"nixgate_untrusted":$(jmm graph-free),"local_no_hook":$(jmm graph-local)}},
+ "hook_256mib_output_ms":{"stock":$BA,"nixgate_trusted":$BB,"nixgate_untrusted":$BC,"ratio_trusted":$(ratio "$BB" "$BA"),"ratio_untrusted":$(ratio "$BC" "$BA"),"runs":3,
+   "host_build_ms":$(med "$R/bigbuild-gate"),"host_send_nar_ms":$(med "$R/bigdump-gate"),
+   "min_max":{"stock":$(jmm big-stock),"nixgate_trusted":$(jmm big-gate),"nixgate_untrusted":$(jmm big-free)}},
+ "hook_builds_failed":$hfail}
 JSON
 	echo "wrote $json"
 fi

@@ -191,6 +191,10 @@ too_many() { u64 0; u64 33; }
 { byte 0; ev out handshake; ev out too_many; } | seed ping too-many-pairs
 longest() { u64 0; u64 1; str cores; str "$(head -c 8192 /dev/zero | tr '\0' 8)"; }
 { byte 0; ev out handshake; ev out longest; } | seed ping longest-value
+# more stderr than is kept: what comes past the limit is not read for a cause
+chatter() { yes 'debug1: channel 0: new [client-session]' | head -c 16383; }
+denied() { chatter | head -c 16000; printf '\nPermission denied (publickey).\n'; }
+{ byte 255; ev err chatter; ev err denied; ev eof; } | seed ping stderr-past-limit
 
 # --- serve: config, daemon minor - 21, client length, client, daemon
 serve_seed() { # name config minor client-function daemon-function

@@ -73,7 +73,13 @@ $(B)/asan-unit: $(UNITSRC) $(HEADERS) Makefile
 $(B)/asan-nixgate-serve: $(PROTO) $(SERVER) $(HEADERS) Makefile
 	gcc $(SAN) -o $@ $(filter %.c,$^) -lsodium -lseccomp
 
-all: $(B)/asan-unit $(B)/asan-nixgate-serve
+# The client too: it parses what every build host answers (ping, doctor,
+# the build hook), so the same run uses it wherever the tests run nixgate.
+# It has no sandbox of its own, so it runs as shipped.
+$(B)/asan-nixgate: $(PROTO) $(CLIENT) $(HEADERS) Makefile
+	gcc $(SAN) -o $@ $(filter %.c,$^) -lsodium
+
+all: $(B)/asan-unit $(B)/asan-nixgate-serve $(B)/asan-nixgate
 
 fobj = $(patsubst %.c,$(B)/fuzz/obj/%.o,$(1))
 

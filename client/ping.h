@@ -44,6 +44,8 @@ int ping_all(struct ping *const *p, const struct store_uri *const *u, unsigned n
 void ping_close(struct ping *const *p, unsigned n);
 /* The NixgateInfo values, and a kept connection. */
 void ping_free(struct ping *p);
+/* A host found not usable: why, and what to do about it. */
+void ping_set_cause(struct ping *p, const char *cause, const char *fix);
 /* A NixgateInfo value, or NULL. */
 const char *ping_info(const struct ping *p, const char *name);
 void ping_print(FILE *o, const struct ping *p);

@@ -9,9 +9,14 @@ bed_up
 trap bed_down EXIT INT TERM
 mkdir -p "$B/bin"
 cp "$top/build/nixgate-serve" "$top/build/sclient" "$B/bin/"
+# The client as the tests run it, $NIXGATE, and under the name the client
+# daemon runs it by as its build hook.
+NIXGATE=$B/bin/nixgate
+ln -s "$top/build/nixgate" "$NIXGATE"
+ln -s nixgate "$B/bin/nixgate-build-hook"
 if [ -n "${NIXGATE_ASAN:-}" ]; then
-	# the sanitizer build in the shipped binary's place; any finding aborts
-	# the process and leaves a log that fails this file's run
+	# the sanitizer builds in the shipped binaries' places; any finding
+	# aborts the process and leaves a log that fails this file's run
 	mkdir -m 1777 "$B/asan"
 	cp "$top/build/asan-nixgate-serve" "$B/bin/asan-nixgate-serve"
 	cat > "$B/bin/nixgate-serve" <<-WRAP
@@ -20,6 +25,20 @@ if [ -n "${NIXGATE_ASAN:-}" ]; then
 	exec "$B/bin/asan-nixgate-serve" --no-sandbox "\$@"
 	WRAP
 	chmod 755 "$B/bin/nixgate-serve"
+	# The client has no sandbox to turn off. The options are in the script,
+	# not the environment, since the build hook's is the client daemon's.
+	# It runs the sanitizer build under the name it was called by, which
+	# decides the command (nixgate-build-hook is the hook).
+	mkdir "$B/libexec"
+	cp "$top/build/asan-nixgate" "$B/libexec/nixgate"
+	ln -s nixgate "$B/libexec/nixgate-build-hook"
+	rm "$NIXGATE"
+	cat > "$NIXGATE" <<-WRAP
+	#!/bin/sh
+	export ASAN_OPTIONS=abort_on_error=1:log_path=$B/asan/client-asan UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:log_path=$B/asan/client-ubsan
+	exec "$B/libexec/\${0##*/}" "\$@"
+	WRAP
+	chmod 755 "$NIXGATE"
 fi
 bed_key nixstore "nix-store --serve --write"
 bed_key gate "$B/bin/nixgate-serve --key gate --trusted"

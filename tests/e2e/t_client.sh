@@ -1,6 +1,6 @@
 # nixgate ping and doctor against the test bed: nixgate-serve with its policy,
 # plain nix-store, and one builder entry per kind of problem.
-NG="$top/build/nixgate"
+NG=$NIXGATE
 SYS="$(uname -m)-linux"
 bed_key sysonly "$B/bin/nixgate-serve --key sysonly --trusted --systems $SYS --audit-log none"
 bed_key wrongprog "/nonexistent/nixgate-serve --key wrongprog"

@@ -32,7 +32,6 @@ ALL="ssh://u1 $SYS - 8 1; ssh://u2 $SYS - 8 1; ssh://u3 $SYS - 8 1"
 built_by() { cat "$B/home/$1.log" 2>/dev/null | grep -c "key=$1 op=BuildPaths .*$2.* result=ok"; }
 # ops KEY OP: how many OP lines KEY's audit log has
 ops() { cat "$B/home/$1.log" 2>/dev/null | grep -c "key=$1 op=$2 "; }
-ln -s "$top/build/nixgate" "$B/bin/nixgate-build-hook"
 mkdir -p "$B/hook-conf"
 cat "$B/client-conf/nix.conf" > "$B/hook-conf/nix.conf"
 cat >> "$B/hook-conf/nix.conf" <<CONF
@@ -99,7 +98,7 @@ fill_u1() {
 	NIX
 	d=$(bed_host nix-instantiate "$B/$1.nix" 2>/dev/null)
 	"$B/bin/sclient" 7 build "$d!out" -- ssh -F "$B/ssh_config" u1 nix-store --serve --write > /dev/null 2>&1 & bpid=$!
-	for i in $(seq 50); do "$top/build/nixgate" ping ssh://u1 | grep -q "builds  *1$" && break; sleep 0.1; done
+	for i in $(seq 50); do "$NIXGATE" ping ssh://u1 | grep -q "builds  *1$" && break; sleep 0.1; done
 }
 
 # u1 (faster, but max-jobs 1) is busy with a build of its own: the next build

@@ -268,7 +268,7 @@ t_max_jobs() {
 	t0=$(date +%s)
 	nix-build --no-out-link --max-jobs 0 --builders "ssh://slots $SYS - 2 1" "$B/slot1.nix" > "$B/slot1.out" 2>&1 & p1=$!
 	sleep 1.5
-	"$top/build/nixgate" ping ssh://slots > "$B/slotping" 2>&1
+	"$NIXGATE" ping ssh://slots > "$B/slotping" 2>&1
 	nix-build --no-out-link --max-jobs 0 --builders "ssh://slots $SYS - 2 1" "$B/slot2.nix" > "$B/slot2.out" 2>&1 & p2=$!
 	wait "$p1"; r1=$?
 	wait "$p2"; r2=$?

@@ -152,6 +152,50 @@ remote_replies() { # minor build-status
 { byte 7; remote_replies 7 0; } | seed remote built
 { byte 2; remote_replies 2 1; } | seed remote failed-old
 
+# --- ping: ssh's exit status, then events: stdout or stderr bytes, the
+# step's deadline, the end of stdout
+SERVE_MAGIC_2=0x5452eecb
+EV=$(mktemp)
+trap 'rm -f "$EV"' EXIT
+ev() { # out|err COMMAND... (the bytes are its output) | late | eof
+	case $1 in
+	late) byte 128; return ;;
+	eof) byte 192; return ;;
+	out) k=0 ;;
+	err) k=64 ;;
+	esac
+	shift
+	"$@" > "$EV"
+	n=$(wc -c < "$EV")
+	byte $((k | n >> 8)); byte $((n & 255))
+	cat "$EV"
+}
+handshake() { u64 $SERVE_MAGIC_2; u64 "${1:-0x207}"; }
+info_pairs() { u64 6; str key; str gate; str trusted; str true; str version; str 0.1
+	str max-jobs; str 2; str builds; str 1; str trusted-public-keys; str "$KEY"; }
+info_head() { u64 0; info_pairs | head -c 60; }
+info_tail() { info_pairs | tail -c +61; }
+{ byte 0; ev err printf 'debug1: Authenticated to 127.0.0.1 ([127.0.0.1]:22) using "publickey".\n'
+  ev out handshake; ev out info_head; ev out info_tail; } | seed ping nixgate
+{ byte 0; ev out handshake; ev out u64 0; ev eof; } | seed ping nix-store
+stray() { printf 'hello from\tbashrc\n'; handshake; }
+{ byte 0; ev out stray; ev late; } | seed ping stray-output
+{ byte 127; ev err printf 'sh: 1: /nonexistent/nixgate-serve: not found\n'; ev eof; } | seed ping wrong-program
+{ byte 255; ev err printf 'ssh: connect to host 127.0.0.1 port 1: Connection refused\r\n'; ev eof; } | seed ping refused
+{ byte 255; ev err printf 'debug1: Reading configuration data\nkex_exchange_identification: read: Connection reset by peer\r\nlast words\n'
+  ev eof; ev err printf 'after the end\n'; } | seed ping ssh-failed
+{ byte 143; ev out u64 $SERVE_MAGIC_2; ev late; } | seed ping no-answer
+{ byte 0; ev out handshake 0x105; } | seed ping old-protocol
+{ byte 0; ev out handshake; ev out u64 1; } | seed ping not-a-query-answer
+too_many() { u64 0; u64 33; }
+{ byte 0; ev out handshake; ev out too_many; } | seed ping too-many-pairs
+longest() { u64 0; u64 1; str cores; str "$(head -c 8192 /dev/zero | tr '\0' 8)"; }
+{ byte 0; ev out handshake; ev out longest; } | seed ping longest-value
+# more stderr than is kept: what comes past the limit is not read for a cause
+chatter() { yes 'debug1: channel 0: new [client-session]' | head -c 16383; }
+denied() { chatter | head -c 16000; printf '\nPermission denied (publickey).\n'; }
+{ byte 255; ev err chatter; ev err denied; ev eof; } | seed ping stderr-past-limit
+
 # --- serve: config, daemon minor - 21, client length, client, daemon
 serve_seed() { # name config minor client-function daemon-function
 	"$4" > "$C/.client"

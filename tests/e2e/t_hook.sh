@@ -225,6 +225,20 @@ t_postponed() {
 	fi
 }
 
+# hook_fails NAME FILE BUILDERS PATTERN [OPTION...]: nix-build of FILE
+# through the client's daemon fails, its output (FILE.out) saying PATTERN
+hook_fails() {
+	local n=$1 f=$2 b=$3 pat=$4
+	shift 4
+	if NIX_REMOTE=daemon nix-build --no-out-link --max-jobs 0 "$@" --builders "$b" "$f" > "$f.out" 2>&1; then
+		bad "hook/$n" "the build succeeded"
+	elif grep -q -- "$pat" "$f.out"; then
+		ok "hook/$n"
+	else
+		bad "hook/$n" "$(tail -n 3 "$f.out" | tr '\n' ' ')"
+	fi
+}
+
 # hbuild NAME BUILDER: a one-line derivation built through the hook on
 # BUILDER; its output in $o, nix-build's words in $B/NAME.out
 hbuild() {
@@ -316,14 +330,8 @@ t_client_timeout() {
 	cat > "$B/slow.nix" <<-NIX
 	derivation { name = "slow-hook"; system = builtins.currentSystem; builder = "/bin/sh"; args = [ "-c" "/bin/sleep 30; echo > \$out" ]; }
 	NIX
-	if NIX_REMOTE=daemon nix-build --no-out-link --max-jobs 0 --option timeout 2 --builders "ssh://u3 $SYS - 8 1" \
-		"$B/slow.nix" > "$B/slow.out" 2>&1; then
-		bad hook/client-timeout "the build succeeded"
-	elif grep -q "on ssh://u3 (key u3) failed: .*timed out after 2 seconds" "$B/slow.out"; then
-		ok hook/client-timeout
-	else
-		bad hook/client-timeout "$(tail -n 3 "$B/slow.out" | tr '\n' ' ')"
-	fi
+	hook_fails client-timeout "$B/slow.nix" "ssh://u3 $SYS - 8 1" \
+		"on ssh://u3 (key u3) failed: .*timed out after 2 seconds" --option timeout 2
 }
 
 # builders-use-substitutes: the host takes an input it lacks from its own
@@ -391,13 +399,8 @@ t_no_builder() {
 	cat > "$B/nobuilder.nix" <<-NIX
 	derivation { name = "nobuilder"; system = "riscv64-linux"; builder = "/bin/sh"; args = [ "-c" "echo > \$out" ]; }
 	NIX
-	if NIX_REMOTE=daemon nix-build --no-out-link --max-jobs 0 --builders "ssh://u3 $SYS - 8 1" "$B/nobuilder.nix" > "$B/nob.out" 2>&1; then
-		bad hook/no-builder "it built"
-	elif grep -q "nixgate: none of the 1 builders can take .*-nobuilder.drv (system riscv64-linux)" "$B/nob.out"; then
-		ok hook/no-builder
-	else
-		bad hook/no-builder "$(tail -n 2 "$B/nob.out" | tr '\n' ' ')"
-	fi
+	hook_fails no-builder "$B/nobuilder.nix" "ssh://u3 $SYS - 8 1" \
+		"nixgate: none of the 1 builders can take .*-nobuilder.drv (system riscv64-linux)"
 }
 
 # A derivation for Nix's builtin system (builtin:fetchurl, not preferring a

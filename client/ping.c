@@ -133,8 +133,11 @@ static void read_err(struct probe *b)
 static int start(struct probe *b, struct ping *p, const struct store_uri *u, int flags)
 {
 	/* -v for the time ssh took to authenticate; kept connections carry
-	 * the build log on stderr later, where only ssh's errors belong */
-	static const char *const verbose[] = {"-v", "-oConnectTimeout=10", NULL};
+	 * the build log on stderr later, where only ssh's errors belong. A
+	 * check leaves no ssh master behind (ControlPersist in the user's
+	 * config): one that stays keeps the -v stderr open, and the check
+	 * waited for it. */
+	static const char *const verbose[] = {"-v", "-oConnectTimeout=10", "-oControlPersist=no", NULL};
 	static const char *const quiet[] = {"-oLogLevel=ERROR", "-oConnectTimeout=10", NULL};
 	static const uint64_t hello[2] = {SERVE_MAGIC_1, SERVE_VERSION};
 

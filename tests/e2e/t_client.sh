@@ -113,3 +113,18 @@ ssh://nixstore: ok (nix-store --serve, no per-key policy)" ]; then
 		bad doctor/machines-file-json "status $st: $(cat "$B/doc.json")"
 	fi
 }
+
+# A check leaves no ssh master behind when the user's ssh config persists
+# them (ControlMaster auto, ControlPersist): one that stayed would hold the
+# check's pipe open, and the check waited for it
+t_ping_control_persist() {
+	cp "$B/ssh_config" "$B/ssh_config_cm"
+	printf 'Host *\n  ControlMaster auto\n  ControlPath %s/cm-%%C\n  ControlPersist 60\n' "$B" >> "$B/ssh_config_cm"
+	NIX_SSHOPTS="-F $B/ssh_config_cm" "$NG" ping ssh://gate > "$B/cm.out" 2>&1; st=$?
+	if [ "$st" = 0 ] && ! ls "$B"/cm-* > /dev/null 2>&1; then
+		ok ping/control-persist
+	else
+		bad ping/control-persist "status $st, masters: $(ls "$B"/cm-* 2>&1 | tr '\n' ' ')"
+	fi
+	for s in "$B"/cm-*; do [ -e "$s" ] && ssh -o ControlPath="$s" -O exit gate 2>/dev/null; done
+}

@@ -419,3 +419,21 @@ t_builtin_system() {
 		bad hook/builtin-system "$(tail -n 3 "$B/bfetch.out" | tr '\n' ' ')"
 	fi
 }
+
+# With ssh masters persisted by the user's config (ControlMaster auto,
+# ControlPersist; the last test, since the config is the bed's), builds go
+# through, the master holding none of the build's pipes, and it stays there
+# for the next connection
+t_control_persist() {
+	printf 'Host *\n  ControlMaster auto\n  ControlPath %s/hm-%%C\n  ControlPersist 60\n' "$B" >> "$B/ssh_config"
+	for n in 1 2; do
+		cat > "$B/cm$n.nix" <<-NIX
+		derivation { name = "cm-$n"; system = builtins.currentSystem; builder = "/bin/sh"; args = [ "-c" "echo $n > \$out" ]; }
+		NIX
+		o=$(timeout 120 env NIX_REMOTE=daemon nix-build --no-out-link --max-jobs 0 --builders "ssh://u3 $SYS - 8 1" \
+			"$B/cm$n.nix" 2> "$B/cm$n.out") && [ "$(cat "$o")" = "$n" ] ||
+			{ bad hook/control-persist "build $n: $(tail -n 2 "$B/cm$n.out" | tr '\n' ' ')"; break; }
+		[ "$n" = 2 ] && if ls "$B"/hm-* > /dev/null 2>&1; then ok hook/control-persist; else bad hook/control-persist "no master"; fi
+	done
+	for m in "$B"/hm-*; do [ -e "$m" ] && ssh -o ControlPath="$m" -O exit u3 2>/dev/null; done
+}

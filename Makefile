@@ -95,3 +95,9 @@ fuzzers: $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ))
 .PHONY: fuzzers
 # Objects reached only through pattern rules are kept, not rebuilt each time.
 .SECONDARY:
+
+# MiB/s of both SHA-256 paths (proto/sha256.c): build/sha256-bench [MiB]
+$(B)/sha256-bench: $(call obj,tests/tools/sha256_bench.c proto/sha256.c)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+all: $(B)/sha256-bench

@@ -4,14 +4,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <sodium.h>
-
 #include "buildresult.h"
 #include "err.h"
 #include "nar.h"
 #include "remote.h"
 #include "serveopts.h"
 #include "serveproto.h"
+#include "sha256.h"
 
 /* BuildResult statuses that mean the outputs are there */
 enum { BUILT = 0, SUBSTITUTED = 1, ALREADY_VALID = 2, RESOLVES_TO_ALREADY_VALID = 13 };
@@ -196,7 +195,7 @@ int remote_info(struct remote *h, const char *path, struct pathinfo *in, struct 
 int remote_dump(struct remote *h, const char *path, int fd, unsigned char hash[SHA256_BYTES], uint64_t *size)
 {
 	static struct nar nar;
-	crypto_hash_sha256_state st;
+	struct sha256 st;
 	const unsigned char *p;
 	size_t got;
 	ssize_t k;
@@ -204,18 +203,18 @@ int remote_dump(struct remote *h, const char *path, int fd, unsigned char hash[S
 	if (wr_u64(&h->w, CMD_DUMP_STORE_PATH) < 0 || wr_cstr(&h->w, path) < 0 || wr_flush(&h->w) < 0)
 		return -1;
 	nar_init(&nar);
-	crypto_hash_sha256_init(&st);
+	sha256_init(&st);
 	while (!nar_done(&nar)) {
 		if (rd_peek(&h->r, &p, &got) < 0)
 			return -1;
 		if ((k = nar_feed(&nar, p, got)) < 0)
 			return -1;
-		crypto_hash_sha256_update(&st, p, (unsigned long long)k);
+		sha256_update(&st, p, (size_t)k);
 		if (write_all(fd, p, (size_t)k) < 0)
 			return fail_sys("passing on the NAR of %s", path);
 		rd_consume(&h->r, (size_t)k);
 	}
-	crypto_hash_sha256_final(&st, hash);
+	sha256_final(&st, hash);
 	*size = nar.total;
 	return 0;
 }

@@ -1,9 +1,9 @@
-#include <sodium.h>
 #include <string.h>
 
 #include "base32.h"
 #include "ca.h"
 #include "err.h"
+#include "sha256.h"
 
 static const struct { const char *name; size_t len; } algos[] = {
 	{"md5", 16}, {"sha1", 20}, {"sha256", 32}, {"sha512", 64},
@@ -83,14 +83,14 @@ static void hex(char *out, const unsigned char *h, size_t n)
 	out[2 * n] = 0;
 }
 
-static void put(crypto_hash_sha256_state *st, const char *s)
+static void put(struct sha256 *st, const char *s)
 {
-	crypto_hash_sha256_update(st, (const unsigned char *)s, strlen(s));
+	sha256_update(st, s, strlen(s));
 }
 
 /* Nix's makeStorePath: sha256 of "<type>:sha256:<hex>:/nix/store:<name>",
  * where st already holds <type>, folded to 20 bytes. */
-static void finish(char out[STORE_PATH_MAX + 1], crypto_hash_sha256_state *st,
+static void finish(char out[STORE_PATH_MAX + 1], struct sha256 *st,
 		   const unsigned char h[SHA256_BYTES], const char *name)
 {
 	unsigned char d[SHA256_BYTES], f[20] = {0};
@@ -102,7 +102,7 @@ static void finish(char out[STORE_PATH_MAX + 1], crypto_hash_sha256_state *st,
 	put(st, x);
 	put(st, ":" STORE_DIR ":");
 	put(st, name);
-	crypto_hash_sha256_final(st, d);
+	sha256_final(st, d);
 	for (i = 0; i < SHA256_BYTES; i++)
 		f[i % 20] ^= d[i];
 	memcpy(out, STORE_DIR "/", sizeof STORE_DIR);
@@ -115,20 +115,20 @@ static void finish(char out[STORE_PATH_MAX + 1], crypto_hash_sha256_state *st,
 static void fixed_flat(char out[STORE_PATH_MAX + 1], int recursive, const char *algo,
 		       const unsigned char *h, size_t n, const char *name)
 {
-	crypto_hash_sha256_state st;
+	struct sha256 st;
 	unsigned char inner[SHA256_BYTES];
 	char x[2 * CA_HASH_MAX + 1];
 
 	hex(x, h, n);
-	crypto_hash_sha256_init(&st);
+	sha256_init(&st);
 	put(&st, "fixed:out:");
 	put(&st, recursive ? "r:" : "");
 	put(&st, algo);
 	put(&st, ":");
 	put(&st, x);
 	put(&st, ":");
-	crypto_hash_sha256_final(&st, inner);
-	crypto_hash_sha256_init(&st);
+	sha256_final(&st, inner);
+	sha256_init(&st);
 	put(&st, "output:out");
 	finish(out, &st, inner, name);
 }
@@ -136,7 +136,7 @@ static void fixed_flat(char out[STORE_PATH_MAX + 1], int recursive, const char *
 int ca_path(char out[STORE_PATH_MAX + 1], const struct ca *c, const char *name,
 	    const struct pathset *refs, const char *self)
 {
-	crypto_hash_sha256_state st;
+	struct sha256 st;
 	size_t i;
 	int has_self = 0;
 
@@ -149,7 +149,7 @@ int ca_path(char out[STORE_PATH_MAX + 1], const struct ca *c, const char *name,
 		fixed_flat(out, c->recursive, c->algo, c->hash, c->hlen, name);
 		return 0;
 	}
-	crypto_hash_sha256_init(&st);
+	sha256_init(&st);
 	put(&st, c->text ? "text" : "source");
 	for (i = 0; i < refs->n; i++) {
 		const char *r = pathset_get(refs, i);
@@ -183,9 +183,9 @@ int ca_fixed_output(char out[STORE_PATH_MAX + 1], const char *algo, const char *
 	if (strlen(name) > STORE_NAME_MAX)
 		return fail(EXIT_REFUSED, "store path name of %zu bytes", strlen(name));
 	if (rec && c.hlen == SHA256_BYTES) {
-		crypto_hash_sha256_state st;
+		struct sha256 st;
 
-		crypto_hash_sha256_init(&st);
+		sha256_init(&st);
 		put(&st, "source");
 		finish(out, &st, c.hash, name);
 	} else

@@ -17,6 +17,7 @@
 #include "hash.h"
 #include "serve.h"
 #include "serveopts.h"
+#include "sha256.h"
 #include "sig.h"
 #include "storepath.h"
 #include "words.h"
@@ -425,7 +426,7 @@ static int import_ok(struct serve *s, struct addinfo *a, struct pathset *refs)
  * it passes; its hash must be the declared one. */
 static int spool_known(struct serve *s, const struct addinfo *a, struct narsrc *src)
 {
-	crypto_hash_sha256_state st;
+	struct sha256 st;
 	unsigned char got_hash[SHA256_BYTES];
 	char want[HASH_TEXT_MAX], got[HASH_TEXT_MAX];
 	const unsigned char *p;
@@ -434,16 +435,16 @@ static int spool_known(struct serve *s, const struct addinfo *a, struct narsrc *
 
 	if (ftruncate(s->spool_fd, 0) < 0)
 		return fail_sys("truncating the spool file");
-	crypto_hash_sha256_init(&st);
+	sha256_init(&st);
 	while (src->left > 0) {
 		if (nar_next(src, &p, &n, sizeof spoolbuf) < 0)
 			return -1;
-		crypto_hash_sha256_update(&st, p, n);
+		sha256_update(&st, p, n);
 		if (pwrite(s->spool_fd, p, n, (off_t)off) != (ssize_t)n)
 			return fail_sys("writing the spool file");
 		off += n;
 	}
-	crypto_hash_sha256_final(&st, got_hash);
+	sha256_final(&st, got_hash);
 	if (memcmp(got_hash, a->hash, SHA256_BYTES)) {
 		hash_fmt32(want, a->hash);
 		hash_fmt32(got, got_hash);
@@ -496,7 +497,7 @@ static int add_to_store_nar(struct serve *s)
 /* One NAR of the export format into the spool file, validated and hashed. */
 static int spool_nar(struct serve *s, struct addinfo *a)
 {
-	crypto_hash_sha256_state st;
+	struct sha256 st;
 	const unsigned char *p;
 	size_t got;
 	ssize_t k;
@@ -505,7 +506,7 @@ static int spool_nar(struct serve *s, struct addinfo *a)
 		return fail(EXIT_SYSTEM, "ImportPaths needs a spool file and none could be opened");
 	if (ftruncate(s->spool_fd, 0) < 0)
 		return fail_sys("truncating the import spool file");
-	crypto_hash_sha256_init(&st);
+	sha256_init(&st);
 	nar_init(&s->nar);
 	a->nar_size = 0;
 	while (!nar_done(&s->nar)) {
@@ -517,14 +518,14 @@ static int spool_nar(struct serve *s, struct addinfo *a)
 		 * when it is read, not after the limit's worth of its bytes */
 		if (nar_size_ok(s, nar_claimed(&s->nar), 1) < 0)
 			return -1;
-		crypto_hash_sha256_update(&st, p, (unsigned long long)k);
+		sha256_update(&st, p, (size_t)k);
 		if (pwrite(s->spool_fd, p, (size_t)k, (off_t)a->nar_size) != k)
 			return fail_sys("writing the import spool file");
 		a->nar_size += (uint64_t)k;
 		s->req.bytes += (uint64_t)k;
 		rd_consume(&s->in, (size_t)k);
 	}
-	crypto_hash_sha256_final(&st, a->hash);
+	sha256_final(&st, a->hash);
 	return 0;
 }
 

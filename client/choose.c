@@ -100,22 +100,33 @@ static double number(const char *s, double dflt)
 /* Nix's slot files for a machine entry, as its hook names them:
  * current-load/<URI, '/' as '_'>-<slot>. A free slot's file, locked, or -1
  * when all are busy; *busy counts the busy ones. */
+int load_file(char *out, size_t max, const char *state_dir, const char *uri, const char *suffix)
+{
+	char u[URI_MAX + 1], *q;
+	int n;
+
+	snprintf(u, sizeof u, "%s", uri);
+	for (q = u; *q; q++)
+		if (*q == '/')
+			*q = '_';
+	snprintf(out, max, "%s/current-load", state_dir);
+	mkdir(out, 0755);
+	n = snprintf(out, max, "%s/current-load/%s%s", state_dir, u, suffix);
+	if (n < 0 || (size_t)n >= max)
+		return -1;
+	return open(out, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+}
+
 static int slot_take(const struct chooser *c, const struct machine *m, unsigned *busy)
 {
-	char path[4096], uri[URI_MAX + 1], *q;
+	char path[4096], suffix[32];
 	unsigned i;
 	int fd, got = -1;
 
-	snprintf(uri, sizeof uri, "%s", m->uri.text);
-	for (q = uri; *q; q++)
-		if (*q == '/')
-			*q = '_';
-	snprintf(path, sizeof path, "%s/current-load", c->state_dir);
-	mkdir(path, 0755);
 	*busy = 0;
 	for (i = 0; i < m->max_jobs; i++) {
-		snprintf(path, sizeof path, "%s/current-load/%s-%u", c->state_dir, uri, i);
-		if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0) {
+		snprintf(suffix, sizeof suffix, "-%u", i);
+		if ((fd = load_file(path, sizeof path, c->state_dir, m->uri.text, suffix)) < 0) {
 			/* a slot that cannot be counted is taken as busy */
 			(*busy)++;
 			continue;

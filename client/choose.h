@@ -7,6 +7,8 @@
 #ifndef NIXGATE_CHOOSE_H
 #define NIXGATE_CHOOSE_H
 
+#include <stddef.h>
+
 #include "machines.h"
 #include "ping.h"
 
@@ -25,6 +27,10 @@ struct chooser {
  * host; -1 when no machine can take it; -2 when the ones that could are
  * all full. */
 int choose(struct chooser *c, const char *system, char feats[][INFO_NAME_MAX + 1], unsigned nfeat);
+/* A file of Nix's for a machine, as its hook names them:
+ * STATE/current-load/<URI, '/' as '_'><suffix>, opened (made if missing);
+ * -1 when it cannot be. */
+int load_file(char *out, size_t max, const char *state_dir, const char *uri, const char *suffix);
 /* 1 if the word w is in the space- or comma-separated list. */
 int list_has(const char *list, const char *w);
 

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -25,6 +26,7 @@
 
 #define SETTING_NAME_MAX 256
 #define CLOSURE_MAX 65536
+#define UPLOAD_WAIT_S (15 * 60)
 #define HOST_KEYS_MAX 32   /* a policy holds as many (POLICY_KEYS_MAX) */
 #define LOG_FD 4   /* the build log: the daemon reads it as the builder's output */
 
@@ -221,6 +223,27 @@ static size_t host_keys(const struct ping *pi, struct pubkey *keys, size_t max)
 	return n;
 }
 
+/* The host's upload lock, waited for up to UPLOAD_WAIT_S as Nix's hook
+ * waits: past that the copy goes ahead, said in the log. -1 when none. */
+static int upload_lock(const struct machine *m)
+{
+	char path[4096];
+	int fd, i;
+
+	if ((fd = load_file(path, sizeof path, state_dir, m->uri.text, ".upload-lock")) < 0)
+		return -1;
+	for (i = 0; i < UPLOAD_WAIT_S * 10; i++) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			return fd;
+		if (i == 0)
+			say("nixgate: waiting for another copy to %s", m->uri.text);
+		usleep(100000);
+	}
+	say("nixgate: the copy to %s waited %d s for another; copying anyway", m->uri.text, UPLOAD_WAIT_S);
+	close(fd);
+	return -1;
+}
+
 /* BuildDerivation: the local .drv as a BasicDerivation, its sources
  * replaced by all its inputs. */
 static int build_inline(struct remote *h, struct worker *local, const char *drv, const struct pathset *inputs,
@@ -264,6 +287,7 @@ static int build(const struct machine *m, const struct ping *pi, const char *drv
 	static struct pubkey keys[HOST_KEYS_MAX];
 	char spec[PATH_OUTPUTS_MAX + 1], msg[4096];
 	size_t i, added = 0, left = 0, need = 0;
+	int upload;
 	int r;
 
 	local.logfd = -1;
@@ -288,7 +312,12 @@ static int build(const struct machine *m, const struct ping *pi, const char *drv
 	}
 	h.opts = opts;
 	h.substitute = use_substitutes;
-	if (remote_open(&h, &m->uri, LOG_FD) < 0 || remote_valid(&h, &g.order, &valid) < 0)
+	if (remote_open(&h, &m->uri, LOG_FD) < 0)
+		return -1;
+	/* one copy to a host at a time, Nix's hook's lock as well: another
+	 * hook's copy of the same inputs is then there when this one asks */
+	upload = upload_lock(m);
+	if (remote_valid(&h, &g.order, &valid) < 0)
 		return -1;
 	for (i = 0; i < g.order.n; i++) {
 		const char *p = pathset_get(&g.order, i);
@@ -304,6 +333,8 @@ static int build(const struct machine *m, const struct ping *pi, const char *drv
 			return -1;
 		added++;
 	}
+	if (upload >= 0)
+		close(upload);
 	say("nixgate: %s on %s (%s key%s%s): %zu paths copied, %zu inputs left to the host, building %s", drv,
 	    m->uri.text, trusted ? "trusted" : "untrusted", pi->nixgate ? " " : "",
 	    pi->nixgate ? ping_info(pi, "key") : "", added, left,

@@ -420,6 +420,28 @@ t_builtin_system() {
 	fi
 }
 
+# Two builds at once that need the same large input on one host: one copy
+# at a time to a host (Nix's upload lock), so the second finds it there and
+# it goes over once
+t_upload_once() {
+	cat > "$B/upload.nix" <<-'NIX'
+	let big = derivation { name = "upl-big"; system = builtins.currentSystem; builder = "/bin/sh";
+	      args = [ "-c" "/bin/head -c 200000000 /dev/zero > $out" ]; };
+	    user = n: derivation { name = "upl-${n}"; system = builtins.currentSystem; builder = "/bin/sh";
+	      inherit big; args = [ "-c" "/bin/sleep 1; echo ${n} > $out" ]; };
+	in derivation { name = "upl-top"; system = builtins.currentSystem; builder = "/bin/sh";
+	  a = user "a"; b = user "b"; args = [ "-c" "read x < $a; read y < $b; echo $x $y > $out" ]; }
+	NIX
+	bigdrv=$(nix-instantiate "$B/upload.nix" 2>/dev/null | xargs nix-store -qR | grep 'upl-big.drv$')
+	NIX_REMOTE=daemon nix-store -r --builders "" "$bigdrv" > /dev/null 2>&1
+	if o=$(NIX_REMOTE=daemon nix-build --no-out-link --max-jobs 0 --builders "ssh://t1 $SYS - 8 1" "$B/upload.nix" 2> "$B/upload.out") &&
+	   [ "$(cat "$o")" = "a b" ] && [ "$(grep -c "op=AddToStoreNar .*-upl-big " "$B/home/t1.log")" = 1 ]; then
+		ok hook/upload-once
+	else
+		bad hook/upload-once "got '$(cat "$o" 2>/dev/null)', $(grep -c "op=AddToStoreNar .*-upl-big " "$B/home/t1.log") copies: $(tail -n 2 "$B/upload.out" | tr '\n' ' ')"
+	fi
+}
+
 # With ssh masters persisted by the user's config (ControlMaster auto,
 # ControlPersist; the last test, since the config is the bed's), builds go
 # through, the master holding none of the build's pipes, and it stays there

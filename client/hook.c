@@ -282,13 +282,12 @@ static int build(const struct machine *m, const struct ping *pi, const char *drv
 	static struct drvinfo f;
 	static struct worker local;
 	static struct remote h;
+	static struct pubkey keys[HOST_KEYS_MAX];
 	const char *sock = getenv("NIX_DAEMON_SOCKET_PATH");
 	int trusted = !pi->nixgate || !strcmp(ping_info(pi, "trusted") ? ping_info(pi, "trusted") : "", "true");
-	static struct pubkey keys[HOST_KEYS_MAX];
 	char spec[PATH_OUTPUTS_MAX + 1], msg[4096];
 	size_t i, added = 0, left = 0, need = 0;
-	int upload;
-	int r;
+	int upload, r;
 
 	local.logfd = -1;
 	if (worker_connect(&local, sock && *sock ? sock : DEFAULT_DAEMON_SOCKET) < 0 || worker_handshake(&local) < 0)

@@ -131,18 +131,6 @@ struct graph {
 	size_t nkeys;
 };
 
-static int info_refs(struct worker *d, const char *path, struct pathinfo *in, struct pathset *refs)
-{
-	uint64_t valid = 1;
-
-	if (wr_u64(&d->w, WOP_QUERY_PATH_INFO) < 0 || wr_cstr(&d->w, path) < 0 || worker_wait(d, NULL, NULL) != 0 ||
-	    (d->minor >= 17 && rd_u64(&d->r, &valid) < 0))
-		return err_kind() ? -1 : fail(EXIT_SYSTEM, "the local daemon: %s", d->errmsg);
-	if (!valid)
-		return fail(EXIT_SYSTEM, "%s is not valid in the local store", path);
-	return pathinfo_read_worker(&d->r, d->minor, in, refs);
-}
-
 static int proves(struct graph *g, const char *path, const struct pathinfo *in, struct pathset *refs)
 {
 	struct claim c = { path, in->ca, in->hash, in->nar_size, in->sigs, in->sigs_len };
@@ -177,7 +165,7 @@ static int visit(struct graph *g, struct worker *d, const char *path, unsigned d
 		g->cap = cap;
 	}
 	pathset_init(&g->refs[at]);
-	if (info_refs(d, path, &in, &g->refs[at]) < 0 || proves(g, path, &in, &g->refs[at]) < 0)
+	if (local_info(d, path, &in, &g->refs[at]) < 0 || proves(g, path, &in, &g->refs[at]) < 0)
 		return -1;
 	for (i = 0; i < g->refs[at].n; i++) {
 		char ref[STORE_PATH_MAX + 1];

@@ -65,6 +65,12 @@ static void streams(struct remote *h, const struct store_uri *u)
 	wr_init_fd(&h->w, h->c.in, h->wbuf, sizeof h->wbuf, u->text);
 }
 
+/* The serve protocol minor both sides speak. */
+static unsigned agreed(unsigned host_minor)
+{
+	return host_minor < (SERVE_VERSION & 0xff) ? host_minor : SERVE_VERSION & 0xff;
+}
+
 int remote_open(struct remote *h, const struct store_uri *u, int errfd)
 {
 	uint64_t magic, v;
@@ -73,7 +79,7 @@ int remote_open(struct remote *h, const struct store_uri *u, int errfd)
 	if (parked.set && !strcmp(parked.uri, u->text)) {
 		h->c = parked.c;
 		parked.set = 0;
-		h->minor = parked.minor < (SERVE_VERSION & 0xff) ? parked.minor : SERVE_VERSION & 0xff;
+		h->minor = agreed(parked.minor);
 		streams(h, u);
 		return errfd >= 0 ? relay(h, errfd) : 0;
 	}
@@ -90,7 +96,7 @@ int remote_open(struct remote *h, const struct store_uri *u, int errfd)
 	if ((v & 0xff00) != 0x200)
 		return fail(EXIT_SYSTEM, "%s speaks serve protocol %llu.%llu", u->text, (unsigned long long)(v >> 8),
 			    (unsigned long long)(v & 0xff));
-	h->minor = (unsigned)(v & 0xff) < (SERVE_VERSION & 0xff) ? (unsigned)(v & 0xff) : SERVE_VERSION & 0xff;
+	h->minor = agreed((unsigned)(v & 0xff));
 	return 0;
 }
 
@@ -113,21 +119,28 @@ int remote_valid(struct remote *h, const struct pathset *paths, struct pathset *
 	return pathset_read(valid, &h->r, "valid paths");
 }
 
+int local_info(struct worker *d, const char *path, struct pathinfo *in, struct pathset *refs)
+{
+	uint64_t valid = 1;
+
+	if (wr_u64(&d->w, WOP_QUERY_PATH_INFO) < 0 || wr_cstr(&d->w, path) < 0 || worker_wait(d, NULL, NULL) != 0 ||
+	    (d->minor >= 17 && rd_u64(&d->r, &valid) < 0))
+		return err_kind() ? -1 : fail(EXIT_SYSTEM, "the local daemon: %s", d->errmsg);
+	if (!valid)
+		return fail(EXIT_SYSTEM, "%s is not valid in the local store", path);
+	return pathinfo_read_worker(&d->r, d->minor, in, refs);
+}
+
 int remote_add(struct remote *h, struct worker *local, const char *path)
 {
 	static struct pathinfo in;
 	static struct pathset refs;
 	char hash[HASH_TEXT_MAX];
 	const unsigned char *p;
-	uint64_t valid = 1, left, ok;
+	uint64_t left, ok;
 	size_t got;
 
-	if (wr_u64(&local->w, WOP_QUERY_PATH_INFO) < 0 || wr_cstr(&local->w, path) < 0 ||
-	    worker_wait(local, NULL, NULL) != 0 || (local->minor >= 17 && rd_u64(&local->r, &valid) < 0))
-		return err_kind() ? -1 : fail(EXIT_SYSTEM, "the local daemon: %s", local->errmsg);
-	if (!valid)
-		return fail(EXIT_SYSTEM, "%s is not valid in the local store", path);
-	if (pathinfo_read_worker(&local->r, local->minor, &in, &refs) < 0)
+	if (local_info(local, path, &in, &refs) < 0)
 		return -1;
 	hash_fmt16(hash, in.hash);
 	if (wr_u64(&h->w, CMD_ADD_TO_STORE_NAR) < 0 || wr_cstr(&h->w, path) < 0 || wr_cstr(&h->w, in.deriver) < 0 ||

@@ -35,6 +35,9 @@ int remote_close(struct remote *h);
 /* Which of paths the host has (or, with substitute, has substituted), into
  * valid. */
 int remote_valid(struct remote *h, const struct pathset *paths, struct pathset *valid);
+/* A path's metadata in the local store (through its daemon); a path it
+ * does not hold is an error. */
+int local_info(struct worker *d, const char *path, struct pathinfo *in, struct pathset *refs);
 /* One path from the local store (through its daemon) to the host. */
 int remote_add(struct remote *h, struct worker *local, const char *path);
 /* BuildPaths of "drv!outputs" entries: 0 built, 1 failed (the host's

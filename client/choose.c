@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,26 +98,28 @@ static double number(const char *s, double dflt)
 	return s && strcmp(s, "none") ? atof(s) : dflt;
 }
 
-/* Nix's slot files for a machine entry, as its hook names them:
- * current-load/<URI, '/' as '_'>-<slot>. A free slot's file, locked, or -1
- * when all are busy; *busy counts the busy ones. */
 int load_file(char *out, size_t max, const char *state_dir, const char *uri, const char *suffix)
 {
-	char u[URI_MAX + 1], *q;
-	int n;
+	char u[URI_MAX + 1], dir[1100], *q;
+	int n, fd;
 
 	snprintf(u, sizeof u, "%s", uri);
 	for (q = u; *q; q++)
 		if (*q == '/')
 			*q = '_';
-	snprintf(out, max, "%s/current-load", state_dir);
-	mkdir(out, 0755);
 	n = snprintf(out, max, "%s/current-load/%s%s", state_dir, u, suffix);
 	if (n < 0 || (size_t)n >= max)
 		return -1;
+	if ((fd = open(out, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)) >= 0 || errno != ENOENT)
+		return fd;
+	/* the directory only the first time, not at every slot of every choice */
+	snprintf(dir, sizeof dir, "%s/current-load", state_dir);
+	mkdir(dir, 0755);
 	return open(out, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 }
 
+/* A free slot of the entry's max-jobs, its file locked, or -1 when all are
+ * busy; *busy counts the busy ones. */
 static int slot_take(const struct chooser *c, const struct machine *m, unsigned *busy)
 {
 	char path[4096], suffix[32];

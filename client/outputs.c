@@ -142,7 +142,8 @@ static int add_sigs(struct worker *d, const char *path, const unsigned char *sig
 
 	if (len <= 8)
 		return 0;
-	if (wr_u64(&d->w, WOP_ADD_SIGNATURES) < 0 || wr_cstr(&d->w, path) < 0 || wr_bytes(&d->w, sigs, len) < 0 || worker_wait(d, NULL, NULL) != 0 || rd_u64(&d->r, &one) < 0)
+	if (wr_u64(&d->w, WOP_ADD_SIGNATURES) < 0 || wr_cstr(&d->w, path) < 0 || wr_bytes(&d->w, sigs, len) < 0 ||
+	    worker_wait(d, NULL, NULL) != 0 || rd_u64(&d->r, &one) < 0)
 		return err_kind() ? -1 : fail(EXIT_SYSTEM, "the local daemon: %s", d->errmsg);
 	return 0;
 }

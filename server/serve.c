@@ -401,7 +401,7 @@ static int nar_size_ok(struct serve *s, uint64_t size, int at_least)
 /* Everything an import must pass before a byte of it reaches the daemon. */
 static int import_ok(struct serve *s, struct addinfo *a, struct pathset *refs)
 {
-	struct claim c;
+	struct claim c = { a->path, a->ca, a->hash, a->nar_size, a->sigs, a->sigs_len };
 	char why[768];
 	int r;
 
@@ -411,12 +411,6 @@ static int import_ok(struct serve *s, struct addinfo *a, struct pathset *refs)
 		return 0;
 	/* an untrusted key cannot claim the path was built here */
 	a->ultimate = 0;
-	c.path = a->path;
-	c.ca = a->ca;
-	c.hash = a->hash;
-	c.nar_size = a->nar_size;
-	c.sigs = a->sigs;
-	c.sigs_len = a->sigs_len;
 	if ((r = claim_check(&c, refs, s->pol->keys, s->pol->nkeys, why, sizeof why)) != 1)
 		return r;
 	return refuse(s, "import", "%s", why);

@@ -21,8 +21,9 @@ int list_has(const char *list, const char *w)
 static int eligible(const struct chooser *c, const struct machine *m, const char *system,
 		    char feats[][INFO_NAME_MAX + 1], unsigned nfeat)
 {
-	const char *p = m->mandatory;
+	const char *p = m->mandatory, *w;
 	unsigned i;
+	size_t k;
 
 	/* Nix's builtin builders (fetchurl) run anywhere, and its hook sends
 	 * them to any machine */
@@ -32,22 +33,12 @@ static int eligible(const struct chooser *c, const struct machine *m, const char
 	for (i = 0; i < nfeat; i++)
 		if (!list_has(m->supported, feats[i]) && !list_has(m->mandatory, feats[i]))
 			return 0;
-	while (*p) {
-		size_t k;
-		char w[INFO_NAME_MAX + 1];
-		int found = 0;
-
-		while (*p == ' ')
-			p++;
-		k = strcspn(p, " ");
-		if (!k)
-			break;
-		snprintf(w, sizeof w, "%.*s", (int)k, p);
-		for (i = 0; i < nfeat; i++)
-			found |= !strcmp(w, feats[i]);
-		if (!found)
+	/* and every feature the machine accepts only for builds that ask for it */
+	while ((w = words_next(&p, &k, 1))) {
+		for (i = 0; i < nfeat && !(strlen(feats[i]) == k && !memcmp(feats[i], w, k)); i++)
+			;
+		if (i == nfeat)
 			return 0;
-		p += k;
 	}
 	return 1;
 }

@@ -635,18 +635,11 @@ static int platform_ok(struct serve *s, const struct drvinfo *f)
 	if (f->structured)
 		return refuse(s, "features", "it uses structured attributes (__json), whose required features "
 			      "nixgate does not read; such builds need a key without a features rule");
-	for (;;) {
-		while (*l == ' ' || *l == '\t' || *l == '\n')
-			l++;
-		if (!*l)
-			return 0;
-		for (w = l; *l && *l != ' ' && *l != '\t' && *l != '\n'; l++)
-			;
-		n = (size_t)(l - w);
+	while ((w = words_next(&l, &n, 0)))
 		if (!words_has(pol->features, w, n, 0))
 			return refuse(s, "features", "it requires the feature %.*s; this key may use: %s", (int)n, w,
 				      pol->features[0] ? pol->features : "none");
-	}
+	return 0;
 }
 
 /* An inline derivation's claimed outputs, for an untrusted key: they must

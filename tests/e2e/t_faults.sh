@@ -1,7 +1,6 @@
 # Faults: the client gone in the middle of an upload, the daemon restarted in
 # the middle of a session, the daemon socket missing at start.
 MAL="$top/tests/tools/malformed.pl"
-store_state() { bed_host sh -c 'ls -a /nix/store | grep -v "\.lock$"; nix path-info --all' 2>&1 | md5sum; }
 valid_state() { bed_host nix path-info --all 2>&1 | md5sum; }
 daemon_serves() { p=$(client_add "after-$(echo "$1" | tr / -)" "$1") && nix copy --to ssh://gate "$p" > /dev/null 2>&1 && host_valid "$p"; }
 
@@ -10,12 +9,13 @@ daemon_serves() { p=$(client_add "after-$(echo "$1" | tr / -)" "$1") && nix copy
 cut_upload() {
 	n=$1; state=$2; size=$3; cut=$4
 	before=$($state)
-	{ head -c "$cut" "$B/up.in"; sleep 30; } | ssh -F "$B/ssh_config" gate nix-store --serve --write > /dev/null 2> "$B/up.err" &
+	# the sleep's length is this shell's own, so that only it is killed
+	{ head -c "$cut" "$B/up.in"; sleep "30.$$"; } | ssh -F "$B/ssh_config" gate nix-store --serve --write > /dev/null 2> "$B/up.err" &
 	spid=$!
 	# wait until the server has taken most of what was sent
 	sleep 2
 	pkill -KILL -f "ssh -F $B/ssh_config gate nix-store --serve --write" 2>/dev/null
-	pkill -f "sleep 30" 2>/dev/null
+	pkill -f "sleep 30\.$$\$" 2>/dev/null
 	wait "$spid" 2>/dev/null
 	sleep 1
 	if [ "$before" != "$($state)" ]; then

@@ -50,6 +50,26 @@ struct serve {
 };
 
 int serve_handshake(struct serve *s);
+
+/* For the request modules (query, import, build). */
+
+/* A request the policy refuses: one line naming request, path and rule;
+ * always -1. */
+int refuse(struct serve *s, const char *rule, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* The last error's text, copied so it can go into a refusal. */
+const char *reason(void);
+int need_write(struct serve *s);
+int allowed(struct serve *s, unsigned op);
+/* A path of the request, for its audit line. */
+void note(struct serve *s, const char *path);
+void note_set(struct serve *s, const struct pathset *ps);
+/* A request's path list read, noted, and the key's permission checked. */
+int request_paths(struct serve *s, struct pathset *ps, unsigned op);
+/* The daemon's answer to a request that must succeed. */
+int daemon_ok(struct serve *s, const char *req);
+int expect_one(struct serve *s, const char *req);
+/* QueryPathInfo: 1 valid (info read, references into refs), 0 invalid. */
+int path_info(struct serve *s, const char *path, struct pathinfo *in, struct pathset *refs);
 /* One command: 1 when the client ended the session, 0 after a command, -1 on
  * an error that ends it. */
 int serve_one(struct serve *s);

@@ -1,0 +1,307 @@
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "claim.h"
+#include "hash.h"
+#include "import.h"
+#include "serve.h"
+#include "sha256.h"
+#include "sig.h"
+
+static unsigned char spoolbuf[WIRE_BUFSZ];
+
+struct narsrc {
+	struct serve *s;
+	int from_spool;
+	uint64_t left, off;
+};
+
+static int nar_next(struct narsrc *n, const unsigned char **p, size_t *got, size_t max)
+{
+	struct serve *s = n->s;
+	ssize_t k;
+
+	if (n->from_spool) {
+		size_t want = n->left < max ? (size_t)n->left : max;
+
+		k = pread(s->spool_fd, spoolbuf, want, (off_t)n->off);
+		if (k <= 0)
+			return fail_sys("reading the import spool file");
+		*p = spoolbuf;
+		*got = (size_t)k;
+		n->off += (uint64_t)k;
+		n->left -= (uint64_t)k;
+		return 0;
+	}
+	if (rd_chunk(&s->in, p, got, n->left < max ? n->left : max) < 0)
+		return -1;
+	n->left -= *got;
+	s->req.bytes += *got;
+	if ((k = nar_feed(&s->nar, *p, *got)) < 0)
+		return -1;
+	if ((size_t)k < *got)
+		return fail(EXIT_REFUSED, "the NAR ends before its declared size");
+	if (n->left == 0 && !nar_done(&s->nar))
+		return fail(EXIT_REFUSED, "the NAR does not end within its declared size");
+	return 0;
+}
+
+static int tunnel(void *ctx, unsigned char *buf, size_t max, size_t *got)
+{
+	struct narsrc *n = ctx;
+	const unsigned char *p;
+
+	*got = 0;
+	if (n->left == 0)
+		return 0;
+	if (nar_next(n, &p, got, max) < 0)
+		return -1;
+	memcpy(buf, p, *got);
+	return 0;
+}
+
+struct addinfo {
+	char path[STORE_PATH_MAX + 1], deriver[STORE_PATH_MAX + 1];
+	unsigned char hash[SHA256_BYTES];
+	uint64_t regtime, nar_size;
+	int ultimate;
+	char ca[CA_MAX + 1];
+	unsigned char sigs[SIGS_WIRE_MAX];
+	size_t sigs_len;
+};
+
+/* AddToStoreNar on the daemon, the NAR from src. */
+static int add_nar(struct serve *s, const struct addinfo *a, struct pathset *refs, struct narsrc *src)
+{
+	struct worker *d = s->d;
+	const unsigned char *p;
+	char h[HASH_TEXT_MAX];
+	size_t got;
+	int r, broken = 0;
+
+	hash_fmt16(h, a->hash);
+	if (wr_u64(&d->w, WOP_ADD_TO_STORE_NAR) < 0 || wr_cstr(&d->w, a->path) < 0 ||
+	    wr_cstr(&d->w, a->deriver) < 0 || wr_cstr(&d->w, h) < 0 || pathset_write(refs, &d->w) < 0 ||
+	    wr_u64(&d->w, a->regtime) < 0 || wr_u64(&d->w, a->nar_size) < 0 ||
+	    wr_u64(&d->w, (uint64_t)a->ultimate) < 0 || wr_bytes(&d->w, a->sigs, a->sigs_len) < 0 ||
+	    wr_cstr(&d->w, a->ca) < 0 || wr_u64(&d->w, 0) < 0 /* repair */ ||
+	    wr_u64(&d->w, 1) < 0 /* don't check signatures: the policy has */)
+		return -1;
+	if (d->minor >= 23) {
+		while (src->left > 0 && !broken)
+			if (nar_next(src, &p, &got, sizeof spoolbuf) < 0)
+				broken = 1;
+			else if (wr_u64(&d->w, got) < 0 || wr_bytes(&d->w, p, got) < 0)
+				return -1;
+		/* on a broken NAR the end frame comes early: the daemon fails the
+		 * add and the connection stays usable for the clean-up */
+		if (wr_u64(&d->w, 0) < 0)
+			return -1;
+		r = worker_wait(d, NULL, NULL);
+	} else
+		r = worker_wait(d, tunnel, src);
+	if (broken)
+		return -1;
+	if (r == -2)
+		return fail(EXIT_REFUSED, "adding '%s': nix-daemon: %s", a->path, d->errmsg);
+	return r;
+}
+
+static int read_sigs(struct serve *s, struct addinfo *a)
+{
+	struct wr w;
+
+	wr_init_mem(&w, a->sigs, sizeof a->sigs);
+	if (sigs_copy(&s->in, &w) < 0)
+		return -1;
+	a->sigs_len = w.len;
+	return 0;
+}
+
+/* The largest NAR this key may import. */
+static uint64_t nar_max(struct serve *s)
+{
+	uint64_t m = s->pol->max_nar_size;
+
+	return m && m < SERVE_NAR_MAX ? m : SERVE_NAR_MAX;
+}
+
+/* at_least: size is what the NAR has announced so far, not all of it. */
+static int nar_size_ok(struct serve *s, uint64_t size, int at_least)
+{
+	if (size > nar_max(s))
+		return refuse(s, s->pol->max_nar_size ? "max-nar-size" : "nar-size",
+			      "the NAR of %s%llu bytes is over the limit of %llu", at_least ? "at least " : "",
+			      (unsigned long long)size, (unsigned long long)nar_max(s));
+	return 0;
+}
+
+/* Everything an import must pass before a byte of it reaches the daemon. */
+static int import_ok(struct serve *s, struct addinfo *a, struct pathset *refs)
+{
+	struct claim c = { a->path, a->ca, a->hash, a->nar_size, a->sigs, a->sigs_len };
+	char why[768];
+	int r;
+
+	if (need_write(s) < 0 || allowed(s, ALLOW_IMPORT) < 0 || nar_size_ok(s, a->nar_size, 0) < 0)
+		return -1;
+	if (s->pol->trusted)
+		return 0;
+	/* an untrusted key cannot claim the path was built here */
+	a->ultimate = 0;
+	if ((r = claim_check(&c, refs, s->pol->keys, s->pol->nkeys, why, sizeof why)) != 1)
+		return r;
+	return refuse(s, "import", "%s", why);
+}
+
+/* A NAR of known size from the client into the spool file, validated as
+ * it passes; its hash must be the declared one. */
+static int spool_known(struct serve *s, const struct addinfo *a, struct narsrc *src)
+{
+	struct sha256 st;
+	unsigned char got_hash[SHA256_BYTES];
+	char want[HASH_TEXT_MAX], got[HASH_TEXT_MAX];
+	const unsigned char *p;
+	uint64_t off = 0;
+	size_t n;
+
+	if (ftruncate(s->spool_fd, 0) < 0)
+		return fail_sys("truncating the spool file");
+	sha256_init(&st);
+	while (src->left > 0) {
+		if (nar_next(src, &p, &n, sizeof spoolbuf) < 0)
+			return -1;
+		sha256_update(&st, p, n);
+		if (pwrite(s->spool_fd, p, n, (off_t)off) != (ssize_t)n)
+			return fail_sys("writing the spool file");
+		off += n;
+	}
+	sha256_final(&st, got_hash);
+	if (memcmp(got_hash, a->hash, SHA256_BYTES)) {
+		hash_fmt32(want, a->hash);
+		hash_fmt32(got, got_hash);
+		return fail(EXIT_REFUSED, "AddToStoreNar: NAR hash mismatch for '%s': declared %s, got %s", a->path,
+			    want, got);
+	}
+	return 0;
+}
+
+int add_to_store_nar(struct serve *s)
+{
+	static struct addinfo a;
+	char h[HASH_TEXT_MAX + 1];
+	struct narsrc src = {s, 0, 0, 0};
+	size_t n;
+
+	if (storepath_read(&s->in, a.path, 0, "path") < 0 ||
+	    storepath_read(&s->in, a.deriver, 1, "deriver") < 0 ||
+	    rd_str(&s->in, h, HASH_TEXT_MAX, &n, "nar hash") < 0)
+		return -1;
+	if (hash_parse(a.hash, h, n) < 0)
+		return fail(EXIT_REFUSED, "AddToStoreNar: '%s' is not a SHA-256 hash", h);
+	if (pathset_read(&s->ps, &s->in, "references") < 0 || rd_u64(&s->in, &a.regtime) < 0 ||
+	    rd_u64(&s->in, &a.nar_size) < 0 || rd_bool(&s->in, &a.ultimate, "ultimate") < 0 ||
+	    read_sigs(s, &a) < 0 || rd_str(&s->in, a.ca, CA_MAX, NULL, "content address") < 0)
+		return -1;
+	note(s, a.path);
+	if (a.nar_size == 0)
+		return fail(EXIT_REFUSED, "AddToStoreNar: '%s' has a NAR size of 0", a.path);
+	if (import_ok(s, &a, &s->ps) < 0)
+		return -1;
+	src.left = a.nar_size;
+	nar_init(&s->nar);
+	/* A NAR that fails the daemon's checks after it has started writing
+	 * leaves an invalid, partly written path in the store (Nix's own
+	 * behaviour). Up to SPOOL_SMALL_MAX it is checked whole before the
+	 * daemon sees any of it; larger ones stream. */
+	if (a.nar_size <= SPOOL_SMALL_MAX && s->spool_fd >= 0) {
+		if (spool_known(s, &a, &src) < 0)
+			return -1;
+		src.from_spool = 1;
+		src.off = 0;
+		src.left = a.nar_size;
+	}
+	if (add_nar(s, &a, &s->ps, &src) < 0)
+		return -1;
+	return wr_u64(&s->out, 1);
+}
+
+/* One NAR of the export format into the spool file, validated and hashed. */
+static int spool_nar(struct serve *s, struct addinfo *a)
+{
+	struct sha256 st;
+	const unsigned char *p;
+	size_t got;
+	ssize_t k;
+
+	if (s->spool_fd < 0)
+		return fail(EXIT_SYSTEM, "ImportPaths needs a spool file and none could be opened");
+	if (ftruncate(s->spool_fd, 0) < 0)
+		return fail_sys("truncating the import spool file");
+	sha256_init(&st);
+	nar_init(&s->nar);
+	a->nar_size = 0;
+	while (!nar_done(&s->nar)) {
+		if (rd_peek(&s->in, &p, &got) < 0)
+			return -1;
+		if ((k = nar_feed(&s->nar, p, got)) < 0)
+			return -1;
+		/* a file's length is a claim like AddToStoreNar's size: refused
+		 * when it is read, not after the limit's worth of its bytes */
+		if (nar_size_ok(s, nar_claimed(&s->nar), 1) < 0)
+			return -1;
+		sha256_update(&st, p, (size_t)k);
+		if (pwrite(s->spool_fd, p, (size_t)k, (off_t)a->nar_size) != k)
+			return fail_sys("writing the import spool file");
+		a->nar_size += (uint64_t)k;
+		s->req.bytes += (uint64_t)k;
+		rd_consume(&s->in, (size_t)k);
+	}
+	sha256_final(&st, a->hash);
+	return 0;
+}
+
+int import_paths(struct serve *s)
+{
+	static struct addinfo a;
+	struct narsrc src = {s, 1, 0, 0};
+	uint64_t more, magic, legacy_sig;
+
+	if (need_write(s) < 0 || allowed(s, ALLOW_IMPORT) < 0)
+		return -1;
+	for (;;) {
+		if (rd_u64(&s->in, &more) < 0)
+			return -1;
+		if (more == 0)
+			break;
+		if (more != 1)
+			return fail(EXIT_REFUSED, "ImportPaths: expected 0 or 1 before a path, got %llu",
+				    (unsigned long long)more);
+		if (spool_nar(s, &a) < 0 || rd_u64(&s->in, &magic) < 0)
+			return -1;
+		if (magic != EXPORT_MAGIC)
+			return fail(EXIT_REFUSED, "ImportPaths: the export magic does not follow the NAR");
+		if (storepath_read(&s->in, a.path, 0, "path") < 0 ||
+		    pathset_read(&s->ps, &s->in, "references") < 0 ||
+		    storepath_read(&s->in, a.deriver, 1, "deriver") < 0 || rd_u64(&s->in, &legacy_sig) < 0)
+			return -1;
+		if (legacy_sig != 0)
+			return fail(EXIT_REFUSED, "ImportPaths: legacy signatures are not supported");
+		a.regtime = 0;
+		a.ultimate = 0;
+		a.ca[0] = 0;
+		a.sigs_len = 8;
+		memset(a.sigs, 0, 8);
+		note(s, a.path);
+		if (import_ok(s, &a, &s->ps) < 0)
+			return -1;
+		src.left = a.nar_size;
+		src.off = 0;
+		if (add_nar(s, &a, &s->ps, &src) < 0)
+			return -1;
+	}
+	return wr_u64(&s->out, 1);
+}
+

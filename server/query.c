@@ -1,0 +1,190 @@
+#include <stdio.h>
+#include <string.h>
+
+#include "err.h"
+#include "drv.h"
+#include "query.h"
+#include "serve.h"
+
+int query_valid(struct serve *s)
+{
+	struct worker *d = s->d;
+	int lock, subst;
+	size_t i;
+
+	if (rd_bool(&s->in, &lock, "lock") < 0 || rd_bool(&s->in, &subst, "substitute") < 0 ||
+	    request_paths(s, &s->ps, ALLOW_QUERY) < 0)
+		return -1;
+	if (lock && s->write_ok)
+		for (i = 0; i < s->ps.n; i++)
+			if (wr_u64(&d->w, WOP_ADD_TEMP_ROOT) < 0 || wr_cstr(&d->w, pathset_get(&s->ps, i)) < 0 ||
+			    daemon_ok(s, "AddTempRoot") < 0 || expect_one(s, "AddTempRoot") < 0)
+				return -1;
+	if (wr_u64(&d->w, WOP_QUERY_VALID_PATHS) < 0 || pathset_write(&s->ps, &d->w) < 0 ||
+	    (d->minor >= 27 && wr_u64(&d->w, (uint64_t)(subst && s->write_ok && s->pol->substitute)) < 0) ||
+	    daemon_ok(s, "QueryValidPaths") < 0)
+		return -1;
+	return pathlist_copy(&d->r, &s->out, "valid paths");
+}
+
+/* QueryPathInfo: 1 valid (info read, references into refs), 0 invalid. */
+int query_infos(struct serve *s)
+{
+	static struct pathset refs;
+	static struct pathinfo in;
+	struct pathset req;
+	size_t i;
+	int v;
+
+	pathset_init(&req);
+	if (request_paths(s, &req, ALLOW_QUERY) < 0)
+		goto bad;
+	for (i = 0; i < req.n; i++) {
+		const char *p = pathset_get(&req, i);
+
+		if ((v = path_info(s, p, &in, &refs)) < 0)
+			goto bad;
+		if (!v)
+			continue;
+		if (wr_cstr(&s->out, p) < 0 || pathinfo_write_serve(&s->out, s->minor, &in, &refs) < 0)
+			goto bad;
+	}
+	pathset_free(&req);
+	return wr_cstr(&s->out, "");
+bad:
+	pathset_free(&req);
+	return -1;
+}
+
+/* NarFromPath: the daemon sends the NAR raw after its log stream; the NAR's
+ * own structure says where it ends. */
+static int nar_from_daemon(struct serve *s, const char *path)
+{
+	struct worker *d = s->d;
+	const unsigned char *p;
+	size_t got;
+	ssize_t k;
+
+	if (wr_u64(&d->w, WOP_NAR_FROM_PATH) < 0 || wr_cstr(&d->w, path) < 0 ||
+	    daemon_ok(s, "NarFromPath") < 0)
+		return -1;
+	nar_init(&s->nar);
+	while (!nar_done(&s->nar)) {
+		if (rd_peek(&d->r, &p, &got) < 0)
+			return -1;
+		if ((k = nar_feed(&s->nar, p, got)) < 0)
+			return fail(EXIT_SYSTEM, "nix-daemon sent %s: %s", path, err_msg());
+		if (wr_bytes(&s->out, p, (size_t)k) < 0)
+			return -1;
+		s->req.bytes += (uint64_t)k;
+		rd_consume(&d->r, (size_t)k);
+	}
+	return 0;
+}
+
+int dump_path(struct serve *s)
+{
+	char p[STORE_PATH_MAX + 1];
+
+	if (storepath_read(&s->in, p, 0, "path") < 0)
+		return -1;
+	note(s, p);
+	if (allowed(s, ALLOW_EXPORT) < 0)
+		return -1;
+	return nar_from_daemon(s, p);
+}
+
+int export_paths(struct serve *s)
+{
+	static struct pathset refs;
+	static struct pathinfo in;
+	struct pathset req;
+	uint64_t ignored;
+	size_t i;
+	int v;
+
+	pathset_init(&req);
+	if (rd_u64(&s->in, &ignored) < 0 || request_paths(s, &req, ALLOW_EXPORT) < 0)
+		goto bad;
+	for (i = 0; i < req.n; i++) {
+		const char *p = pathset_get(&req, i);
+
+		if ((v = path_info(s, p, &in, &refs)) < 0)
+			goto bad;
+		if (!v) {
+			fail(EXIT_REFUSED, "ExportPaths: path '%s' is not valid", p);
+			goto bad;
+		}
+		if (wr_u64(&s->out, 1) < 0 || nar_from_daemon(s, p) < 0 ||
+		    wr_u64(&s->out, EXPORT_MAGIC) < 0 || wr_cstr(&s->out, p) < 0 ||
+		    pathset_write(&refs, &s->out) < 0 || wr_cstr(&s->out, in.deriver) < 0 ||
+		    wr_u64(&s->out, 0) < 0)
+			goto bad;
+	}
+	pathset_free(&req);
+	return wr_u64(&s->out, 0);
+bad:
+	pathset_free(&req);
+	return -1;
+}
+
+/* Where the bytes of an incoming NAR come from: the client (validated as
+ * they pass) or the spool file of ImportPaths (validated on the way in). */
+static int drv_outputs(struct serve *s, const char *drv, struct pathset *set)
+{
+	struct worker *d = s->d;
+	char name[STORE_NAME_MAX + 1], out[STORE_PATH_MAX + 1];
+	uint64_t n, i, valid;
+
+	if (wr_u64(&d->w, WOP_QUERY_DERIVATION_OUTPUT_MAP) < 0 || wr_cstr(&d->w, drv) < 0 ||
+	    daemon_ok(s, "QueryDerivationOutputMap") < 0 ||
+	    rd_count(&d->r, &n, DRV_OUTPUTS_MAX, "outputs") < 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (rd_str(&d->r, name, STORE_NAME_MAX, NULL, "output name") < 0 ||
+		    storepath_read(&d->r, out, 1, "output path") < 0)
+			return -1;
+		if (!out[0])
+			continue;
+		if (wr_u64(&d->w, WOP_IS_VALID_PATH) < 0 || wr_cstr(&d->w, out) < 0 ||
+		    daemon_ok(s, "IsValidPath") < 0 || rd_u64(&d->r, &valid) < 0)
+			return -1;
+		if (valid && pathset_insert(set, out, strlen(out)) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int query_closure(struct serve *s)
+{
+	static struct pathset refs;
+	static struct pathinfo in;
+	struct pathset *seen = &s->seen;
+	size_t i, j;
+	int outs, v;
+
+	if (rd_bool(&s->in, &outs, "include outputs") < 0 || request_paths(s, &s->ps, ALLOW_QUERY) < 0)
+		return -1;
+	pathset_clear(seen);
+	for (i = 0; i < s->ps.n; i++)
+		if (pathset_insert(seen, pathset_get(&s->ps, i), strlen(pathset_get(&s->ps, i))) < 0)
+			return -1;
+	/* seen grows while it is walked: a breadth-first closure */
+	for (i = 0; i < seen->n; i++) {
+		char p[STORE_PATH_MAX + 1];
+
+		strcpy(p, pathset_get(seen, i));
+		if ((v = path_info(s, p, &in, &refs)) < 0)
+			return -1;
+		if (!v)
+			return fail(EXIT_REFUSED, "QueryClosure: path '%s' is not valid", p);
+		for (j = 0; j < refs.n; j++)
+			if (pathset_insert(seen, pathset_get(&refs, j), strlen(pathset_get(&refs, j))) < 0)
+				return -1;
+		if (outs && storepath_is_drv(p) && drv_outputs(s, p, seen) < 0)
+			return -1;
+	}
+	pathset_sort(seen);
+	return pathset_write(seen, &s->out);
+}
+

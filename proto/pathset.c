@@ -1,3 +1,4 @@
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,22 +64,37 @@ const char *pathset_get(const struct pathset *s, size_t i)
 	return s->buf + s->off[i];
 }
 
-static size_t hash(const char *p, size_t len)
-{
-	size_t h = 14695981039346656037u, i;
+/* Paths come from peers: with a public hash function they could choose
+ * paths that all land in one chain and make every lookup a walk of the set.
+ * SipHash under a key the peer cannot know keeps the chains short. */
+static unsigned char key[crypto_shorthash_KEYBYTES];
+static int keyed;
 
-	for (i = 0; i < len; i++)
-		h = (h ^ (unsigned char)p[i]) * 1099511628211u;
-	return h;
+void pathset_seed(void)
+{
+	randombytes_buf(key, sizeof key);
+	keyed = 1;
 }
 
-static void place(uint32_t *t, size_t cap, const struct pathset *s, size_t i)
+static size_t hash(const char *p, size_t len)
+{
+	unsigned char h[crypto_shorthash_BYTES];
+	uint64_t v;
+
+	if (!keyed)
+		pathset_seed();
+	crypto_shorthash(h, (const unsigned char *)p, len, key);
+	memcpy(&v, h, sizeof v);
+	return (size_t)v;
+}
+
+static void place(uint32_t *t, size_t cap, struct pathset *s, size_t i)
 {
 	const char *p = pathset_get(s, i);
 	size_t j;
 
 	for (j = hash(p, strlen(p)) & (cap - 1); t[j]; j = (j + 1) & (cap - 1))
-		;
+		s->probes++;
 	t[j] = (uint32_t)i + 1;
 }
 
@@ -119,6 +135,7 @@ static long lookup(struct pathset *s, const char *p, size_t len, size_t *slot)
 	for (j = hash(p, len) & (s->tcap - 1); s->tab[j]; j = (j + 1) & (s->tcap - 1)) {
 		const char *q = pathset_get(s, s->tab[j] - 1);
 
+		s->probes++;
 		if (strlen(q) == len && !memcmp(q, p, len))
 			return (long)s->tab[j] - 1;
 	}

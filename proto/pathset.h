@@ -19,7 +19,13 @@ struct pathset {
 	size_t n, ncap;
 	uint32_t *tab;      /* open addressing over index+1, for pathset_insert */
 	size_t tcap, tn;    /* tn: how many paths the table covers */
+	uint64_t probes;    /* occupied slots passed over: tests check chains stay short */
 };
+
+/* The per-process key of the sets' hash, from libsodium's random source:
+ * called before the sandbox, which has no getrandom. Done on first use
+ * otherwise. */
+void pathset_seed(void);
 
 void pathset_init(struct pathset *s);
 void pathset_free(struct pathset *s);

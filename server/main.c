@@ -199,6 +199,7 @@ int main(int argc, char **argv)
 		fail(EXIT_SYSTEM, "libsodium failed to initialise");
 		die();
 	}
+	pathset_seed();
 	dm.logfd = 2;
 	if (worker_connect(&dm, sock && *sock ? sock : DEFAULT_DAEMON_SOCKET) < 0 || worker_handshake(&dm) < 0)
 		die();

@@ -46,26 +46,56 @@ int audit_open(struct audit *a, const char *spec)
 	return 0;
 }
 
+/* Into dst (at most max bytes, NUL-terminated): src with every byte outside
+ * printable ASCII, and the backslash, written as \xHH, so that no request
+ * can put control bytes, another line or bytes a log reader would decode
+ * as text into the log. */
+static size_t escape(char *dst, size_t max, const char *src)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t n = 0;
+
+	for (; *src; src++) {
+		unsigned char c = (unsigned char)*src;
+
+		if (c >= ' ' && c < 0x7f && c != '\\') {
+			if (n + 1 >= max)
+				break;
+			dst[n++] = (char)c;
+		} else {
+			if (n + 4 >= max)
+				break;
+			dst[n++] = '\\';
+			dst[n++] = 'x';
+			dst[n++] = hex[c >> 4];
+			dst[n++] = hex[c & 15];
+		}
+	}
+	dst[n] = 0;
+	return n;
+}
+
 void audit_write(struct audit *a, const char *fmt, ...)
 {
-	char line[AUDIT_LINE_MAX];
+	char line[AUDIT_LINE_MAX], raw[AUDIT_LINE_MAX];
 	struct timespec ts;
 	struct tm tm;
 	va_list ap;
-	int n = 0, k;
+	size_t n = 0;
 
 	if (a->fd < 0)
 		return;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	if (a->syslog)
-		n = snprintf(line, sizeof line, "<%d>nixgate-serve[%d]: ", LOG_AUTH_INFO, a->pid);
-	n += (int)strftime(line + n, sizeof line - (size_t)n, "time=%Y-%m-%dT%H:%M:%SZ ", &tm);
+		n = (size_t)snprintf(line, sizeof line, "<%d>nixgate-serve[%d]: ", LOG_AUTH_INFO, a->pid);
+	n += strftime(line + n, sizeof line - n, "time=%Y-%m-%dT%H:%M:%SZ ", &tm);
 	va_start(ap, fmt);
-	k = vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
+	if (vsnprintf(raw, sizeof raw, fmt, ap) < 0)
+		raw[0] = 0;
 	va_end(ap);
-	n = k < 0 ? n : n + k >= (int)sizeof line - 1 ? (int)sizeof line - 2 : n + k;
+	n += escape(line + n, sizeof line - n - 1, raw);
 	line[n++] = '\n';
-	if (write(a->fd, line, (size_t)(a->syslog ? n - 1 : n)) < 0)
+	if (write(a->fd, line, a->syslog ? n - 1 : n) < 0)
 		return;
 }

@@ -77,6 +77,22 @@ t_forced_commands() {
 	fi
 }
 
+# Raw request bytes go into the error, which goes into the audit line:
+# there, every byte outside printable ASCII is escaped.
+t_audit_bytes() {
+	perl "$MAL" add-hash-bytes > "$B/m.in" || { bad audit-escaped "malformed.pl failed"; return; }
+	before=$(store_state)
+	bed_host sh -c "'$B/bin/nixgate-serve' --key m --trusted --audit-log '$B/home/esc.log' < '$B/m.in' > /dev/null 2> '$B/m.err'; echo \$? > '$B/m.st'"
+	judge audit-bytes-refused "is not a SHA-256 hash" "$(cat "$B/m.st")"
+	if ! grep -q 'op=AddToStoreNar.*x7f\\xff\\xfe' "$B/home/esc.log"; then
+		bad audit-escaped "no escaped bytes in: $(tail -n 1 "$B/home/esc.log")"
+	elif LC_ALL=C grep -q '[^ -~]' "$B/home/esc.log"; then
+		bad audit-escaped "a byte outside printable ASCII in the audit log"
+	else
+		ok audit-escaped
+	fi
+}
+
 # stdout closed: before the start, and by the reader going away mid-session
 t_stdout_closed() {
 	perl -e 'binmode STDOUT; print pack("Q<*", 0x390c9deb, 0x207, 1, 0, 0, 0)' > "$B/m.in"

@@ -56,6 +56,8 @@ my %cases = (
 	'nar-longer-than-declared' => sub { my $n = nar(reg('x' x 100)); add($n, size => length($n) - 16) },
 	'nar-hash-mismatch' => sub { add(nar(reg('hash mismatch')), hash => sha256_hex('other')) },
 	'stdin-closed-in-nar' => sub { my $n = nar(reg('y' x 4000)); add($n, cut => 1000) },
+	# bytes outside ASCII where a hash belongs: they end up in the error text
+	'add-hash-bytes' => sub { add(nar(reg('x')), hash => "\x7f\xff\xfe\x01\x1b[2J" x 8) },
 	'big-add' => sub { add(nar(reg('z' x $ARGV[1]))) },
 	# add-claim NARFILE PATH CA [REF...]: that NAR claimed as PATH with content address CA
 	'add-claim' => sub { add(slurp($ARGV[1]), path => $ARGV[2], ca => $ARGV[3], refs => [@ARGV[4 .. $#ARGV]]) },

@@ -63,3 +63,24 @@ void t_audit_file(void)
 	close(fd);
 	unlink(path);
 }
+
+/* Request bytes outside printable ASCII never reach the log as they are. */
+void t_audit_escape(void)
+{
+	char path[] = "/tmp/nixgate-audit-esc.XXXXXX", buf[512];
+	struct audit a;
+	ssize_t n, i;
+	int fd = mkstemp(path);
+
+	CHECK(fd >= 0);
+	CHECK(audit_open(&a, path) == 0);
+	audit_write(&a, "first=%s", "a\x7f" "b\xff\xfe\\c\nd\x01");
+	close(a.fd);
+	n = read(fd, buf, sizeof buf - 1);
+	buf[n > 0 ? n : 0] = 0;
+	CHECK(n > 0 && strstr(buf, "Z first=a\\x7fb\\xff\\xfe\\x5cc\\x0ad\\x01\n"));
+	for (i = 0; i < n - 1; i++)
+		CHECK(buf[i] >= ' ' && buf[i] < 0x7f);
+	close(fd);
+	unlink(path);
+}

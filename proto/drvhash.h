@@ -28,13 +28,18 @@
 typedef int (*drvhash_fetch)(void *ctx, const char *drvpath, char **text, size_t *len);
 
 /* 0: text is a derivation in canonical form, as Nix would print it back
- * (its fixed output path computed from drvpath's name);
- * 1: it is not, the reason in why; -1 on failure. */
+ * (its fixed output path computed from drvpath's name); 1: it is not, the
+ * reason in why (max at least 1); -1 on failure. */
 int drv_canonical(const char *drvpath, const char *text, size_t len, unsigned flags, char *why, size_t max);
 /* 0: every output path of the derivation at drvpath (text, len) is its own
  * (input-addressed: from its hash modulo, reading its input derivations
  * through fetch; fixed: from its hash) and each output's environment
- * variable equals its path; flags: DRVTEXT_*; 1: not, the reason in why; -1 on failure. */
+ * variable equals its path; 1: not, the reason in why; -1 on failure.
+ * flags (DRVTEXT_*): the outputs the host's Nix reads beyond these. Like
+ * Nix 2.8, which checks no path of a floating, impure or deferred output
+ * (it has none before the build), this accepts them as they are; unlike
+ * 2.8 (like the newest Nix) it refuses an input-addressed path where any
+ * input derivation's outputs are not known before the build. */
 int drv_outputs_own(const char *drvpath, const char *text, size_t len, drvhash_fetch fetch, void *ctx,
 		    unsigned flags, char *why, size_t max);
 /* The store path Nix writes the derivation (text, len) to: text:sha256

@@ -68,10 +68,31 @@ static char *chain_text(unsigned k, unsigned chain, size_t *n)
 	return t;
 }
 
+/* A fan: f0 needs f1 .. fF, each of those F more of its own. */
+#define FAN 257
+
+static char *fan_text(unsigned k, size_t *n)
+{
+	char *t = malloc(FAN * 64 + 256);
+	unsigned i, first = k == 0 ? 1 : k <= FAN ? FAN + 1 + (k - 1) * FAN : 0;
+	size_t at;
+
+	if (!t)
+		return NULL;
+	/* f0 input-addressed, so that its inputs are read */
+	at = (size_t)sprintf(t, "Derive([(\"out\",\"%s\",\"\",\"\")],[", k ? "" : "/nix/store/00000000000000000000000000000000-f");
+	for (i = 0; first && i < FAN; i++)
+		at += (size_t)sprintf(t + at, "%s(\"/nix/store/%032u-f.drv\",[\"out\"])", i ? "," : "", first + i);
+	at += (size_t)sprintf(t + at, "],[],\"x\",\"b\",[],[%s])", k ? "" : "(\"out\",\"/nix/store/00000000000000000000000000000000-f\")");
+	*n = at;
+	return t;
+}
+
 static int fetch(void *ctx, const char *path, char **text, size_t *n)
 {
 	struct store *s = ctx;
 	unsigned k;
+	int end = 0;
 
 	s->reads++;
 	s->base_reads += !strcmp(path, BASE);
@@ -82,6 +103,8 @@ static int fetch(void *ctx, const char *path, char **text, size_t *n)
 		memcpy(*text, s->text, *n);
 		return 0;
 	}
+	if (sscanf(path, "/nix/store/%32u-f.drv%n", &k, &end) == 1 && (size_t)end == strlen(path))
+		return (*text = fan_text(k, n)) ? 0 : fail(EXIT_SYSTEM, "out of memory");
 	if (sscanf(path, "/nix/store/%*32[0-9]-c%u.drv", &k) == 1)
 		return (*text = chain_text(k, s->chain, n)) ? 0 : fail(EXIT_SYSTEM, "out of memory");
 	return (*text = file(path, n)) ? 0 : 1;
@@ -284,6 +307,13 @@ void t_drvhash_graph(void)
 	st.chain = DRVHASH_DEPTH_MAX + 1;
 	t = chain_text(0, st.chain, &n);
 	REFUSED(drv_outputs_own(top, t, n, fetch, &st, 0, why, sizeof why), "nested more than");
+	free(t);
+	/* more input derivations in all than the limit, in a graph two deep */
+	st.reads = 0;
+	t = fan_text(0, &n);
+	snprintf(top, sizeof top, "/nix/store/%032u-f.drv", 0);
+	REFUSED(drv_outputs_own(top, t, n, fetch, &st, 0, why, sizeof why), "more than 65536 input derivations");
+	CHECK(st.reads == DRVHASH_VISIT_MAX - 1);
 	free(t);
 }
 

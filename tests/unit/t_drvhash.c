@@ -53,18 +53,29 @@ static void chain_path(char *out, unsigned k)
 	snprintf(out, STORE_PATH_MAX + 1, "/nix/store/%032u-c%u.drv", k, k);
 }
 
+/* bytes of a variable "pad" in each derivation of a chain */
+static size_t chain_pad;
+
 static char *chain_text(unsigned k, unsigned chain, size_t *n)
 {
-	char in[STORE_PATH_MAX + 1], *t = malloc(1024);
+	char in[STORE_PATH_MAX + 1], *t = malloc(1024 + chain_pad);
+	int at;
 
 	if (!t)
 		return NULL;
 	chain_path(in, k + 1);
-	snprintf(t, 1024,
-		 "Derive([(\"out\",\"/nix/store/%032u-c%u\",\"\",\"\")],[%s%s%s],[],\"x\",\"b\",[],"
-		 "[(\"out\",\"/nix/store/%032u-c%u\")])",
-		 k, k, k < chain ? "(\"" : "", k < chain ? in : "", k < chain ? "\",[\"out\"])" : "", k, k);
-	*n = strlen(t);
+	at = snprintf(t, 1024,
+		      "Derive([(\"out\",\"/nix/store/%032u-c%u\",\"\",\"\")],[%s%s%s],[],\"x\",\"b\",[],"
+		      "[(\"out\",\"/nix/store/%032u-c%u\")",
+		      k, k, k < chain ? "(\"" : "", k < chain ? in : "", k < chain ? "\",[\"out\"])" : "", k, k);
+	if (chain_pad) {
+		at += sprintf(t + at, ",(\"pad\",\"");
+		memset(t + at, 'p', chain_pad);
+		at += (int)chain_pad;
+		at += sprintf(t + at, "\")");
+	}
+	strcpy(t + at, "])");
+	*n = (size_t)at + 2;
 	return t;
 }
 
@@ -308,6 +319,18 @@ void t_drvhash_graph(void)
 	t = chain_text(0, st.chain, &n);
 	REFUSED(drv_outputs_own(top, t, n, fetch, &st, 0, why, sizeof why), "nested more than");
 	free(t);
+	/* more bytes held along one chain than the limit: 33 of 1 MiB */
+	chain_pad = 1u << 20;
+	st.chain = DRVHASH_LIVE_MAX / chain_pad + 1;
+	t = chain_text(0, st.chain, &n);
+	REFUSED(drv_outputs_own(top, t, n, fetch, &st, 0, why, sizeof why), "along one chain");
+	free(t);
+	/* a chain of 16 stays within it */
+	st.chain = DRVHASH_LIVE_MAX / chain_pad / 2;
+	t = chain_text(0, st.chain, &n);
+	REFUSED(drv_outputs_own(top, t, n, fetch, &st, 0, why, sizeof why), "not the path its derivation gives");
+	free(t);
+	chain_pad = 0;
 	/* more input derivations in all than the limit, in a graph two deep */
 	st.reads = 0;
 	t = fan_text(0, &n);

@@ -270,3 +270,20 @@ export_one() { u64 1; hello_nar; u64 0x4558494e; str "$1"; strs "$P"; str ""; u6
 { byte 2; byte 0; export_one "$OUT"; export_one "$P"; u64 0; } | seed export trusted-two
 { byte 2; byte 1; export_one "$OUT"; u64 0; } | seed export trusted-old-daemon
 { byte 0; byte 0; export_one "$OUT"; u64 0; } | seed export untrusted
+
+# drvhash: a flags byte, then each Nix 2.8 fixture checked with every
+# fixture there to be read as its input
+D=../unit/data/drvhash
+for f in "$D"/*.drv; do
+	b=$(basename "$f" .drv)
+	{
+		printf 0
+		printf '/nix/store/%s\n' "$(basename "$f")"
+		cat "$f"
+		for g in "$D"/*.drv; do
+			[ "$g" = "$f" ] || { printf '\n@@\n/nix/store/%s\n' "$(basename "$g")"; cat "$g"; }
+		done
+	} | seed drvhash "${b#*-}"
+done
+printf '1/nix/store/00000000000000000000000000000000-fl.drv\nDerive([("out","","r:sha256","")],[],[],"x","b",[],[("out","")])' |
+	seed drvhash floating-ca

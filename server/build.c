@@ -191,6 +191,13 @@ static int reads_drvs(const struct serve *s)
 	return !s->pol->trusted || !s->pol->any_system || !s->pol->any_feature;
 }
 
+/* Whether a build asks the daemon for its plan: to read what it builds,
+ * or to count the slots it needs. */
+static int plan_asks(const struct serve *s)
+{
+	return reads_drvs(s) || s->key_slots->n || s->host_slots->n;
+}
+
 /* What a BuildPaths becomes before the daemon sees it: the targets (each
  * named .drv valid, a bare one with all its outputs named), the .drvs
  * named (with their output names, in step), those read so far, and the
@@ -272,8 +279,9 @@ static int drv_ok(struct serve *s, const char *drv)
 /* The request's targets as the daemon is to get them, and the key's rules
  * over every derivation it would build for them (QueryMissing says which):
  * 0 fine, -1 refused or failed, -2 the daemon refused (d->errmsg). *n gets
- * the count of derivations to build. */
-static int build_plan(struct serve *s, uint64_t *n)
+ * the count of derivations to build. The build's options o are set on the
+ * connection first when the daemon is asked. */
+static int build_plan(struct serve *s, struct build_opts *o, uint64_t *n)
 {
 	char drv[STORE_PATH_MAX + 1], t[PATH_OUTPUTS_MAX + 1];
 	const char *p, *names;
@@ -304,18 +312,28 @@ static int build_plan(struct serve *s, uint64_t *n)
 		if (pathset_insert(&targets, p, strlen(p)) < 0)
 			return -1;
 	}
-	if (!reads_drvs(s) && !s->key_slots->n && !s->host_slots->n)
+	if (!plan_asks(s))
 		return 0;
+	/* the daemon plans with the connection's options, substitution
+	 * included: they are the build's (max-jobs aside) from here on */
+	o->max_jobs = 1;
+	if (worker_set_options(s->d, o) < 0)
+		return -1;
 	if ((r = missing_query(s->d, &targets, &plan)) < 0)
 		return r;
 	*n = plan.build.n ? plan.build.n : 1;
 	if (!reads_drvs(s))
 		return 0;
-	for (i = 0; i < plan.unknown.n; i++)
-		if (storepath_is_drv(p = pathset_get(&plan.unknown, i))) {
-			snprintf(s->req.first, sizeof s->req.first, "%s", p);
-			return refuse(s, "derivation", "%s is not valid on the host, so nixgate cannot read it", p);
-		}
+	/* A path the host neither has nor can substitute fails an honest
+	 * build anyway; a derivation whose outputs the daemon meant to
+	 * substitute but cannot (a closure the cache lacks part of) it
+	 * builds with its inputs, which QueryMissing did not list. */
+	for (i = 0; i < plan.unknown.n; i++) {
+		p = pathset_get(&plan.unknown, i);
+		snprintf(s->req.first, sizeof s->req.first, "%s", p);
+		return refuse(s, "derivation", "%s is neither valid on the host nor substitutable, so nixgate cannot "
+			      "know what the daemon would build for it", p);
+	}
 	for (i = 0; i < named.n; i++)
 		if ((r = drv_ok(s, pathset_get(&named, i))) < 0)
 			return r;
@@ -349,18 +367,22 @@ int build_paths(struct serve *s)
 	}
 	if ((n == 0 && (need_write(s) < 0 || allowed(s, ALLOW_BUILD) < 0)) || read_build_opts(s, &o) < 0)
 		return -1;
-	if ((r = build_plan(s, &jobs)) < 0) {
+	if ((r = build_plan(s, &o, &jobs)) < 0) {
 		if (r == -1 && soft(s, msg, sizeof msg) < 0)
 			return -1;
 		return wr_u64(&s->out, 1) < 0 || wr_cstr(&s->out, r == -1 ? msg : d->errmsg) < 0 ? -1 : 0;
 	}
-	o.max_jobs = slots_hold(s, jobs);
-	if (worker_set_options(d, &o) < 0 || wr_u64(&d->w, WOP_BUILD_PATHS) < 0 || pathset_write(&targets, &d->w) < 0 ||
-	    (d->minor >= 15 && wr_u64(&d->w, 0) < 0)) {
-		slots_release(s->host_slots);
-		slots_release(s->key_slots);
-		return -1;
+	/* the options are on the connection already when the plan was asked
+	 * for, with max-jobs 1 */
+	jobs = slots_hold(s, jobs);
+	if (!plan_asks(s) || jobs != 1) {
+		o.max_jobs = jobs;
+		if (worker_set_options(d, &o) < 0)
+			goto release;
 	}
+	if (wr_u64(&d->w, WOP_BUILD_PATHS) < 0 || pathset_write(&targets, &d->w) < 0 ||
+	    (d->minor >= 15 && wr_u64(&d->w, 0) < 0))
+		goto release;
 	r = build_wait(s);
 	if (r == -1)
 		return -1;
@@ -369,6 +391,10 @@ int build_paths(struct serve *s)
 	if (expect_one(s, "BuildPaths") < 0)
 		return -1;
 	return wr_u64(&s->out, 0);
+release:
+	slots_release(s->host_slots);
+	slots_release(s->key_slots);
+	return -1;
 }
 
 /* BuildDerivation: the key's permission is checked once the .drv path is

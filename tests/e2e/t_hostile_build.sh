@@ -10,6 +10,7 @@ bed_key sys "$B/bin/nixgate-serve --key sys --systems $SYS --features big-parall
 bed_key one "$B/bin/nixgate-serve --key one --max-jobs 1 --state-dir $B/home/state-one --audit-log none"
 bed_key two "$B/bin/nixgate-serve --key two --max-jobs 2 --state-dir $B/home/state-two --audit-log none"
 bed_key nobuild "$B/bin/nixgate-serve --key nobuild --allow query,export --audit-log none"
+bed_key nosub "$B/bin/nixgate-serve --key nosub --no-substitute --audit-log none"
 
 # The stderr of a session is this one line (and the sanitizer notice).
 hb_line() { # FILE LINE
@@ -154,7 +155,7 @@ t_repeated_drv() {
 		hb_built "sys/repeated-$n" sys $(yes "$d!out" | head -n "$n")
 	done
 	t1=$(hb_trips 1); t200=$(hb_trips 200)
-	if [ -n "$t1" ] && [ "$t1" = "$t200" ] && [ "$t200" -le 6 ]; then
+	if [ -n "$t1" ] && [ "$t1" = "$t200" ] && [ "$t200" -le 8 ]; then
 		ok sys/repeated-read-once
 	else
 		bad sys/repeated-read-once "daemon round trips: $t1 for 1, $t200 for 200"
@@ -238,4 +239,35 @@ t_inline_sandbox() {
 			bad untrusted/inline-fixed-output-builds "$(tail -n 4 "$B/hb.out" | cut -c 1-200 | tr '\n' '|')"
 		fi
 	done
+}
+
+# The daemon's plan is made with the build's own options: with substitution
+# off for the key, a derivation whose output the host's cache has is built,
+# with its inputs, so those are what the rules read. Here the input sets
+# __noChroot and the top's output is in the host's cache.
+t_plan_options() {
+	hb_closure "$B/hb-cached.nix" hb-cached '__noChroot = true;'
+	top=$(nix-instantiate "$B/hb-cached.nix" 2>/dev/null)
+	out=$(nix-store -r "$top" 2>/dev/null)
+	nix copy --to "file://$B/cache?secret-key=$B/cache-key.sec" "$out" 2>/dev/null
+	[ "$top" = "$(hb_drv "$B/hb-cached.nix")" ] || bad nosub/plan-with-build-options "the host's .drv differs"
+	hb_refused nosub/plan-with-build-options nosub "$top" "$(hb_input "$top" hb-cached-dep)" sandbox \
+		"it uses __noChroot, which weakens the build sandbox; only a trusted key may"
+	# with substitution, the output comes from the cache and nothing builds
+	hb_built untrusted/cached-output-substituted untrusted "$top!out"
+}
+
+# A target the host neither has nor can substitute: refused before the
+# daemon sees the build, for a key whose builds nixgate reads.
+t_unknown_path() {
+	u=/nix/store/00000000000000000000000000000000-hb-nowhere
+	want="key untrusted: BuildPaths of '$u' refused by rule derivation: $u is neither valid on the host nor substitutable, so nixgate cannot know what the daemon would build for it"
+	before=$(store_strict)
+	hb_build untrusted build "$u"
+	if [ "$(cat "$B/hb.out")" = "$(printf 'server-version 2.7\nstatus 1\nerror %s\nexit 0' "$want")" ] &&
+	   hb_line "$B/hb.err" "$want" && [ "$before" = "$(store_strict)" ]; then
+		ok untrusted/unknown-path-refused
+	else
+		bad untrusted/unknown-path-refused "$(cat "$B/hb.out" "$B/hb.err" | cut -c 1-240 | tr '\n' '|')"
+	fi
 }

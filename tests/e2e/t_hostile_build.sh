@@ -9,6 +9,7 @@ HB_AUDIT="$B/home/audit-hb.log"
 bed_key sys "$B/bin/nixgate-serve --key sys --systems $SYS --features big-parallel --audit-log $HB_AUDIT"
 bed_key one "$B/bin/nixgate-serve --key one --max-jobs 1 --state-dir $B/home/state-one --audit-log none"
 bed_key two "$B/bin/nixgate-serve --key two --max-jobs 2 --state-dir $B/home/state-two --audit-log none"
+bed_key hostone "$B/bin/nixgate-serve --key hostone --host-max-jobs 1 --state-dir $B/home/state-host --audit-log none"
 bed_key nobuild "$B/bin/nixgate-serve --key nobuild --allow query,export --audit-log none"
 bed_key nosub "$B/bin/nixgate-serve --key nosub --no-substitute --audit-log none"
 
@@ -129,14 +130,14 @@ hb_overlap() { # DRV DRV
 }
 
 t_max_jobs() {
-	for k in one two; do
+	for k in one two hostone; do
 		hb_pair "$B/hb-pair-$k.nix" "$k"
 		set -- $(hb_drv "$B/hb-pair-$k.nix")
 		hb_build "$k" build "$1!out" "$2!out"
 		hb_overlap "$1" "$2"
 		o=$?
 		case "$k.$o" in
-		one.1|two.0) ok "$k/max-jobs" ;;
+		one.1|two.0|hostone.1) ok "$k/max-jobs" ;;
 		*) bad "$k/max-jobs" "overlap $o (0 yes, 1 no, 2 not built) of $(cat "$B/hb.out" "$B/hb.err" | cut -c 1-200 | tr '\n' '|')" ;;
 		esac
 	done

@@ -238,6 +238,7 @@ static int named_drv(struct serve *s, const char *drv, const char **names)
 		return -1;
 	if (at >= 0) {
 		*names = pathset_get(&outnames, (size_t)at);
+		*names = **names ? *names : NULL;
 		return 0;
 	}
 	snprintf(s->req.first, sizeof s->req.first, "%s", drv);
@@ -328,8 +329,8 @@ static int build_plan(struct serve *s, struct build_opts *o, uint64_t *n)
 	 * build anyway; a derivation whose outputs the daemon meant to
 	 * substitute but cannot (a closure the cache lacks part of) it
 	 * builds with its inputs, which QueryMissing did not list. */
-	for (i = 0; i < plan.unknown.n; i++) {
-		p = pathset_get(&plan.unknown, i);
+	if (plan.unknown.n) {
+		p = pathset_get(&plan.unknown, 0);
 		snprintf(s->req.first, sizeof s->req.first, "%s", p);
 		return refuse(s, "derivation", "%s is neither valid on the host nor substitutable, so nixgate cannot "
 			      "know what the daemon would build for it", p);

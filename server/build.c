@@ -282,7 +282,7 @@ static int drv_ok(struct serve *s, const char *drv)
  * 0 fine, -1 refused or failed, -2 the daemon refused (d->errmsg). *n gets
  * the count of derivations to build. The build's options o are set on the
  * connection first when the daemon is asked. */
-static int build_plan(struct serve *s, struct build_opts *o, uint64_t *n)
+static int plan_check(struct serve *s, struct build_opts *o, uint64_t *n)
 {
 	char drv[STORE_PATH_MAX + 1], t[PATH_OUTPUTS_MAX + 1];
 	const char *p, *names;
@@ -342,6 +342,19 @@ static int build_plan(struct serve *s, struct build_opts *o, uint64_t *n)
 		if ((r = drv_ok(s, pathset_get(&plan.build, i))) < 0)
 			return r;
 	return 0;
+}
+
+/* The same, the audit line's first path kept: a refusal names the .drv
+ * refused, a plan that passes the request's first path as it came. */
+static int build_plan(struct serve *s, struct build_opts *o, uint64_t *n)
+{
+	char first[sizeof s->req.first];
+	int r;
+
+	memcpy(first, s->req.first, sizeof first);
+	if ((r = plan_check(s, o, n)) == 0)
+		memcpy(s->req.first, first, sizeof first);
+	return r;
 }
 
 /* BuildPaths: the key's permission is checked once the first path is

@@ -35,6 +35,9 @@ void t_slots(void)
 	CHECK(slots_take(&a) == 1 && slots_take(&a) == 0 && a.nheld == 1);
 	slots_release(&b);
 	CHECK(slots_take(&a) == 1 && a.nheld == 2 && slots_busy(&b) == 2 && slots_take(&b) == 0);
+	slots_drop(&a);
+	CHECK(a.nheld == 1 && slots_busy(&b) == 1 && slots_take(&b) == 1 && slots_take(&a) == 0);
+	slots_release(&b);
 	slots_release(&a);
 	CHECK(a.nheld == 0 && slots_busy(&b) == 0);
 	err_clear();

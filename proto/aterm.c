@@ -143,21 +143,35 @@ static int output(struct cur *c, struct drvinfo *f)
 		return -1;
 	if (o->path[0] && storepath_check(o->path, strlen(o->path), EXIT_REFUSED, "derivation output path") < 0)
 		return -1;
+	drv_output(f, o);
 	return 0;
 }
 
 static int env(struct cur *c, struct drvinfo *f)
 {
 	static char value[DRV_FEATURES_MAX + 1];
-	char name[32];
+	char name[32], *whole;
+	const char *at;
 	size_t nlen, vlen;
+	int r;
 
-	if (lit(c, '(') < 0 || string(c, name, sizeof name - 1, &nlen) < 0 || lit(c, ',') < 0 ||
-	    string(c, value, DRV_FEATURES_MAX, &vlen) < 0 || lit(c, ')') < 0)
+	if (lit(c, '(') < 0 || string(c, name, sizeof name - 1, &nlen) < 0 || lit(c, ',') < 0)
+		return -1;
+	at = c->p;
+	if (string(c, value, DRV_FEATURES_MAX, &vlen) < 0 || lit(c, ')') < 0)
 		return -1;
 	if (nlen >= sizeof name - 1)
 		return 0; /* longer than any name the policy reads */
-	return drv_env(f, name, value, vlen > DRV_FEATURES_MAX ? DRV_FEATURES_MAX + 1 : vlen);
+	if (strcmp(name, "__json") || vlen <= DRV_FEATURES_MAX)
+		return drv_env(f, name, value, vlen > DRV_FEATURES_MAX ? DRV_FEATURES_MAX + 1 : vlen);
+	/* the policy looks through all of it: decoded again, whole (never
+	 * longer than its encoding, which ATERM_MAX bounds) */
+	if (!(whole = malloc(vlen + 1)))
+		return fail(EXIT_SYSTEM, "out of memory for a derivation's __json of %zu bytes", vlen);
+	c->p = at;
+	r = string(c, whole, vlen, NULL) < 0 || lit(c, ')') < 0 ? -1 : drv_env(f, name, whole, vlen);
+	free(whole);
+	return r;
 }
 
 int aterm_drv(struct drvinfo *f, const char *s, size_t len)

@@ -125,6 +125,7 @@ int drvwire_read(struct drvwire *d, struct rd *r)
 		    keep(d, r, o->algo, DRV_ALGO_MAX, "derivation output hash algorithm") < 0 ||
 		    keep(d, r, o->hash, DRV_HASH_MAX, "derivation output hash") < 0)
 			return -1;
+		drv_output(f, o);
 	}
 	if (count(d, r, &n, DRV_LIST_MAX, "input sources") < 0)
 		return -1;
@@ -151,10 +152,67 @@ int drvwire_read(struct drvwire *d, struct rd *r)
 	return 0;
 }
 
+/* Attributes with which a build leaves the sandbox, as Nix's builder reads
+ * them (2.8 to the newest): __noChroot runs it outside the chroot on hosts
+ * with sandbox = relaxed; __impure makes an impure derivation (network, no
+ * chroot); __impureHostDeps binds host paths into the sandbox (Linux too,
+ * within allowed-impure-host-deps); __sandboxProfile and
+ * __darwinAllowLocalNetworking loosen the darwin sandbox. The darwin ones
+ * are refused on every host: nixgate does not know the host's platform
+ * for certain, and no Linux derivation of nixpkgs sets them. A boolean
+ * counts when "1" (Nix's true), the others when not empty. */
+static const struct {
+	const char *name;
+	int boolean;
+} weakening[] = {
+	{"__noChroot", 1}, {"__impure", 1}, {"__darwinAllowLocalNetworking", 1},
+	{"__sandboxProfile", 0}, {"__impureHostDeps", 0},
+};
+
+static int has(const char *v, size_t len, const char *w)
+{
+	size_t n = strlen(w), i;
+
+	for (i = 0; i + n <= len; i++)
+		if (v[i] == w[0] && !memcmp(v + i, w, n))
+			return 1;
+	return 0;
+}
+
+/* Structured attributes (__json) are Nix's source for all of these once
+ * present. Rather than parse JSON, the text is refused when it names one
+ * of them anywhere, or recursive-nix (a builder with the daemon), or
+ * escapes a printable ASCII character (\u0041 for A), which is the only
+ * way JSON can spell such a name without its letters; Nix's own writer
+ * escapes only control characters. */
+static const char *json_weak(const char *v, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof weakening / sizeof *weakening; i++)
+		if (has(v, len, weakening[i].name))
+			return weakening[i].name;
+	if (has(v, len, "recursive-nix"))
+		return "recursive-nix";
+	for (i = 0; i + 6 <= len; i++)
+		if (v[i] == '\\' && v[i + 1] == 'u' && v[i + 2] == '0' && v[i + 3] == '0' &&
+		    v[i + 4] >= '2' && v[i + 4] <= '7')
+			return "an escaped plain character in __json";
+	return NULL;
+}
+
 int drv_env(struct drvinfo *f, const char *name, const char *v, size_t len)
 {
-	if (!strcmp(name, "__json"))
+	size_t i;
+
+	for (i = 0; i < sizeof weakening / sizeof *weakening && !f->weak; i++)
+		if (!strcmp(name, weakening[i].name) && (weakening[i].boolean ? len == 1 && v[0] == '1' : len > 0))
+			f->weak = weakening[i].name;
+	if (!strcmp(name, "__json")) {
 		f->structured = 1;
+		if (!f->weak)
+			f->weak = json_weak(v, len);
+	}
 	if (strcmp(name, "requiredSystemFeatures"))
 		return 0;
 	if (len > DRV_FEATURES_MAX)
@@ -163,4 +221,11 @@ int drv_env(struct drvinfo *f, const char *name, const char *v, size_t len)
 	memcpy(f->features, v, len);
 	f->features[len] = 0;
 	return 0;
+}
+
+/* An impure derivation's outputs are marked by the hash "impure". */
+void drv_output(struct drvinfo *f, const struct drvout *o)
+{
+	if (!f->weak && !strcmp(o->hash, "impure"))
+		f->weak = "__impure";
 }

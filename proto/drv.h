@@ -27,6 +27,7 @@ struct drvinfo {
 	char system[DRV_SYSTEM_MAX + 1];
 	char features[DRV_FEATURES_MAX + 1];
 	int structured;       /* __json: the features are inside it */
+	const char *weak;     /* an attribute that weakens the build sandbox, or NULL */
 	unsigned nout;
 	struct drvout out[DRV_OUTPUTS_MAX];
 };
@@ -40,7 +41,11 @@ struct drvwire {
 void drvwire_init(struct drvwire *d);
 void drvwire_free(struct drvwire *d);
 int drvwire_read(struct drvwire *d, struct rd *r);
-/* Notes an environment variable the policy cares about. */
+/* Notes an environment variable the policy cares about. value holds len
+ * bytes, or for a long one its first DRV_FEATURES_MAX bytes (len is then
+ * DRV_FEATURES_MAX + 1); __json's value is always whole. */
 int drv_env(struct drvinfo *f, const char *name, const char *value, size_t len);
+/* Notes an output hash the policy cares about (an impure output). */
+void drv_output(struct drvinfo *f, const struct drvout *o);
 
 #endif

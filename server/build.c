@@ -8,6 +8,7 @@
 #include "ca.h"
 #include "drv.h"
 #include "drvstore.h"
+#include "missing.h"
 #include "serve.h"
 #include "serveopts.h"
 #include "words.h"
@@ -22,17 +23,22 @@ static uint64_t cap(uint64_t v, uint64_t limit)
 	return limit && (v == 0 || v > limit) ? limit : v;
 }
 
-/* A build slot of the key and one of the host, waited for with one notice
- * on stderr (which the client shows in the build log). */
-static void slot_wait(struct serve *s)
+/* Slots for a build of n derivations: one of the key and one of the host,
+ * waited for with one notice on stderr (which the client shows in the
+ * build log), then more while both have one free, up to n and the CPU
+ * count. The daemon's max-jobs for the connection is the count held, so
+ * that a key's max-jobs bounds the builds the daemon runs for it; with
+ * neither limit set it is the CPU count, as the daemon's own default. */
+static uint64_t slots_hold(struct serve *s, uint64_t n)
 {
 	struct timespec pause = {0, 200 * 1000 * 1000};
+	uint64_t held = 1;
 	int noticed = 0;
 
 	for (;;) {
 		if (slots_take(s->key_slots)) {
 			if (slots_take(s->host_slots))
-				return;
+				break;
 			slots_release(s->key_slots);
 		}
 		if (!noticed++)
@@ -40,15 +46,26 @@ static void slot_wait(struct serve *s)
 				s->key, s->pol->max_jobs, s->pol->host_max_jobs);
 		nanosleep(&pause, NULL);
 	}
+	if (!s->key_slots->n && !s->host_slots->n)
+		return s->max_jobs;
+	if (n > s->max_jobs)
+		n = s->max_jobs;
+	while (held < n && slots_take(s->key_slots)) {
+		if (!slots_take(s->host_slots)) {
+			slots_drop(s->key_slots);
+			break;
+		}
+		held++;
+	}
+	return held;
 }
 
 /* The daemon's answer to a build request already written, the build
- * holding a slot while the daemon works on it. */
+ * holding its slots (slots_hold) while the daemon works on it. */
 static int build_wait(struct serve *s)
 {
 	int r;
 
-	slot_wait(s);
 	r = worker_wait(s->d, NULL, NULL);
 	slots_release(s->host_slots);
 	slots_release(s->key_slots);
@@ -149,63 +166,237 @@ static int soft(struct serve *s, char *msg, size_t max)
 	return 0;
 }
 
-/* The platform of every derivation to be built, read from the host store:
- * 0 fine, 1 refused (the reason in msg), 2 the daemon refused (in
- * d->errmsg), -1 failure. */
-static int build_paths_ok(struct serve *s, char *msg, size_t max)
+/* The sandbox a build keeps, for a key that is not trusted: no attribute
+ * that takes the build out of it (drv_env lists them), and not
+ * recursive-nix, which hands the builder a store it can add paths to. */
+static int sandbox_ok(struct serve *s, const struct drvinfo *f)
 {
-	static struct drvinfo f;
-	char drv[STORE_PATH_MAX + 1];
-	size_t i;
-	int r;
+	const char *l = f->features, *w;
+	size_t n;
 
-	if (s->pol->any_system && s->pol->any_feature)
+	if (s->pol->trusted)
 		return 0;
-	for (i = 0; i < s->ps.n; i++) {
-		const char *p = pathset_get(&s->ps, i), *bang = strchr(p, '!');
-		size_t n = bang ? (size_t)(bang - p) : strlen(p);
-
-		memcpy(drv, p, n);
-		drv[n] = 0;
-		if (!storepath_is_drv(drv))
-			continue; /* a path to substitute: nothing is built here */
-		snprintf(s->req.first, sizeof s->req.first, "%s", drv);
-		if ((r = drv_from_store(s, drv, &f)) == -2)
-			return 2;
-		if (r == 0)
-			r = platform_ok(s, &f);
-		if (r < 0)
-			return soft(s, msg, max) < 0 ? -1 : 1;
-	}
+	if (f->weak)
+		return refuse(s, "sandbox", "it uses %s, which weakens the build sandbox; only a trusted key may", f->weak);
+	while ((w = words_next(&l, &n, 0)))
+		if (n == 13 && !memcmp(w, "recursive-nix", 13))
+			return refuse(s, "sandbox", "it requires the feature recursive-nix, which gives the builder "
+				      "a store to add to; only a trusted key may");
 	return 0;
 }
 
+/* Whether the key's rules read the derivations a build makes. */
+static int reads_drvs(const struct serve *s)
+{
+	return !s->pol->trusted || !s->pol->any_system || !s->pol->any_feature;
+}
+
+/* Whether a build asks the daemon for its plan: to read what it builds,
+ * or to count the slots it needs. */
+static int plan_asks(const struct serve *s)
+{
+	return reads_drvs(s) || s->key_slots->n || s->host_slots->n;
+}
+
+/* What a BuildPaths becomes before the daemon sees it: the targets (each
+ * named .drv valid, a bare one with all its outputs named), the .drvs
+ * named (with their output names, in step), those read so far, and the
+ * daemon's plan. Kept across requests for their memory. */
+static struct pathset targets, named, outnames, checked;
+static struct missing plan;
+
+static void plan_reset(void)
+{
+	static int ready;
+
+	if (!ready++) {
+		pathset_init(&targets);
+		pathset_init(&named);
+		pathset_init(&outnames);
+		pathset_init(&checked);
+		missing_init(&plan);
+	}
+	pathset_clear(&targets);
+	pathset_clear(&named);
+	pathset_clear(&outnames);
+	pathset_clear(&checked);
+}
+
+/* drv, named in the request: known valid on the host (the daemon's error
+ * when it is not) and its output names; each .drv asked about once. 0,
+ * -1 (a refusal or failure), -2 (the daemon's error in d->errmsg). Sets
+ * *names (NULL when the daemon cannot say). */
+static int named_drv(struct serve *s, const char *drv, const char **names)
+{
+	static char buf[4097];
+	static struct pathset refs;
+	struct pathinfo in;
+	long at = pathset_find(&named, drv, strlen(drv));
+	int r;
+
+	if (at == -2)
+		return -1;
+	if (at >= 0) {
+		*names = pathset_get(&outnames, (size_t)at);
+		*names = **names ? *names : NULL;
+		return 0;
+	}
+	snprintf(s->req.first, sizeof s->req.first, "%s", drv);
+	if ((r = missing_outputs(s->d, drv, buf, sizeof buf)) < 0) {
+		if (r == -1 && err_kind() == EXIT_REFUSED)
+			return refuse(s, "derivation", "%s", reason());
+		return r;
+	}
+	if (r == 1) {
+		/* before 1.22: validity alone; such a daemon reads a bare .drv
+		 * as all its outputs */
+		if ((r = path_info(s, drv, &in, &refs)) < 0)
+			return -1;
+		if (r == 0)
+			return refuse(s, "derivation", "%s is not valid on the host", drv);
+		buf[0] = 0;
+	}
+	if (pathset_add(&named, drv, strlen(drv)) < 0 || pathset_add(&outnames, buf, strlen(buf)) < 0)
+		return -1;
+	*names = buf[0] ? buf : NULL;
+	return 0;
+}
+
+/* drv read from the host store, once per request, and held to the key's
+ * rules. */
+static int drv_ok(struct serve *s, const char *drv)
+{
+	static struct drvinfo f;
+	int r = pathset_insert(&checked, drv, strlen(drv));
+
+	if (r <= 0)
+		return r;
+	snprintf(s->req.first, sizeof s->req.first, "%s", drv);
+	if ((r = drv_from_store(s, drv, &f)) != 0)
+		return r;
+	return platform_ok(s, &f) < 0 || sandbox_ok(s, &f) < 0 ? -1 : 0;
+}
+
+/* The request's targets as the daemon is to get them, and the key's rules
+ * over every derivation it would build for them (QueryMissing says which):
+ * 0 fine, -1 refused or failed, -2 the daemon refused (d->errmsg). *n gets
+ * the count of derivations to build. The build's options o are set on the
+ * connection first when the daemon is asked. */
+static int plan_check(struct serve *s, struct build_opts *o, uint64_t *n)
+{
+	char drv[STORE_PATH_MAX + 1], t[PATH_OUTPUTS_MAX + 1];
+	const char *p, *names;
+	size_t i;
+	int r;
+
+	plan_reset();
+	*n = 1;
+	for (i = 0; i < s->ps.n; i++) {
+		const char *bang;
+		size_t len;
+
+		p = pathset_get(&s->ps, i);
+		bang = strchr(p, '!');
+		len = bang ? (size_t)(bang - p) : strlen(p);
+		memcpy(drv, p, len);
+		drv[len] = 0;
+		if (storepath_is_drv(drv) && (!bang || reads_drvs(s))) {
+			if ((r = named_drv(s, drv, &names)) < 0)
+				return r;
+			/* from 1.30 the daemon reads a bare path as one to make
+			 * valid, not build: all its outputs are named instead */
+			if (!bang && names && s->d->minor >= 30) {
+				snprintf(t, sizeof t, "%s!%s", drv, names);
+				p = t;
+			}
+		}
+		if (pathset_insert(&targets, p, strlen(p)) < 0)
+			return -1;
+	}
+	if (!plan_asks(s))
+		return 0;
+	/* the daemon plans with the connection's options, substitution
+	 * included: they are the build's (max-jobs aside) from here on */
+	o->max_jobs = 1;
+	if (worker_set_options(s->d, o) < 0)
+		return -1;
+	if ((r = missing_query(s->d, &targets, &plan)) < 0)
+		return r;
+	*n = plan.build.n ? plan.build.n : 1;
+	if (!reads_drvs(s))
+		return 0;
+	/* A path the host neither has nor can substitute fails an honest
+	 * build anyway; a derivation whose outputs the daemon meant to
+	 * substitute but cannot (a closure the cache lacks part of) it
+	 * builds with its inputs, which QueryMissing did not list. */
+	if (plan.unknown.n) {
+		p = pathset_get(&plan.unknown, 0);
+		snprintf(s->req.first, sizeof s->req.first, "%s", p);
+		return refuse(s, "derivation", "%s is neither valid on the host nor substitutable, so nixgate cannot "
+			      "know what the daemon would build for it", p);
+	}
+	for (i = 0; i < named.n; i++)
+		if ((r = drv_ok(s, pathset_get(&named, i))) < 0)
+			return r;
+	for (i = 0; i < plan.build.n; i++)
+		if ((r = drv_ok(s, pathset_get(&plan.build, i))) < 0)
+			return r;
+	return 0;
+}
+
+/* The same, the audit line's first path kept: a refusal names the .drv
+ * refused, a plan that passes the request's first path as it came. */
+static int build_plan(struct serve *s, struct build_opts *o, uint64_t *n)
+{
+	char first[sizeof s->req.first];
+	int r;
+
+	memcpy(first, s->req.first, sizeof first);
+	if ((r = plan_check(s, o, n)) == 0)
+		memcpy(s->req.first, first, sizeof first);
+	return r;
+}
+
+/* BuildPaths: the key's permission is checked once the first path is
+ * read, before the rest of the request. */
 int build_paths(struct serve *s)
 {
 	char p[PATH_OUTPUTS_MAX + 1], msg[1024];
 	struct build_opts o;
 	struct worker *d = s->d;
-	uint64_t n, i;
+	uint64_t n, i, jobs;
 	size_t len;
 	int r;
 
 	if (rd_count(&s->in, &n, PATHSET_MAX_PATHS, "build paths") < 0)
 		return -1;
 	pathset_clear(&s->ps);
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		if (rd_str(&s->in, p, PATH_OUTPUTS_MAX, &len, "build path") < 0 ||
 		    path_outputs_check(p, len, EXIT_REFUSED) < 0 || pathset_add(&s->ps, p, len) < 0)
 			return -1;
-	note_set(s, &s->ps);
-	if (read_build_opts(s, &o) < 0 || need_write(s) < 0 || allowed(s, ALLOW_BUILD) < 0)
+		note(s, p);
+		if (i == 0 && (need_write(s) < 0 || allowed(s, ALLOW_BUILD) < 0))
+			return -1;
+	}
+	if ((n == 0 && (need_write(s) < 0 || allowed(s, ALLOW_BUILD) < 0)) || read_build_opts(s, &o) < 0)
 		return -1;
-	if ((r = build_paths_ok(s, msg, sizeof msg)) != 0)
-		return r < 0 ? -1 : wr_u64(&s->out, 1) < 0 || wr_cstr(&s->out, r == 1 ? msg : d->errmsg) < 0 ? -1 : 0;
-	if (worker_set_options(d, &o) < 0)
-		return -1;
-	if (wr_u64(&d->w, WOP_BUILD_PATHS) < 0 || pathset_write(&s->ps, &d->w) < 0 ||
+	if ((r = build_plan(s, &o, &jobs)) < 0) {
+		if (r == -1 && soft(s, msg, sizeof msg) < 0)
+			return -1;
+		return wr_u64(&s->out, 1) < 0 || wr_cstr(&s->out, r == -1 ? msg : d->errmsg) < 0 ? -1 : 0;
+	}
+	/* the options are on the connection already when the plan was asked
+	 * for, with max-jobs 1 */
+	jobs = slots_hold(s, jobs);
+	if (!plan_asks(s) || jobs != 1) {
+		o.max_jobs = jobs;
+		if (worker_set_options(d, &o) < 0)
+			goto release;
+	}
+	if (wr_u64(&d->w, WOP_BUILD_PATHS) < 0 || pathset_write(&targets, &d->w) < 0 ||
 	    (d->minor >= 15 && wr_u64(&d->w, 0) < 0))
-		return -1;
+		goto release;
 	r = build_wait(s);
 	if (r == -1)
 		return -1;
@@ -214,8 +405,14 @@ int build_paths(struct serve *s)
 	if (expect_one(s, "BuildPaths") < 0)
 		return -1;
 	return wr_u64(&s->out, 0);
+release:
+	slots_release(s->host_slots);
+	slots_release(s->key_slots);
+	return -1;
 }
 
+/* BuildDerivation: the key's permission is checked once the .drv path is
+ * read, before the derivation (up to DRV_WIRE_MAX) is. */
 int build_derivation(struct serve *s)
 {
 	static struct drvwire drv;
@@ -225,24 +422,28 @@ int build_derivation(struct serve *s)
 	struct build_opts o;
 	int r;
 
-	if (storepath_read(&s->in, path, 0, "derivation path") < 0 || !storepath_is_drv(path) ||
-	    drvwire_read(&drv, &s->in) < 0)
-		return !err_kind() ? fail(EXIT_REFUSED, "BuildDerivation: '%s' is not a .drv path", path) : -1;
-	note(s, path);
-	if (read_build_opts(s, &o) < 0 || need_write(s) < 0 || allowed(s, ALLOW_BUILD) < 0)
+	if (storepath_read(&s->in, path, 0, "derivation path") < 0)
 		return -1;
-	if (platform_ok(s, &drv.info) < 0 || outputs_ok(s, path, &drv.info) < 0) {
+	if (!storepath_is_drv(path))
+		return fail(EXIT_REFUSED, "BuildDerivation: '%s' is not a .drv path", path);
+	note(s, path);
+	if (need_write(s) < 0 || allowed(s, ALLOW_BUILD) < 0 || drvwire_read(&drv, &s->in) < 0 ||
+	    read_build_opts(s, &o) < 0)
+		return -1;
+	if (platform_ok(s, &drv.info) < 0 || sandbox_ok(s, &drv.info) < 0 || outputs_ok(s, path, &drv.info) < 0) {
 		char text[1024];
 
 		if (soft(s, text, sizeof text) < 0)
 			return -1;
 		build_result_set(&br, BUILD_INPUT_REJECTED, text);
 	} else {
-		if (worker_set_options(d, &o) < 0)
+		o.max_jobs = slots_hold(s, 1);
+		if (worker_set_options(d, &o) < 0 || wr_u64(&d->w, WOP_BUILD_DERIVATION) < 0 ||
+		    wr_cstr(&d->w, path) < 0 || wr_bytes(&d->w, drv.buf, drv.len) < 0 || wr_u64(&d->w, 0) < 0) {
+			slots_release(s->host_slots);
+			slots_release(s->key_slots);
 			return -1;
-		if (wr_u64(&d->w, WOP_BUILD_DERIVATION) < 0 || wr_cstr(&d->w, path) < 0 ||
-		    wr_bytes(&d->w, drv.buf, drv.len) < 0 || wr_u64(&d->w, 0) < 0)
-			return -1;
+		}
 		r = build_wait(s);
 		if (r == -1)
 			return -1;
@@ -254,5 +455,3 @@ int build_derivation(struct serve *s)
 	/* built outputs: DrvOutput id -> Realisation JSON, passed through */
 	return build_result_write(&s->out, serve_result_fields(s->minor), &br);
 }
-
-/* Outputs of a derivation that are valid, into set. */

@@ -15,7 +15,8 @@ int slots_open(struct slots *s, const char *dir, const char *prefix, unsigned n)
 	unsigned i;
 
 	s->n = 0;
-	s->held = -1;
+	s->nheld = 0;
+	memset(s->held, 0, sizeof s->held);
 	if (n == 0)
 		return 0;
 	if (n > SLOTS_MAX)
@@ -38,21 +39,40 @@ int slots_take(struct slots *s)
 {
 	unsigned i;
 
-	if (s->n == 0 || s->held >= 0)
+	if (s->n == 0)
 		return 1;
 	for (i = 0; i < s->n; i++)
-		if (flock(s->fd[i], LOCK_EX | LOCK_NB) == 0) {
-			s->held = (int)i;
+		if (!s->held[i] && flock(s->fd[i], LOCK_EX | LOCK_NB) == 0) {
+			s->held[i] = 1;
+			s->nheld++;
 			return 1;
 		}
 	return 0;
 }
 
+void slots_drop(struct slots *s)
+{
+	unsigned i;
+
+	for (i = s->n; i-- > 0;)
+		if (s->held[i]) {
+			flock(s->fd[i], LOCK_UN);
+			s->held[i] = 0;
+			s->nheld--;
+			return;
+		}
+}
+
 void slots_release(struct slots *s)
 {
-	if (s->held >= 0)
-		flock(s->fd[s->held], LOCK_UN);
-	s->held = -1;
+	unsigned i;
+
+	for (i = 0; i < s->n && s->nheld; i++)
+		if (s->held[i]) {
+			flock(s->fd[i], LOCK_UN);
+			s->held[i] = 0;
+			s->nheld--;
+		}
 }
 
 unsigned slots_busy(const struct slots *s)
@@ -60,7 +80,7 @@ unsigned slots_busy(const struct slots *s)
 	unsigned i, busy = 0;
 
 	for (i = 0; i < s->n; i++) {
-		if ((int)i == s->held)
+		if (s->held[i])
 			busy++;
 		else if (flock(s->fd[i], LOCK_EX | LOCK_NB) == 0)
 			flock(s->fd[i], LOCK_UN);

@@ -422,8 +422,8 @@ by_path() {
 # A key with a systems rule has each .drv it builds by path read and parsed
 # from the host store. One that Nix takes but nixgate cannot read (more
 # outputs than its parser's limit of 256) is refused as a failed build, the
-# session goes on, nothing is built; a key without the rule (whose .drv
-# nixgate does not read) builds the same one.
+# session goes on, nothing is built; a trusted key without the rule (whose
+# .drv nixgate does not read) builds the same one.
 t_derivation_rule() {
 	cat > "$B/manyouts.nix" <<-'NIX'
 	derivation { name = "many-outputs"; system = builtins.currentSystem; builder = "/bin/sh";
@@ -441,11 +441,11 @@ t_derivation_rule() {
 	else
 		bad capped/derivation-unreadable "$(cat "$B/bp.out" "$B/bp.err" | cut -c 1-200 | tr '\n' '|')"
 	fi
-	by_path untrusted "nix-store --serve --write" "$d"
+	by_path gate "nix-store --serve --write" "$d"
 	if grep -qx "status 0" "$B/bp.out" && host_valid "$o"; then
-		ok untrusted/derivation-unread-builds
+		ok gate/derivation-unread-builds
 	else
-		bad untrusted/derivation-unread-builds "$(cat "$B/bp.out" "$B/bp.err" | head -c 400 | tr '\n' '|')"
+		bad gate/derivation-unread-builds "$(cat "$B/bp.out" "$B/bp.err" | head -c 400 | tr '\n' '|')"
 	fi
 }
 

@@ -226,9 +226,17 @@ c_export() { hello; u64 5; u64 0; strs "$OUT"; }
 d_export() { info_reply "$OUT"; u64 $LAST; hello_nar; }
 serve_seed export 0 34 c_export d_export
 
+# BuildPaths for a key whose builds are read: the .drv's outputs
+# (QueryDerivationOutputMap), the options, QueryMissing, the .drv's NAR, the
+# build
 c_build() { hello; u64 6; strs "$DRV!out"; opts; }
-d_build() { u64 $LAST; nar_tokens nix-archive-1 "(" type regular contents "$ATERM" ")"; u64 $LAST; u64 $LAST; u64 1; }
+d_build() { u64 $LAST; u64 1; str out; str "$OUT"; u64 $LAST; u64 $LAST; strs "$DRV"; strs; strs; u64 0; u64 0
+	u64 $LAST; nar_tokens nix-archive-1 "(" type regular contents "$ATERM" ")"; u64 $LAST; u64 1; }
 serve_seed build-paths $((1 | 8 | 16)) 34 c_build d_build
+c_build_bare() { hello; u64 6; strs "$DRV" "$DRV" "$DRV!out"; opts; }
+serve_seed build-paths-bare $((1 | 8 | 16)) 34 c_build_bare d_build
+d_build_missing() { u64 $ERROR; str Error; u64 0; str Error; str "path '$DRV' is not valid"; u64 0; u64 0; }
+serve_seed build-paths-missing $((1 | 8)) 34 c_build d_build_missing
 
 c_closure() { hello; u64 7; u64 1; strs "$DRV"; }
 d_closure() { info_reply "$DRV" "$P"; u64 $LAST; u64 1; str out; str "$OUT"; u64 $LAST; u64 1

@@ -7,6 +7,9 @@
  *       whether the other paths are valid: a session still in step after it)
  *     | export PATH... (the raw reply) | import FILE (an export stream)
  *     | sessions N (N handshakes + one QueryValidPaths each, for timing)
+ *     | head CMD PATH (only the start of a request, the rest never sent:
+ *       BuildPaths (6) counting 1000 paths with PATH the first, or
+ *       BuildDerivation (8) of PATH without its derivation)
  *   sclient 0 dsessions N -- SOCKET: the same straight to a nix-daemon socket,
  *     the floor under any server that uses the daemon */
 #include <signal.h>
@@ -236,6 +239,15 @@ int main(int argc, char **argv)
 		fclose(f);
 		fflush(to);
 		printf("import %llu\n", (unsigned long long)get());
+	} else if (!strcmp(op, "head")) {
+		int c = atoi(args[0]);
+
+		if (n < 2 || (c != 6 && c != 8)) die("head needs 6 or 8 and a path");
+		put((uint64_t)c);
+		if (c == 6) put(1000);
+		puts_(args[1]);
+		fflush(to);
+		printf("answer %llu\n", (unsigned long long)get());
 	} else if (strcmp(op, "hello"))
 		die("unknown op");
 	printf("exit %d\n", finish(p));

@@ -99,3 +99,62 @@ void t_aterm_basic(void)
 	drvwire_free(&back);
 	pathset_free(&srcs);
 }
+
+/* The attributes that weaken the build sandbox, as ATerm env entries, in a
+ * __json (whole, however long), and as an impure output; their harmless
+ * values are not counted. */
+void t_drv_sandbox(void)
+{
+	static const struct {
+		const char *env, *weak;
+	} cases[] = {
+		{"(\"__noChroot\",\"1\")", "__noChroot"},
+		{"(\"__noChroot\",\"\")", NULL},
+		{"(\"__impure\",\"1\")", "__impure"},
+		{"(\"__darwinAllowLocalNetworking\",\"1\")", "__darwinAllowLocalNetworking"},
+		{"(\"__sandboxProfile\",\"(allow default)\")", "__sandboxProfile"},
+		{"(\"__sandboxProfile\",\"\")", NULL},
+		{"(\"__impureHostDeps\",\"/usr/lib\")", "__impureHostDeps"},
+		{"(\"impureEnvVars\",\"http_proxy\")", NULL},
+		{"(\"__json\",\"{\\\"__noChroot\\\":true}\")", "__noChroot"},
+		{"(\"__json\",\"{\\\"\\\\u005f_noChroot\\\":true}\")", "an escaped plain character in __json"},
+		{"(\"__json\",\"{\\\"a\\\":\\\"\\\\u001b[1m\\\"}\")", NULL},
+		{"(\"__json\",\"{\\\"requiredSystemFeatures\\\":[\\\"recursive-nix\\\"]}\")", "recursive-nix"},
+	};
+	static char text[16384];
+	struct drvwire w;
+	unsigned char *buf;
+	struct wr wr;
+	struct rd rd;
+	size_t i;
+
+	for (i = 0; i < sizeof cases / sizeof *cases; i++) {
+		snprintf(text, sizeof text, "Derive([(\"out\",\"\",\"\",\"\")],[],[],\"x86_64-linux\",\"/bin/sh\",[],[%s])",
+			 cases[i].env);
+		CHECK(parse(text) == 0);
+		CHECK(cases[i].weak ? f.weak && !strcmp(f.weak, cases[i].weak) : !f.weak);
+		if (cases[i].weak && !(f.weak && !strcmp(f.weak, cases[i].weak)))
+			printf("  case %zu: %s\n", i, f.weak ? f.weak : "(none)");
+	}
+	/* past the first 4096 bytes the policy keeps of other values */
+	memset(text, 0, sizeof text);
+	strcpy(text, "Derive([(\"out\",\"\",\"\",\"\")],[],[],\"x86_64-linux\",\"/bin/sh\",[],[(\"__json\",\"{\\\"a\\\":\\\"");
+	memset(text + strlen(text), 'x', 9000);
+	strcat(text, "\\\",\\\"__noChroot\\\":true}\")])");
+	CHECK(parse(text) == 0 && f.structured && f.weak && !strcmp(f.weak, "__noChroot"));
+	CHECK(parse("Derive([(\"out\",\"\",\"r:sha256\",\"impure\")],[],[],\"x86_64-linux\",\"/bin/sh\",[],[])") == 0 &&
+	      f.weak && !strcmp(f.weak, "__impure"));
+	/* the wire form of BuildDerivation: the same rules */
+	buf = malloc(65536);
+	wr_init_mem(&wr, buf, 65536);
+	wr_u64(&wr, 1);
+	wr_cstr(&wr, "out"); wr_cstr(&wr, ""); wr_cstr(&wr, "r:sha256"); wr_cstr(&wr, "");
+	wr_u64(&wr, 0); wr_cstr(&wr, "x86_64-linux"); wr_cstr(&wr, "/bin/sh"); wr_u64(&wr, 0);
+	wr_u64(&wr, 1); wr_cstr(&wr, "__noChroot"); wr_cstr(&wr, "1");
+	rd_init_mem(&rd, buf, wr.len, 100, "client");
+	drvwire_init(&w);
+	err_clear();
+	CHECK(drvwire_read(&w, &rd) == 0 && w.info.weak && !strcmp(w.info.weak, "__noChroot"));
+	drvwire_free(&w);
+	free(buf);
+}

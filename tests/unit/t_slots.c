@@ -30,6 +30,16 @@ void t_slots(void)
 		for (i = 0; i < c.n; i++)
 			close(c.fd[i]);
 	}
+	/* one session holds as many as it takes (a build of several
+	 * derivations), and gives them all back at once */
+	CHECK(slots_take(&a) == 1 && slots_take(&a) == 0 && a.nheld == 1);
+	slots_release(&b);
+	CHECK(slots_take(&a) == 1 && a.nheld == 2 && slots_busy(&b) == 2 && slots_take(&b) == 0);
+	slots_drop(&a);
+	CHECK(a.nheld == 1 && slots_busy(&b) == 1 && slots_take(&b) == 1 && slots_take(&a) == 0);
+	slots_release(&b);
+	slots_release(&a);
+	CHECK(a.nheld == 0 && slots_busy(&b) == 0);
 	err_clear();
 	CHECK(slots_open(&none, dir, "key-z", SLOTS_MAX + 1) == -1 && strstr(err_msg(), "more than"));
 	for (i = 0; i < a.n; i++) {

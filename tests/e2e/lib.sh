@@ -43,6 +43,9 @@ two_level_nix() { # file name
 # the store directory but the lock files the daemon keeps next to paths it
 # was asked to add.
 store_state() { bed_host sh -c 'ls -a /nix/store | grep -v "\.lock$"; nix path-info --all' 2>&1 | md5sum; }
+# The same with nothing left out: a refusal that must leave no trace, not
+# even the .lock file the daemon makes beside a path it starts to add.
+store_strict() { bed_host sh -c 'ls -a /nix/store; nix path-info --all' 2>&1 | md5sum; }
 host_valid() { bed_host nix-store --check-validity "$1" 2>/dev/null; }
 host_hash() { bed_host nix-store -q --hash "$1"; }
 client_hash() { nix-store -q --hash "$1"; }

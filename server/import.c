@@ -160,6 +160,12 @@ static int refs_valid(struct serve *s, const struct pathset *refs, const char *s
 			return -1;
 	if (!ask.n)
 		return 0;
+	/* temporary roots first: a garbage collection while the NAR is spooled
+	 * must not make the daemon the one to refuse it */
+	for (i = 0; i < ask.n; i++)
+		if (wr_u64(&d->w, WOP_ADD_TEMP_ROOT) < 0 || wr_cstr(&d->w, pathset_get(&ask, i)) < 0 ||
+		    daemon_ok(s, "AddTempRoot") < 0 || expect_one(s, "AddTempRoot") < 0)
+			return -1;
 	if (wr_u64(&d->w, WOP_QUERY_VALID_PATHS) < 0 || pathset_write(&ask, &d->w) < 0 ||
 	    (d->minor >= 27 && wr_u64(&d->w, 0) < 0) || daemon_ok(s, "QueryValidPaths") < 0 ||
 	    pathset_read(&valid, &d->r, "valid paths") < 0)

@@ -276,7 +276,7 @@ hostile_seed() { # name daemon-function hostile.pl-arguments...
 	{ byte 1; byte 13; u32 "$(wc -c < "$C/.client")"; cat "$C/.client" "$C/.daemon"; } | seed serve "$hn"
 	rm -f "$C/.client" "$C/.daemon"
 }
-d_valid_add() { u64 $LAST; strs "$P"; u64 $LAST; }
+d_valid_add() { u64 $LAST; u64 1; u64 $LAST; strs "$P"; u64 $LAST; }
 hostile_seed add-text-drv d_add --name x.drv --node file:"$ATERM" --ca text
 hostile_seed add-flat-md5 d_add --node file:tarball --ca fixed:md5
 hostile_seed add-flat-sha512 d_add --node file:tarball --ca fixed:sha512

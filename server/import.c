@@ -277,7 +277,8 @@ static int add_untrusted(struct serve *s, struct addinfo *a, struct narsrc *src)
 	int r, ca = a->ca[0] != 0;
 
 	if (s->spool_fd < 0)
-		return fail(EXIT_SYSTEM, "an import from a key that is not trusted needs a spool file, and none could be opened");
+		return fail(EXIT_SYSTEM, "an import from a key that is not trusted needs a spool file, and none "
+			    "could be opened");
 	if (ca && cacheck_init(&k, a->ca, a->path, &s->nar) < 0)
 		return -1;
 	r = spool_known(s, a, src, ca ? &k : NULL);

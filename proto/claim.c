@@ -44,12 +44,14 @@ static int ca_holds(const struct claim *c, const struct pathset *refs, char *why
 	char want[STORE_PATH_MAX + 1];
 	struct ca ca;
 
-	if (ca_parse(&ca, c->ca, strlen(c->ca)) < 0 || ca_path(want, &ca, storepath_name(c->path), refs, c->path) < 0)
+	if (ca_parse(&ca, c->ca, strlen(c->ca)) < 0)
+		return no_err(why, max);
+	if (ca.text && has(refs, c->path))
+		return no(why, max, "a text: path cannot refer to itself");
+	if (ca_path(want, &ca, storepath_name(c->path), refs, c->path) < 0)
 		return no_err(why, max);
 	if (strcmp(want, c->path))
 		return no(why, max, "its content address %s gives the path %s, not this one", c->ca, want);
-	if (ca.text && has(refs, c->path))
-		return no(why, max, "a text: path cannot refer to itself");
 	/* claim_content checks the content; this costs nothing and needs none,
 	 * but holds only for a path that does not name itself (hashed modulo
 	 * its own hash part) */

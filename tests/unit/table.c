@@ -7,7 +7,7 @@
 	T(t_wire_u64) T(t_wire_string) T(t_wire_limits) T(t_base32) T(t_hash_forms) \
 	T(t_storepath) T(t_pathset_lookup) T(t_path_outputs) T(t_nar_golden) T(t_nar_deep) T(t_nar_trailing) T(t_nar_claimed) \
 	T(t_slots) T(t_store_uri) T(t_machines) T(t_audit_syslog) T(t_audit_file) T(t_words) T(t_policy_values) T(t_policy_sources) T(t_aterm) T(t_aterm_basic) T(t_ca_paths) T(t_sha256_nist) T(t_sha256_random) T(t_md5_rfc1321) T(t_sha1_fips) \
-	T(t_cacheck_text) T(t_cacheck_flat) T(t_cacheck_recursive) T(t_cacheck_self) T(t_cahash_pieces) T(t_cacheck_versions) \
+	T(t_cacheck_text) T(t_cacheck_flat) T(t_cacheck_recursive) T(t_cacheck_self) T(t_cahash_pieces) T(t_cacheck_versions) T(t_claim_self) T(t_claim_sigs) \
 	T(t_signatures) T(t_sandbox_forbidden) T(t_sandbox_allowed) T(t_golden_serve) T(t_golden_worker)
 LIST
 #undef T

@@ -6,9 +6,8 @@
 #     pipes (no ssh), 200 sessions each in rounds of 20; and the same straight
 #     to the daemon, the floor under any server that uses it
 #  2. nix copy --to and --from over ssh of one 1 GiB path (MiB/s), with the
-#     server's peak RSS; and --to through an untrusted key, for which the
-#     content-addressed path is spooled and verified whole before the daemon
-#     sees it
+#     server's peak RSS; and --to through an untrusted key, whose import of
+#     the (content-addressed) path is spooled and verified whole first
 #  3. nix copy --to of 1,000 small paths (paths/s)
 #  4. QueryValidPaths of 10,000 paths (ms) and nixgate's daemon round trips
 #  5. remote builds through the client nix-daemon's build hook: Nix's own
@@ -25,7 +24,7 @@ mkdir -p "$B/bin" "$B/r"
 cp "$top/build/nixgate-serve" "$top/build/sclient" "$B/bin/"
 bed_key nixstore "nix-store --serve --write"
 bed_key gate "$B/bin/nixgate-serve --key gate --trusted --audit-log $B/home/audit.log"
-bed_key ugate "$B/bin/nixgate-serve --key ugate --max-nar-size 2G --audit-log $B/home/audit.log"
+bed_key ugate "$B/bin/nixgate-serve --key ugate --audit-log none"
 R="$B/r"
 
 now() { date +%s%N; }
@@ -74,6 +73,11 @@ for i in 1 2; do
 		bed_host nix-store --delete "$big" > /dev/null 2>&1 || true
 		copy_big "$s" to >> "$R/to-$s"; echo >> "$R/to-$s"
 	done
+done
+for i in 1 2; do
+	# the last session's daemon worker may hold the path a moment longer
+	for j in $(seq 50); do bed_host nix-store --delete "$big" > /dev/null 2>&1 && break; sleep 0.1; done
+	copy_big ugate to >> "$R/to-ugate"; echo >> "$R/to-ugate"
 done
 for i in 1 2; do
 	for s in gate nixstore; do
@@ -228,7 +232,7 @@ row "benchmark" "nixgate" "nix-store" "ratio" "min-max nixgate / nix-store"
 row "session cost (us, 200 each)" "$S1" "$S2" "$(ratio "$S1" "$S2")" "$(lo "$R/sess-gate")-$(hi "$R/sess-gate") / $(lo "$R/sess-nixstore")-$(hi "$R/sess-nixstore")"
 row "  the daemon alone (us)" "$SD" "" "" "$(lo "$R/sess-daemon")-$(hi "$R/sess-daemon")"
 row "copy 1 GiB to host (MiB/s)" "$T1" "$T2" "$(ratio "$T1" "$T2")" "$(lo "$R/to-gate")-$(hi "$R/to-gate") / $(lo "$R/to-nixstore")-$(hi "$R/to-nixstore")"
-row "  untrusted key, CA path (MiB/s)" "$TU" "" "$(ratio "$TU" "$T2")" "$(lo "$R/to-ugate")-$(hi "$R/to-ugate"); against the trusted key: $(ratio "$TU" "$T1")"
+row "  untrusted key, verified first" "$TU" "" "$(ratio "$TU" "$T1")" "$(mm to-ugate) (ratio: to the trusted key)"
 row "copy 1 GiB from host (MiB/s)" "$F1" "$F2" "$(ratio "$F1" "$F2")" "$(lo "$R/from-gate")-$(hi "$R/from-gate") / $(lo "$R/from-nixstore")-$(hi "$R/from-nixstore")"
 row "  server CPU per GiB to host (s)" "$C1" "$C2" "$(ratio "$C1" "$C2")" ""
 row "  server CPU per GiB from host (s)" "$D1" "$D2" "$(ratio "$D1" "$D2")" ""
@@ -254,7 +258,7 @@ if [ -n "$json" ]; then
 	cat > "$json" <<JSON
 {"machine":{"cores":$(nproc),"nix":"$(nix --version)","date":"$(date -u +%Y-%m-%d)"},
  "session_cost_us":{"nixgate":$S1,"nix_store":$S2,"ratio":$(ratio "$S1" "$S2"),"daemon_alone":$SD,"sessions":200},
- "copy_to_mib_s":{"nixgate":$T1,"nix_store":$T2,"ratio":$(ratio "$T1" "$T2"),"nixgate_untrusted_ca":$TU,"untrusted_to_trusted":$(ratio "$TU" "$T1")},
+ "copy_to_mib_s":{"nixgate":$T1,"nix_store":$T2,"ratio":$(ratio "$T1" "$T2"),"nixgate_untrusted":$TU,"ratio_untrusted_to_trusted":$(ratio "$TU" "$T1")},
  "copy_from_mib_s":{"nixgate":$F1,"nix_store":$F2,"ratio":$(ratio "$F1" "$F2")},
  "server_cpu_s_per_gib":{"to":{"nixgate":$C1,"nix_store":$C2},"from":{"nixgate":$D1,"nix_store":$D2}},
  "small_paths_per_s":{"nixgate":$M1,"nix_store":$M2,"ratio":$(ratio "$M1" "$M2"),"paths":1000,

@@ -29,17 +29,34 @@ static int no_err(char *why, size_t max)
 	return 1;
 }
 
+static int has(const struct pathset *refs, const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < refs->n; i++)
+		if (!strcmp(pathset_get(refs, i), path))
+			return 1;
+	return 0;
+}
+
 static int ca_holds(const struct claim *c, const struct pathset *refs, char *why, size_t max)
 {
 	char want[STORE_PATH_MAX + 1];
 	struct ca ca;
 
-	if (ca_parse(&ca, c->ca, strlen(c->ca)) < 0 || ca_path(want, &ca, storepath_name(c->path), refs, c->path) < 0)
+	if (ca_parse(&ca, c->ca, strlen(c->ca)) < 0)
+		return no_err(why, max);
+	if (ca.text && has(refs, c->path))
+		return no(why, max, "a text: path cannot refer to itself");
+	if (ca_path(want, &ca, storepath_name(c->path), refs, c->path) < 0)
 		return no_err(why, max);
 	if (strcmp(want, c->path))
 		return no(why, max, "its content address %s gives the path %s, not this one", c->ca, want);
-	/* the daemon checks the content against the claim; this one costs nothing */
-	if (ca.recursive && ca.hlen == SHA256_BYTES && memcmp(ca.hash, c->hash, SHA256_BYTES))
+	/* claim_content checks the content; this costs nothing and needs none,
+	 * but holds only for a path that does not name itself (hashed modulo
+	 * its own hash part) */
+	if (ca.recursive && ca.hlen == SHA256_BYTES && !has(refs, c->path) &&
+	    memcmp(ca.hash, c->hash, SHA256_BYTES))
 		return no(why, max, "its content address %s does not match its NAR hash", c->ca);
 	return 0;
 }
@@ -81,6 +98,44 @@ static int sig_holds(const struct claim *c, const struct pathset *refs, const st
 	if (best == SIG_INVALID)
 		return no(why, max, "its signature (%s) does not verify against this key's trusted-public-keys", seen);
 	return no(why, max, "it is signed only by keys this key does not trust (%s)", seen[0] ? seen : "malformed");
+}
+
+int claim_sigs(const struct claim *c, const struct pathset *refs, const struct pubkey *keys, size_t nkeys,
+	       unsigned char *out, size_t cap, size_t *len)
+{
+	char sig[SIG_MAX + 1];
+	uint64_t n, i, kept = 0;
+	struct rd rd;
+	struct wr w;
+	size_t flen;
+	char *fp;
+
+	wr_init_mem(&w, out, cap);
+	if (wr_u64(&w, 0) < 0)
+		return -1;
+	rd_init_mem(&rd, c->sigs, c->sigs_len, EXIT_REFUSED, "client");
+	if (rd_count(&rd, &n, SIGS_MAX, "signatures") < 0)
+		return -1;
+	if (n && !(fp = fingerprint(c->path, c->hash, c->nar_size, refs, &flen)))
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (rd_str(&rd, sig, SIG_MAX, NULL, "signature") < 0) {
+			free(fp);
+			return -1;
+		}
+		if (sig_check(keys, nkeys, fp, flen, sig) != SIG_VALID)
+			continue;
+		if (wr_cstr(&w, sig) < 0) {
+			free(fp);
+			return -1;
+		}
+		kept++;
+	}
+	if (n)
+		free(fp);
+	le64_put(out, kept);
+	*len = w.len;
+	return 0;
 }
 
 int claim_check(const struct claim *c, struct pathset *refs, const struct pubkey *keys, size_t nkeys, char *why,

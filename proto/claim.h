@@ -25,4 +25,10 @@ struct claim {
 int claim_check(const struct claim *c, struct pathset *refs, const struct pubkey *keys, size_t nkeys, char *why,
 		size_t max);
 
+/* The signatures of c that verify against keys, in wire form into out (cap
+ * bytes; SIGS_WIRE_MAX is enough), their length in len: what an untrusted
+ * key's import passes on. refs sorted. -1 with fail(). */
+int claim_sigs(const struct claim *c, const struct pathset *refs, const struct pubkey *keys, size_t nkeys,
+	       unsigned char *out, size_t cap, size_t *len);
+
 #endif

@@ -21,6 +21,11 @@ void nar_init(struct nar *n)
 	n->depth = 0;
 	n->total = 0;
 	n->s[0] = 0;
+	n->root = NAR_NONE;
+	n->root_exec = 0;
+	n->root_off = n->root_len = 0;
+	n->contents = NULL;
+	n->ctx = NULL;
 }
 
 int nar_done(const struct nar *n)
@@ -113,6 +118,8 @@ static int token(struct nar *n)
 			n->state = S_DIR_TAG;
 		} else
 			return bad("unknown file type", s);
+		if (n->depth == 0)
+			n->root = n->state == S_REG_TAG ? NAR_REGULAR : n->state == S_TARGET_KW ? NAR_SYMLINK : NAR_DIRECTORY;
 		return 0;
 	case S_REG_TAG:
 		if (!strcmp(s, "executable"))
@@ -121,6 +128,8 @@ static int token(struct nar *n)
 			return expect(n, "contents", S_CONTENTS);
 		return 0;
 	case S_EXEC_VAL:
+		if (n->depth == 0)
+			n->root_exec = 1;
 		n->state = S_CONTENTS_KW;
 		return 0;
 	case S_CONTENTS_KW:
@@ -203,6 +212,10 @@ ssize_t nar_feed(struct nar *n, const unsigned char *p, size_t len)
 				n->slen = v;
 				n->sgot = 0;
 				n->phase = P_DATA;
+				if (n->state == S_CONTENTS && n->depth == 0) {
+					n->root_off = n->total + i;
+					n->root_len = v;
+				}
 				if (v == 0) {
 					n->phase = P_PAD;
 					n->padleft = 0;
@@ -215,6 +228,8 @@ ssize_t nar_feed(struct nar *n, const unsigned char *p, size_t len)
 				k = (size_t)(n->slen - n->sgot);
 			if (n->state != S_CONTENTS)
 				memcpy(n->s + n->sgot, p + i, k);
+			else if (n->depth == 0 && n->contents && k)
+				n->contents(n->ctx, p + i, k);
 			n->sgot += k;
 			i += k;
 			if (n->sgot == n->slen) {

@@ -19,10 +19,20 @@ struct nar {
 	uint64_t slen, sgot;
 	unsigned depth;
 	uint64_t total;       /* bytes consumed so far */
+	/* What a content address needs to see: the root's type and, for a
+	 * regular root, whether it is executable, where its contents start and
+	 * how long they are; contents, when set, gets those bytes as they pass. */
+	int root, root_exec;
+	uint64_t root_off, root_len;
+	void (*contents)(void *ctx, const unsigned char *p, size_t n);
+	void *ctx;
 	char s[NAR_TARGET_MAX + 1];
 	char prev[NAR_MAX_DEPTH][NAR_NAME_MAX + 1];
 };
 
+enum { NAR_NONE, NAR_REGULAR, NAR_SYMLINK, NAR_DIRECTORY };
+
+/* Clears contents and ctx too: set them after. */
 void nar_init(struct nar *n);
 /* Consumes bytes of the NAR; returns how many it took (fewer than len only
  * when the NAR ended inside p), or -1 with fail(EXIT_REFUSED, ...). */

@@ -1,7 +1,10 @@
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "aterm.h"
+#include "cacheck.h"
 #include "err.h"
 #include "claim.h"
 #include "hash.h"
@@ -120,11 +123,14 @@ static int read_sigs(struct serve *s, struct addinfo *a)
 	return 0;
 }
 
-/* The largest NAR this key may import. */
+/* The largest NAR this key may import: a key that is not trusted has its
+ * imports spooled whole, so it gets a bound even when the policy sets none. */
 static uint64_t nar_max(struct serve *s)
 {
 	uint64_t m = s->pol->max_nar_size;
 
+	if (!m && !s->pol->trusted)
+		m = UNTRUSTED_NAR_MAX;
 	return m && m < SERVE_NAR_MAX ? m : SERVE_NAR_MAX;
 }
 
@@ -132,16 +138,55 @@ static uint64_t nar_max(struct serve *s)
 static int nar_size_ok(struct serve *s, uint64_t size, int at_least)
 {
 	if (size > nar_max(s))
-		return refuse(s, s->pol->max_nar_size ? "max-nar-size" : "nar-size",
+		return refuse(s, s->pol->max_nar_size || !s->pol->trusted ? "max-nar-size" : "nar-size",
 			      "the NAR of %s%llu bytes is over the limit of %llu", at_least ? "at least " : "",
 			      (unsigned long long)size, (unsigned long long)nar_max(s));
 	return 0;
 }
 
-/* Everything an import must pass before a byte of it reaches the daemon. */
+/* Every reference but the path itself valid on the host: the daemon would
+ * refuse the path otherwise, after writing it. */
+static int refs_valid(struct serve *s, const struct pathset *refs, const char *self)
+{
+	static struct pathset ask, valid;
+	struct worker *d = s->d;
+	size_t i;
+	long v;
+
+	pathset_clear(&ask);
+	for (i = 0; i < refs->n; i++)
+		if (strcmp(pathset_get(refs, i), self) &&
+		    pathset_add(&ask, pathset_get(refs, i), strlen(pathset_get(refs, i))) < 0)
+			return -1;
+	if (!ask.n)
+		return 0;
+	/* temporary roots first: a garbage collection while the NAR is spooled
+	 * must not make the daemon the one to refuse it */
+	for (i = 0; i < ask.n; i++)
+		if (wr_u64(&d->w, WOP_ADD_TEMP_ROOT) < 0 || wr_cstr(&d->w, pathset_get(&ask, i)) < 0 ||
+		    daemon_ok(s, "AddTempRoot") < 0 || expect_one(s, "AddTempRoot") < 0)
+			return -1;
+	if (wr_u64(&d->w, WOP_QUERY_VALID_PATHS) < 0 || pathset_write(&ask, &d->w) < 0 ||
+	    (d->minor >= 27 && wr_u64(&d->w, 0) < 0) || daemon_ok(s, "QueryValidPaths") < 0 ||
+	    pathset_read(&valid, &d->r, "valid paths") < 0)
+		return -1;
+	for (i = 0; i < ask.n; i++) {
+		const char *r = pathset_get(&ask, i);
+
+		if ((v = pathset_find(&valid, r, strlen(r))) == -2)
+			return fail(EXIT_SYSTEM, "out of memory");
+		if (v < 0)
+			return refuse(s, "import", "its reference %s is not valid on this host", r);
+	}
+	return 0;
+}
+
+/* Everything an import must pass before a byte of it is read: the rest
+ * (its content) is checked as it is spooled. */
 static int import_ok(struct serve *s, struct addinfo *a, struct pathset *refs)
 {
-	struct claim c = { a->path, a->ca, a->hash, a->nar_size, a->sigs, a->sigs_len };
+	static unsigned char sigs[SIGS_WIRE_MAX];
+	struct claim c = { a->path, a->ca, a->hash, a->nar_size, sigs, a->sigs_len };
 	char why[768];
 	int r;
 
@@ -149,16 +194,49 @@ static int import_ok(struct serve *s, struct addinfo *a, struct pathset *refs)
 		return -1;
 	if (s->pol->trusted)
 		return 0;
-	/* an untrusted key cannot claim the path was built here */
+	memcpy(sigs, a->sigs, a->sigs_len);
+	/* an untrusted key cannot claim the path was built here, nor by what */
 	a->ultimate = 0;
-	if ((r = claim_check(&c, refs, s->pol->keys, s->pol->nkeys, why, sizeof why)) != 1)
-		return r;
-	return refuse(s, "import", "%s", why);
+	a->deriver[0] = 0;
+	if ((r = claim_check(&c, refs, s->pol->keys, s->pol->nkeys, why, sizeof why)) < 0)
+		return -1;
+	if (r == 1)
+		return refuse(s, "import", "%s", why);
+	if (refs_valid(s, refs, a->path) < 0)
+		return -1;
+	/* only what nixgate verified is registered: a junk signature next to
+	 * a good one, or any on a content-addressed path, is dropped */
+	if (claim_sigs(&c, refs, s->pol->keys, s->pol->nkeys, a->sigs, sizeof a->sigs, &a->sigs_len) < 0)
+		return -1;
+	return 0;
+}
+
+/* The lead's drvhash plugs in here: a .drv import's outputs must be its
+ * own (hashDerivationModulo). For now: its one file must be a derivation. */
+static int drv_import_ok(struct serve *s)
+{
+	static struct drvinfo f;
+	uint64_t len = s->nar.root_len;
+	char *text;
+	int r = 0;
+
+	if (len > ATERM_MAX)
+		return refuse(s, "import", "its derivation of %llu bytes is over the limit of %u", (unsigned long long)len,
+			      ATERM_MAX);
+	if (!(text = malloc(len + 1)))
+		return fail(EXIT_SYSTEM, "out of memory for a derivation of %llu bytes", (unsigned long long)len);
+	if (pread(s->spool_fd, text, len, (off_t)s->nar.root_off) != (ssize_t)len)
+		r = fail_sys("reading the import spool file");
+	else if (aterm_drv(&f, text, len) < 0)
+		r = refuse(s, "import", "it is not a derivation: %s", reason());
+	free(text);
+	return r;
 }
 
 /* A NAR of known size from the client into the spool file, validated as
- * it passes; its hash must be the declared one. */
-static int spool_known(struct serve *s, const struct addinfo *a, struct narsrc *src)
+ * it passes (and its content address, k not NULL); its hash must be the
+ * declared one. */
+static int spool_known(struct serve *s, const struct addinfo *a, struct narsrc *src, struct cacheck *k)
 {
 	struct sha256 st;
 	unsigned char got_hash[SHA256_BYTES];
@@ -174,6 +252,8 @@ static int spool_known(struct serve *s, const struct addinfo *a, struct narsrc *
 		if (nar_next(src, &p, &n, sizeof spoolbuf) < 0)
 			return -1;
 		sha256_update(&st, p, n);
+		if (k)
+			cacheck_nar(k, p, n);
 		if (pwrite(s->spool_fd, p, n, (off_t)off) != (ssize_t)n)
 			return fail_sys("writing the spool file");
 		off += n;
@@ -182,10 +262,40 @@ static int spool_known(struct serve *s, const struct addinfo *a, struct narsrc *
 	if (memcmp(got_hash, a->hash, SHA256_BYTES)) {
 		hash_fmt32(want, a->hash);
 		hash_fmt32(got, got_hash);
-		return fail(EXIT_REFUSED, "AddToStoreNar: NAR hash mismatch for '%s': declared %s, got %s", a->path,
-			    want, got);
+		return refuse(s, "nar-hash", "NAR hash mismatch for '%s': declared %s, got %s", a->path, want, got);
 	}
 	return 0;
+}
+
+/* A key that is not trusted: the whole NAR spooled and verified, whatever
+ * its size, before the daemon sees a byte of it, since the daemon leaves the
+ * bytes of an import it refuses in the store. */
+static int add_untrusted(struct serve *s, struct addinfo *a, struct narsrc *src)
+{
+	static struct cacheck k;
+	char why[768];
+	int r, ca = a->ca[0] != 0;
+
+	if (s->spool_fd < 0)
+		return fail(EXIT_SYSTEM, "an import from a key that is not trusted needs a spool file, and none "
+			    "could be opened");
+	if (ca && cacheck_init(&k, a->ca, a->path, &s->nar) < 0)
+		return -1;
+	r = spool_known(s, a, src, ca ? &k : NULL);
+	if (ca && r == 0 && (r = cacheck_done(&k, cacheck_suffix(s->d->version), why, sizeof why)) == 1)
+		r = refuse(s, "import", "%s", why);
+	if (ca)
+		cacheck_free(&k);
+	if (r == 0 && ca && !memcmp(a->ca, "text:", 5) && storepath_is_drv(a->path))
+		r = drv_import_ok(s);
+	if (r != 0)
+		return -1;
+	src->from_spool = 1;
+	src->off = 0;
+	src->left = a->nar_size;
+	if (add_nar(s, a, &s->ps, src) < 0)
+		return -1;
+	return wr_u64(&s->out, 1);
 }
 
 int add_to_store_nar(struct serve *s)
@@ -212,12 +322,14 @@ int add_to_store_nar(struct serve *s)
 		return -1;
 	src.left = a.nar_size;
 	nar_init(&s->nar);
+	if (!s->pol->trusted)
+		return add_untrusted(s, &a, &src);
 	/* A NAR that fails the daemon's checks after it has started writing
 	 * leaves an invalid, partly written path in the store (Nix's own
 	 * behaviour). Up to SPOOL_SMALL_MAX it is checked whole before the
 	 * daemon sees any of it; larger ones stream. */
 	if (a.nar_size <= SPOOL_SMALL_MAX && s->spool_fd >= 0) {
-		if (spool_known(s, &a, &src) < 0)
+		if (spool_known(s, &a, &src, NULL) < 0)
 			return -1;
 		src.from_spool = 1;
 		src.off = 0;
@@ -271,6 +383,12 @@ int import_paths(struct serve *s)
 
 	if (need_write(s) < 0 || allowed(s, ALLOW_IMPORT) < 0)
 		return -1;
+	/* its metadata follows the NAR and has neither content address nor
+	 * signatures: nothing in it could ever prove a path */
+	if (!s->pol->trusted)
+		return refuse(s, "import", "ImportPaths cannot prove a path to a key that is not trusted (the export "
+			      "format has no content address or signature); clients of serve protocol 2.5 or newer use "
+			      "AddToStoreNar");
 	for (;;) {
 		if (rd_u64(&s->in, &more) < 0)
 			return -1;

@@ -18,6 +18,9 @@
 /* AddToStoreNar NARs up to this size are checked whole (structure, size,
  * hash) in the spool file before the daemon sees them. */
 #define SPOOL_SMALL_MAX (64ull << 20)
+/* A key that is not trusted has its imports spooled whole: the largest NAR
+ * it may send when no policy sets max-nar-size. */
+#define UNTRUSTED_NAR_MAX (4ull << 30)
 /* The largest NAR accepted when no policy sets one. */
 #define SERVE_NAR_MAX (1ull << 40)
 

@@ -273,6 +273,25 @@ serve_seed add-signed-old $((1 | 4)) 21 c_add_signed d_add_old
 c_add_twice() { hello; add_nar "$OUT" "" "$SIG_OUT" "$P" "$P"; }
 serve_seed add-ref-twice $((1 | 4)) 34 c_add_twice d_add
 
+# Untrusted imports as tests/tools/hostile.pl makes them, claims true so
+# that they reach the content checks: a .drv, flat fixed: files, a
+# reference asked about, and a symlink where a file must be.
+hostile_seed() { # name daemon-function hostile.pl-arguments...
+	hn=$1 hd=$2
+	shift 2
+	perl ../tools/hostile.pl "$@" > "$C/.client"
+	"$hd" > "$C/.daemon"
+	{ byte 1; byte 13; u32 "$(wc -c < "$C/.client")"; cat "$C/.client" "$C/.daemon"; } | seed serve "$hn"
+	rm -f "$C/.client" "$C/.daemon"
+}
+d_valid_add() { u64 $LAST; u64 1; u64 $LAST; strs "$P"; u64 $LAST; }
+hostile_seed add-text-drv d_add --name x.drv --node file:"$ATERM" --ca text
+hostile_seed add-flat-md5 d_add --node file:tarball --ca fixed:md5
+hostile_seed add-flat-sha512 d_add --node file:tarball --ca fixed:sha512
+hostile_seed add-recursive-sha1 d_add --node dir:tree --ca fixed:r:sha1
+hostile_seed add-ref d_valid_add --node dir:"uses $P" --ca fixed:r:sha256 --ref "$P"
+hostile_seed add-flat-symlink d_add --node link:/nix/store/x --ca fixed:sha256 --claim file:x
+
 # --- export: config, daemon minor (odd: old), the export stream
 export_one() { u64 1; hello_nar; u64 0x4558494e; str "$1"; strs "$P"; str ""; u64 0; }
 { byte 2; byte 0; export_one "$OUT"; export_one "$P"; u64 0; } | seed export trusted-two

@@ -13,7 +13,9 @@
 	T(t_aterm) T(t_aterm_basic) T(t_drv_sandbox) T(t_missing_ops) \
 	T(t_drvhash_real) T(t_drvhash_changed) T(t_drvhash_canonical) \
 	T(t_drvhash_graph) T(t_drvhash_floating) T(t_drvhash_refs) \
-	T(t_ca_paths) T(t_sha256_nist) T(t_sha256_random) \
+	T(t_ca_paths) T(t_sha256_nist) T(t_sha256_random) T(t_md5_rfc1321) T(t_sha1_fips) \
+	T(t_cacheck_text) T(t_cacheck_flat) T(t_cacheck_recursive) T(t_cacheck_self) T(t_cahash_pieces) \
+	T(t_cacheck_versions) T(t_claim_self) T(t_claim_sigs) \
 	T(t_signatures) T(t_sandbox_forbidden) T(t_sandbox_allowed) T(t_golden_serve) T(t_golden_worker)
 LIST
 #undef T

@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include "aterm.h"
+#include "drvhash.h"
+#include "drvstore.h"
 #include "cacheck.h"
 #include "err.h"
 #include "claim.h"
@@ -211,15 +213,28 @@ static int import_ok(struct serve *s, struct addinfo *a, struct pathset *refs)
 	return 0;
 }
 
-/* The lead's drvhash plugs in here: a .drv import's outputs must be its
- * own (hashDerivationModulo). For now: its one file must be a derivation. */
-static int drv_import_ok(struct serve *s)
+/* An input derivation of an imported one, from the host store. */
+static int fetch_drv(void *ctx, const char *path, char **text, size_t *len)
 {
-	static struct drvinfo f;
-	uint64_t len = s->nar.root_len;
-	char *text;
-	int r = 0;
+	int r = drv_text_from_daemon(ctx, path, text, len);
 
+	return r == -2 ? 1 : r;
+}
+
+/* A .drv import from a key that is not trusted, however it proves itself:
+ * the daemon checks a derivation it registers (its outputs its own, reading
+ * through a symlink on Nix 2.8), and a refusal there leaves its bytes in the
+ * store. So it must be one regular file whose text is the derivation its
+ * path and references say, with outputs that are its own (drvhash). Its
+ * references were found valid before its NAR was read. */
+static int drv_import_ok(struct serve *s, const struct addinfo *a, const struct pathset *refs)
+{
+	uint64_t len = s->nar.root_len;
+	char why[768], *text;
+	int r;
+
+	if (s->nar.root != NAR_REGULAR || s->nar.root_exec)
+		return refuse(s, "import", "a derivation must be one regular, non-executable file");
 	if (len > ATERM_MAX)
 		return refuse(s, "import", "its derivation of %llu bytes is over the limit of %u", (unsigned long long)len,
 			      ATERM_MAX);
@@ -227,10 +242,14 @@ static int drv_import_ok(struct serve *s)
 		return fail(EXIT_SYSTEM, "out of memory for a derivation of %llu bytes", (unsigned long long)len);
 	if (pread(s->spool_fd, text, len, (off_t)s->nar.root_off) != (ssize_t)len)
 		r = fail_sys("reading the import spool file");
-	else if (aterm_drv(&f, text, len) < 0)
-		r = refuse(s, "import", "it is not a derivation: %s", reason());
+	else if ((r = drv_path_own(a->path, text, len, refs, why, sizeof why)) == 0)
+		r = drv_outputs_own(a->path, text, len, fetch_drv, s->d, 0, why, sizeof why);
 	free(text);
-	return r;
+	if (r == -1 && err_kind() == EXIT_REFUSED) {
+		snprintf(why, sizeof why, "%s", reason());
+		r = 1;
+	}
+	return r == 1 ? refuse(s, "import", "%s", why) : r;
 }
 
 /* A NAR of known size from the client into the spool file, validated as
@@ -286,8 +305,8 @@ static int add_untrusted(struct serve *s, struct addinfo *a, struct narsrc *src)
 		r = refuse(s, "import", "%s", why);
 	if (ca)
 		cacheck_free(&k);
-	if (r == 0 && ca && !memcmp(a->ca, "text:", 5) && storepath_is_drv(a->path))
-		r = drv_import_ok(s);
+	if (r == 0 && storepath_is_drv(a->path))
+		r = drv_import_ok(s, a, &s->ps);
 	if (r != 0)
 		return -1;
 	src->from_spool = 1;

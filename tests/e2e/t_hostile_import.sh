@@ -89,12 +89,12 @@ t_text_claims() {
 		--name tx --node exec:x --ca text
 }
 
-# A .drv import must be a derivation (the lead's drvhash then checks that its
-# outputs are its own); a real one is accepted.
+# A .drv import must be a derivation whose outputs are its own (drvhash
+# computes them as the daemon does); a real one is accepted.
 t_drv_import() {
 	d=$(hpath --name junk.drv --node file:'not a derivation' --ca text)
 	h_refused drv/not-a-derivation untrusted \
-		"^key untrusted: AddToStoreNar of '$d' refused by rule import: it is not a derivation: .*" \
+		"^key untrusted: AddToStoreNar of '$d' refused by rule import: malformed derivation: .*" \
 		--name junk.drv --node file:'not a derivation' --ca text
 	real=$(nix-instantiate --expr "derivation { name = \"honest\"; system = \"$SYS\"; builder = \"/bin/sh\"; args = [\"-c\" \"echo honest > \$out\"]; }" 2>/dev/null)
 	# the text: claim as Nix makes it gives the very path nix-instantiate wrote
@@ -103,6 +103,22 @@ t_drv_import() {
 		return
 	fi
 	h_accepted drv/real-derivation untrusted --name honest.drv --node file:"$(cat "$real")" --ca text
+	# the chain's step (c): a derivation that claims an honest one's output
+	# path for another builder; its text: claim is true, its outputs are not
+	# its own, and the 2.8 daemon would refuse it only after writing it
+	evil=$(sed 's/echo honest/echo evil/' "$real")
+	d=$(hpath --name honest.drv --node file:"$evil" --ca text)
+	h_refused drv/outputs-not-its-own untrusted \
+		"^key untrusted: AddToStoreNar of '$d' refused by rule import: .*output.*" \
+		--name honest.drv --node file:"$evil" --ca text
+	# a derivation with an input derivation: the input is read from the
+	# host store to compute the outputs, as the daemon does
+	top=$(nix-instantiate --expr "let dep = derivation { name = \"hdep\"; system = \"$SYS\"; builder = \"/bin/sh\"; args = [\"-c\" \"echo dep > \$out\"]; }; in derivation { name = \"htop\"; system = \"$SYS\"; builder = \"/bin/sh\"; args = [\"-c\" \"cat \${dep} > \$out\"]; }" 2>/dev/null)
+	if nix copy --derivation --to ssh://untrusted "$top" > "$B/h.err" 2>&1 && host_valid "$top"; then
+		ok drv/with-input-derivation
+	else
+		bad drv/with-input-derivation "$(tail -n 2 "$B/h.err" | tr '\n' ' ')"
+	fi
 }
 
 # Flat fixed-output paths: one regular file that is not executable.

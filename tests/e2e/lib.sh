@@ -48,3 +48,6 @@ host_hash() { bed_host nix-store -q --hash "$1"; }
 client_hash() { nix-store -q --hash "$1"; }
 # Both forced commands: the baseline proves the bed, then nixgate.
 STORES="${STORES:-nixstore gate}"
+# The same, strictly: the lock files too (a refused or abandoned import must
+# not leave even those).
+store_strict() { bed_host sh -c 'ls -a /nix/store; nix path-info --all' 2>&1 | md5sum; }

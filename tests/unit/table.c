@@ -7,7 +7,8 @@
 	T(t_wire_u64) T(t_wire_string) T(t_wire_limits) T(t_base32) T(t_hash_forms) \
 	T(t_storepath) T(t_pathset_lookup) T(t_path_outputs) T(t_nar_golden) T(t_nar_deep) T(t_nar_trailing) T(t_nar_claimed) \
 	T(t_slots) T(t_store_uri) T(t_machines) T(t_audit_syslog) T(t_audit_file) T(t_words) T(t_policy_values) T(t_policy_sources) T(t_aterm) T(t_aterm_basic) T(t_ca_paths) T(t_sha256_nist) T(t_sha256_random) \
-	T(t_signatures) T(t_sandbox_forbidden) T(t_sandbox_allowed) T(t_golden_serve) T(t_golden_worker)
+	T(t_signatures) T(t_sandbox_forbidden) T(t_sandbox_allowed) T(t_golden_serve) T(t_golden_worker) \
+	T(t_deadline_read) T(t_deadline_write) T(t_deadline_build) T(t_deadline_log_drop)
 LIST
 #undef T
 #define T(f) {#f + 2, f},

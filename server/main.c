@@ -134,6 +134,13 @@ static void nonblocking(void)
 			fail_sys("fcntl on descriptor %d", fd);
 			die();
 		}
+	/* Room for two of our writes where stdout is a pipe (sshd's): a
+	 * non-blocking 128 KiB write into the default 64 KiB could never go in
+	 * whole, and each rest would cost a poll. 256 KiB a session keeps 256
+	 * sessions of one user under the kernel's default soft limit on pipe
+	 * buffers (fs.pipe-user-pages-soft). Best effort: not a pipe, or over
+	 * the limits, it stays as it is. */
+	(void)fcntl(1, F_SETPIPE_SZ, 2 * WIRE_BUFSZ);
 }
 
 /* The build slots of this key and of the host, when the policy limits them. */

@@ -209,3 +209,41 @@ t_idle_default() {
 		bad idle/default "status $st, $(wc -c < "$B/sd.out") bytes; $(head -c 200 "$B/sd.err") $(echo "$info" | grep -i idle)"
 	fi
 }
+
+# A daemon that starts the build and then neither ends it nor says a word
+# (as if it ignored its timeout): nixgate's own clock ends it at
+# max-build-time plus its 5 s grace, by hanging up, which the daemon sees;
+# the client is told, and the session ends with one line.
+t_build_clock() {
+	perl -e 'use IO::Socket::UNIX; use Time::HiRes qw(time);
+		my ($path, $log) = @ARGV; unlink $path;
+		my $srv = IO::Socket::UNIX->new(Type => SOCK_STREAM(), Local => $path, Listen => 1) or die "$path: $!";
+		my $c = $srv->accept or die; $c->autoflush(1);
+		sub rd { my $n = shift; my $b = ""; while (length $b < $n) { my $k = sysread($c, $b, $n - length $b, length $b); return undef unless $k; } $b }
+		sub u64 { my $b = rd(8); defined $b ? unpack("Q<", $b) : undef }
+		sub str { my $n = u64(); my $s = rd($n + (8 - $n % 8) % 8); substr($s, 0, $n) }
+		sub put { print $c pack("Q<*", @_) }
+		u64() == 0x6e697863 or die; put(0x6478696f, 0x115); u64(); u64(); u64(); put(0x616c7473);
+		u64() == 19 or die; u64() for 1 .. 12; my $n = u64(); str() for 1 .. 2 * $n; put(0x616c7473);
+		u64() == 9 or die; $n = u64(); str() for 1 .. $n; u64();
+		put(0x53545254, 1, 3, 105); print $c pack("Q<", 8), "building"; put(0, 0);
+		my $t0 = time; my $b = rd(1);
+		open my $o, ">", $log; printf $o "hangup after %.0f s\n", time - $t0;' "$B/hung.sock" "$B/hung.log" &
+	dpid=$!
+	for i in $(seq 50); do [ -S "$B/hung.sock" ] && break; sleep 0.1; done
+	t0=$(date +%s)
+	timeout 40 "$B/bin/sclient" 7 build "/nix/store/0mdqa9w1p6cmli6976v4wi0sw9r4p5pr-hung.drv!out" -- \
+		"$B/bin/nixgate-serve" --key hung --max-build-time 2 --daemon-socket "$B/hung.sock" --audit-log none \
+		> "$B/hung.out" 2> "$B/hung.err"
+	t=$(($(date +%s) - t0))
+	if grep -qx "status 1" "$B/hung.out" && grep -q "^error BuildPaths: build timed out after 2 s (max-build-time, ended by nixgate)" "$B/hung.out" &&
+	   grep -qx "exit 100" "$B/hung.out" && [ "$(errlines "$B/hung.err")" = 1 ] &&
+	   grep -q "key hung: BuildPaths: build timed out after 2 s" "$B/hung.err" &&
+	   grep -q "^hangup after [67] s" "$B/hung.log" 2>/dev/null && [ "$t" -le 12 ]; then
+		ok build-clock/daemon-silent
+	else
+		bad build-clock/daemon-silent "after $t s: $(tr '\n' ' ' < "$B/hung.out") $(head -c 300 "$B/hung.err") $(cat "$B/hung.log" 2>/dev/null)"
+	fi
+	kill "$dpid" 2>/dev/null
+	wait "$dpid" 2>/dev/null
+}

@@ -1,5 +1,8 @@
 #include <errno.h>
+#include <limits.h>
+#include <poll.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "err.h"
@@ -44,22 +47,93 @@ void rd_init_mem(struct rd *r, const void *p, size_t len, int kind, const char *
 	r->who = who;
 }
 
-/* 1: bytes available; 0: end of input; -1: read error. */
+uint64_t mono_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
+
+int fd_wait(int fd, short ev, const struct deadline *dl, uint64_t start)
+{
+	struct pollfd p;
+	uint64_t now, left, end;
+	int n, bounded;
+
+	for (;;) {
+		now = mono_ms();
+		left = UINT64_MAX;
+		if (dl->idle_ms) {
+			end = start + dl->idle_ms;
+			left = end > now ? end - now : 0;
+		}
+		if (dl->until_ms)
+			left = dl->until_ms <= now ? 0 : dl->until_ms - now < left ? dl->until_ms - now : left;
+		bounded = left <= INT_MAX;
+		p.fd = fd;
+		p.events = ev;
+		p.revents = 0;
+		/* a hang-up or error wakes it too: the read or write reports it */
+		n = poll(&p, 1, bounded ? (int)left : -1);
+		if (n > 0)
+			return 1;
+		if (n == 0 && bounded)
+			return 0;
+		if (n < 0 && errno != EINTR)
+			return -1;
+	}
+}
+
+/* The error of a wait that passed its deadline: the peer and what it did
+ * not do, for how long, and the limit's name. */
+static int late(int kind, const char *who, const char *verb, const struct deadline *dl, uint64_t start, int *flag)
+{
+	*flag = 1;
+	return fail(kind, "%s %s for %llu s (%s)", who, verb, (unsigned long long)((mono_ms() - start + 500) / 1000),
+		    dl->what ? dl->what : "deadline");
+}
+
+static int has_deadline(const struct deadline *dl)
+{
+	return dl->idle_ms || dl->until_ms;
+}
+
+/* 1: bytes available; 0: end of input; -1: read error. A non-blocking
+ * descriptor is read first when the last read filled the buffer (more is
+ * likely there), polled first when it did not (a read would most likely
+ * find nothing): one poll per read at most, none while data streams. */
 static int fill(struct rd *r)
 {
+	uint64_t start = 0;
 	ssize_t n;
+	int w, wait = r->drained && has_deadline(&r->dl);
 
 	if (r->pos < r->len)
 		return 1;
 	if (r->fd < 0)
 		return 0;
 	r->pos = r->len = 0;
-	do
+	for (;;) {
+		if (wait) {
+			if (!start)
+				start = mono_ms();
+			if ((w = fd_wait(r->fd, POLLIN, &r->dl, start)) == 0)
+				return late(r->kind, r->who, "sent nothing", &r->dl, start, &r->timed_out);
+			if (w < 0)
+				return fail_sys("waiting for %s", r->who);
+		}
 		n = read(r->fd, r->buf, r->cap);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return fail_sys("reading from %s", r->who);
+		if (n >= 0)
+			break;
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN)
+			return fail_sys("reading from %s", r->who);
+		wait = 1;
+	}
 	r->len = (size_t)n;
+	r->drained = (size_t)n < r->cap;
 	return n > 0;
 }
 
@@ -218,6 +292,7 @@ void wr_init_fd(struct wr *w, int fd, unsigned char *buf, size_t cap, const char
 	w->buf = buf;
 	w->cap = cap;
 	w->who = who;
+	w->kind = EXIT_SYSTEM;
 }
 
 void wr_init_mem(struct wr *w, unsigned char *buf, size_t cap)
@@ -242,12 +317,50 @@ int write_all(int fd, const void *p, size_t n)
 	return 0;
 }
 
+/* All of n bytes to the writer's descriptor; each write that moves bytes
+ * starts the deadline's idle wait again. */
+static int wr_out(struct wr *w, const void *p, size_t n)
+{
+	const unsigned char *c = p;
+	uint64_t start = 0;
+	ssize_t k;
+	int r, wait = w->full && has_deadline(&w->dl);
+
+	while (n > 0) {
+		/* after a short write the peer is behind: wait for room first
+		 * rather than find none */
+		if (wait) {
+			if (!start)
+				start = mono_ms();
+			if ((r = fd_wait(w->fd, POLLOUT, &w->dl, start)) == 0)
+				return late(w->kind, w->who, "read nothing", &w->dl, start, &w->timed_out);
+			if (r < 0)
+				return fail_sys("waiting for %s", w->who);
+		}
+		k = write(w->fd, c, n);
+		if (k > 0) {
+			c += k;
+			n -= (size_t)k;
+			start = 0;
+			w->full = n > 0;
+			wait = w->full && has_deadline(&w->dl);
+			continue;
+		}
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k == 0 || errno != EAGAIN)
+			return fail_sys("writing to %s", w->who);
+		w->full = wait = 1;
+	}
+	return 0;
+}
+
 int wr_flush(struct wr *w)
 {
 	if (w->fd < 0 || w->len == 0)
 		return 0;
-	if (write_all(w->fd, w->buf, w->len) < 0)
-		return fail_sys("writing to %s", w->who);
+	if (wr_out(w, w->buf, w->len) < 0)
+		return -1;
 	w->len = 0;
 	return 0;
 }
@@ -266,9 +379,7 @@ int wr_bytes(struct wr *w, const void *p, size_t n)
 		return -1;
 	if (n >= w->cap) {
 		/* Large data goes straight out rather than through the buffer. */
-		if (write_all(w->fd, p, n) < 0)
-			return fail_sys("writing to %s", w->who);
-		return 0;
+		return wr_out(w, p, n);
 	}
 	memcpy(w->buf, p, n);
 	w->len = n;

@@ -11,6 +11,16 @@
  * readers and two writers keep the server well under 2 MiB. */
 #define WIRE_BUFSZ (128 * 1024)
 
+/* How long a wait on a peer may last, by CLOCK_MONOTONIC in milliseconds:
+ * idle_ms bounds each wait in which no byte moves (0: none); until_ms is a
+ * moment no wait goes past (0: none). what names the limit in the error. A
+ * descriptor only waits this way when it is O_NONBLOCK; a blocking one
+ * blocks as before. */
+struct deadline {
+	uint64_t idle_ms, until_ms;
+	const char *what;
+};
+
 struct rd {
 	int fd;                 /* -1: only the bytes given to rd_init_mem */
 	const unsigned char *p; /* the buffered bytes */
@@ -20,6 +30,9 @@ struct rd {
 	uint64_t count;         /* bytes consumed, for audit and tests */
 	int kind;               /* EXIT_REFUSED for the peer, EXIT_SYSTEM for the daemon */
 	const char *who;        /* "client", "daemon": names the peer in errors */
+	struct deadline dl;
+	int timed_out;          /* the last failure was the deadline's */
+	int drained;            /* the last read took all there was: poll first */
 };
 
 struct wr {
@@ -28,7 +41,18 @@ struct wr {
 	size_t cap, len;
 	uint64_t count;
 	const char *who;
+	struct deadline dl;
+	int kind;               /* of a deadline's error: EXIT_SYSTEM unless set */
+	int timed_out;
+	int full;               /* the last write was cut short: poll first */
 };
+
+/* CLOCK_MONOTONIC in milliseconds. */
+uint64_t mono_ms(void);
+/* Waits until fd is ready for ev (POLLIN, POLLOUT) within dl, the wait
+ * having begun at start (mono_ms): 1 ready, 0 the deadline passed, -1 a
+ * poll error (errno). */
+int fd_wait(int fd, short ev, const struct deadline *dl, uint64_t start);
 
 /* The wire's u64: 8 bytes, little endian. */
 void le64_put(unsigned char b[8], uint64_t v);

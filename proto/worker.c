@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -27,9 +28,26 @@ int worker_connect(struct worker *d, const char *path)
 		return fail_sys("socket");
 	if (connect(d->fd, (struct sockaddr *)&sa, sizeof sa) < 0)
 		return fail_sys("cannot connect to the nix-daemon at %s", path);
-	rd_init_fd(&d->r, d->fd, d->rbuf, sizeof d->rbuf, EXIT_SYSTEM, "nix-daemon");
-	wr_init_fd(&d->w, d->fd, d->wbuf, sizeof d->wbuf, "nix-daemon");
+	/* non-blocking after the connect, so that every wait has a deadline */
+	if (fcntl(d->fd, F_SETFL, fcntl(d->fd, F_GETFL) | O_NONBLOCK) < 0)
+		return fail_sys("fcntl on the daemon socket");
+	worker_init_fd(d, d->fd);
 	return 0;
+}
+
+void worker_init_fd(struct worker *d, int fd)
+{
+	d->fd = fd;
+	rd_init_fd(&d->r, fd, d->rbuf, sizeof d->rbuf, EXIT_SYSTEM, "nix-daemon");
+	wr_init_fd(&d->w, fd, d->wbuf, sizeof d->wbuf, "nix-daemon");
+	worker_timeout(d, WORKER_TIMEOUT_MS);
+	d->build_grace_ms = WORKER_BUILD_GRACE_MS;
+}
+
+void worker_timeout(struct worker *d, uint64_t ms)
+{
+	d->r.dl.idle_ms = d->w.dl.idle_ms = ms;
+	d->r.dl.what = d->w.dl.what = "daemon timeout";
 }
 
 int worker_trust_read(struct rd *r, int *trust)
@@ -84,15 +102,96 @@ int worker_handshake(struct worker *d)
 	return r;
 }
 
+/* As much of s as the log descriptor takes without waiting; the rest is
+ * dropped and counted. Logs are best effort: a closed stderr must not end
+ * a build either. */
+static void emit(struct worker *d, const char *s, size_t n)
+{
+	size_t n0 = n;
+	ssize_t k;
+
+	while (n > 0) {
+		k = write(d->logfd, s, n);
+		if (k > 0) {
+			s += k;
+			n -= (size_t)k;
+		} else if (k < 0 && errno == EINTR)
+			continue;
+		else
+			break;
+	}
+	if (n) {
+		d->log_dropped += n;
+		if (n < n0)
+			d->log_cut = 1;
+	}
+}
+
+/* Dropping (rather than ending the session) keeps an honest client that
+ * stops reading its stderr for a while (a slow link, a paused terminal)
+ * getting its build result; the build itself stays bounded by
+ * max-build-time and max-silent-time, which the daemon enforces since it
+ * is never blocked on the log. */
 static int show(struct worker *d, const char *s, size_t n)
 {
+	char note[256];
+	ssize_t k;
+	int len;
+
 	if (d->logfd < 0 || n == 0)
 		return 0;
-	/* Logs are best effort: a closed stderr must not end a build. */
-	(void)write_all(d->logfd, s, n);
+	if (d->log_dropped) {
+		/* shorter than PIPE_BUF: a pipe takes it whole or not at all */
+		len = snprintf(note, sizeof note, "%s%s: %llu bytes of log dropped while the client did not read them\n",
+			       d->log_cut ? "\n" : "", d->logtag ? d->logtag : "nixgate",
+			       (unsigned long long)d->log_dropped);
+		do
+			k = write(d->logfd, note, (size_t)len);
+		while (k < 0 && errno == EINTR);
+		if (k <= 0) {
+			d->log_dropped += n + (s[n - 1] != '\n');
+			return 0;
+		}
+		d->log_dropped = 0;
+		d->log_cut = 0;
+	}
+	emit(d, s, n);
 	if (s[n - 1] != '\n')
-		(void)write_all(d->logfd, "\n", 1);
+		emit(d, "\n", 1);
 	return 0;
+}
+
+/* The moment nixgate's clock ends the oldest build running: 0 for none. */
+static uint64_t build_until(const struct worker *d)
+{
+	uint64_t t = UINT64_MAX;
+	unsigned i;
+
+	if (!d->build_ms || !d->nbuilds)
+		return 0;
+	for (i = 0; i < d->nbuilds; i++)
+		if (d->builds[i].t0 < t)
+			t = d->builds[i].t0;
+	return t + d->build_ms + d->build_grace_ms;
+}
+
+static void build_started(struct worker *d, uint64_t act, uint64_t type)
+{
+	if (type != ACT_BUILD || !d->build_ms || d->nbuilds == WORKER_BUILDS_MAX)
+		return;
+	d->builds[d->nbuilds].id = act;
+	d->builds[d->nbuilds++].t0 = mono_ms();
+}
+
+static void build_stopped(struct worker *d, uint64_t act)
+{
+	unsigned i;
+
+	for (i = 0; i < d->nbuilds; i++)
+		if (d->builds[i].id == act) {
+			d->builds[i] = d->builds[--d->nbuilds];
+			return;
+		}
 }
 
 /* count, then per field: type 0 (u64) or 1 (string). The first string is
@@ -212,6 +311,13 @@ static int wait_loop(struct worker *d, worker_src src, void *ctx)
 	if (wr_flush(&d->w) < 0)
 		return -1;
 	for (;;) {
+		/* checked here too: a daemon that never pauses never makes the
+		 * reader wait, where the deadline is otherwise checked */
+		d->r.dl.until_ms = build_until(d);
+		if (d->r.dl.until_ms && mono_ms() >= d->r.dl.until_ms) {
+			d->r.timed_out = 1;
+			return fail(EXIT_SYSTEM, "nix-daemon's build passed its time");
+		}
 		if (rd_u64(&d->r, &msg) < 0)
 			return -1;
 		switch (msg) {
@@ -229,10 +335,12 @@ static int wait_loop(struct worker *d, worker_src src, void *ctx)
 			    rd_str_trunc(&d->r, text, sizeof text, WORKER_STR_MAX, NULL, "activity") < 0 ||
 			    fields(d, text, sizeof text) < 0 || rd_u64(&d->r, &parent) < 0)
 				return -1;
+			build_started(d, act, type);
 			break;
 		case STDERR_STOP_ACTIVITY:
 			if (rd_u64(&d->r, &act) < 0)
 				return -1;
+			build_stopped(d, act);
 			break;
 		case STDERR_RESULT:
 			if (rd_u64(&d->r, &act) < 0 || rd_u64(&d->r, &type) < 0 ||
@@ -262,10 +370,40 @@ int worker_wait(struct worker *d, worker_src src, void *ctx)
 	int r;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	d->r.timed_out = d->w.timed_out = 0;
 	r = wait_loop(d, src, ctx);
+	d->r.dl.until_ms = 0;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	d->round_trips++;
 	d->wait_us += (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000);
+	return r;
+}
+
+int worker_build_wait(struct worker *d, uint64_t timeout_s)
+{
+	struct deadline saved = d->r.dl;
+	int r;
+
+	/* past 2^40 s a client's timeout is none in practice, and its
+	 * milliseconds could wrap */
+	d->build_ms = timeout_s < (1ull << 40) ? timeout_s * 1000 : 0;
+	d->nbuilds = 0;
+	d->build_late = 0;
+	d->r.dl.idle_ms = 0;
+	r = worker_wait(d, NULL, NULL);
+	d->r.dl = saved;
+	if (r == -1 && d->r.timed_out && d->build_ms) {
+		/* The daemon's worker kills its builds when its client hangs up
+		 * (MonitorFdHup, Nix 2.8 to the newest): a shut-down socket is
+		 * that hang-up, and the session cannot go on after it. */
+		shutdown(d->fd, SHUT_RDWR);
+		d->build_late = 1;
+		err_clear();
+		r = fail(EXIT_REFUSED, "build timed out after %llu s (max-build-time, ended by nixgate)",
+			 (unsigned long long)timeout_s);
+	}
+	d->build_ms = 0;
+	d->nbuilds = 0;
 	return r;
 }
 

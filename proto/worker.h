@@ -38,12 +38,41 @@ enum {
 
 #define DEFAULT_DAEMON_SOCKET "/nix/var/nix/daemon-socket/socket"
 
+/* How long the daemon may send or take nothing outside builds. Generous:
+ * honest waits are a large NAR's last hashing, substituter queries (their
+ * progress messages count as bytes moving), and a path lock another
+ * session holds, which that session's own idle timeout bounds; a hung
+ * daemon must still not hold the session for good. */
+#define WORKER_TIMEOUT_MS (30 * 60 * 1000ull)
+/* nixgate's clock on a build runs this much past max-build-time, so that
+ * the daemon, which kills its builds at that time itself and reports it,
+ * gets there first whenever it can. */
+#define WORKER_BUILD_GRACE_MS 5000
+/* Builds of one request tracked at once (the daemon's max-jobs for the
+ * connection bounds them); more run untimed by nixgate. */
+#define WORKER_BUILDS_MAX 256
+/* ActivityType actBuild: one derivation's build, from its start to its end. */
+#define ACT_BUILD 105
+
 struct worker {
 	int fd;
 	unsigned minor;          /* negotiated protocol minor */
 	uint64_t round_trips;    /* requests answered: each waited for once */
 	uint64_t wait_us;        /* time spent waiting for the daemon */
 	int logfd;               /* build logs and daemon messages go here; -1: dropped */
+	/* Log text that logfd did not take at once (a non-blocking stderr of
+	 * a client that does not read it) is dropped and counted, and a note
+	 * says how much when it takes text again: the daemon is never held up
+	 * by the log, so its own timeouts keep running. */
+	uint64_t log_dropped;
+	int log_cut;             /* a line was cut short by the drop */
+	const char *logtag;      /* starts the note: "nixgate-serve: key K" */
+	/* nixgate's own clock on the builds of one request: each build the
+	 * daemon starts may run build_ms + build_grace_ms */
+	uint64_t build_ms, build_grace_ms;
+	struct { uint64_t id, t0; } builds[WORKER_BUILDS_MAX];
+	unsigned nbuilds;
+	int build_late;          /* the last wait ended a build past its time */
 	struct rd r;
 	struct wr w;
 	char version[64];        /* the daemon's Nix version, when it says */
@@ -56,6 +85,10 @@ struct worker {
 typedef int (*worker_src)(void *ctx, unsigned char *buf, size_t max, size_t *got);
 
 int worker_connect(struct worker *d, const char *socket_path);
+/* The worker on a connected descriptor, with the default deadlines. */
+void worker_init_fd(struct worker *d, int fd);
+/* How long the daemon may send or take nothing outside builds. */
+void worker_timeout(struct worker *d, uint64_t ms);
 int worker_handshake(struct worker *d);
 
 /* Whether the daemon trusts its client, as it says from 1.35 on. */
@@ -70,6 +103,12 @@ int worker_hello_read(struct rd *r, unsigned minor, char *version, size_t cap, i
  * STDERR_LAST, -2 at STDERR_ERROR (the text in d->errmsg, connection still
  * usable), -1 on any other failure. src serves STDERR_READ; may be NULL. */
 int worker_wait(struct worker *d, worker_src src, void *ctx);
+/* The same for a build request: no deadline on the daemon's silence (a
+ * build may be as quiet as max-silent-time lets it), but each build may run
+ * timeout_s seconds (0: no limit) by nixgate's clock; past that (and the
+ * grace) the connection is shut down, which makes the daemon kill the
+ * build, and the wait fails with d->build_late set. */
+int worker_build_wait(struct worker *d, uint64_t timeout_s);
 
 struct build_opts {
 	uint64_t max_silent_time, build_timeout, max_log_size, max_jobs;

@@ -16,6 +16,7 @@
 /* BuildResult statuses: the policy refused the inputs; the daemon refused
  * the request outright. */
 #define BUILD_INPUT_REJECTED 4
+#define BUILD_TIMED_OUT 8
 #define BUILD_MISC_FAILURE 9
 
 static uint64_t cap(uint64_t v, uint64_t limit)
@@ -61,15 +62,36 @@ static uint64_t slots_hold(struct serve *s, uint64_t n)
 }
 
 /* The daemon's answer to a build request already written, the build
- * holding its slots (slots_hold) while the daemon works on it. */
-static int build_wait(struct serve *s)
+ * holding its slots (slots_hold) while the daemon works on it, each build
+ * bounded by nixgate's clock. */
+static int build_wait(struct serve *s, const struct build_opts *o)
 {
 	int r;
 
-	r = worker_wait(s->d, NULL, NULL);
+	r = worker_build_wait(s->d, o->build_timeout);
 	slots_release(s->host_slots);
 	slots_release(s->key_slots);
 	return r;
+}
+
+/* A build nixgate's clock ended: the client hears it as a failed build if
+ * it still reads, then the session ends (the daemon connection is shut). */
+static int timed_out(struct serve *s, struct build_result *br)
+{
+	char m[512];
+
+	if (!s->d->build_late)
+		return -1;
+	snprintf(m, sizeof m, "%s: %s", s->req.op, err_msg());
+	s->req.rule = "max-build-time";
+	if (br) {
+		build_result_set(br, BUILD_TIMED_OUT, m);
+		(void)build_result_write(&s->out, serve_result_fields(s->minor), br);
+	} else if (wr_u64(&s->out, 1) == 0)
+		(void)wr_cstr(&s->out, m);
+	(void)wr_flush(&s->out);
+	err_clear();
+	return fail(EXIT_REFUSED, "%s", m);
 }
 
 /* Build options of the serve protocol, by client version. */
@@ -397,9 +419,9 @@ int build_paths(struct serve *s)
 	if (wr_u64(&d->w, WOP_BUILD_PATHS) < 0 || pathset_write(&targets, &d->w) < 0 ||
 	    (d->minor >= 15 && wr_u64(&d->w, 0) < 0))
 		goto release;
-	r = build_wait(s);
+	r = build_wait(s, &o);
 	if (r == -1)
-		return -1;
+		return timed_out(s, NULL);
 	if (r == -2)
 		return wr_u64(&s->out, 1) < 0 || wr_cstr(&s->out, d->errmsg) < 0 ? -1 : 0;
 	if (expect_one(s, "BuildPaths") < 0)
@@ -444,9 +466,9 @@ int build_derivation(struct serve *s)
 			slots_release(s->key_slots);
 			return -1;
 		}
-		r = build_wait(s);
+		r = build_wait(s, &o);
 		if (r == -1)
-			return -1;
+			return timed_out(s, &br);
 		if (r == -2)
 			build_result_set(&br, BUILD_MISC_FAILURE, d->errmsg);
 		else if (build_result_read(&d->r, worker_result_fields(d->minor, 0), &br) < 0)

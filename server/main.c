@@ -1,6 +1,7 @@
 /* nixgate-serve: the forced command of a build host's authorized_keys line. */
 #include <ctype.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -28,6 +29,7 @@ static struct audit audit;
 static struct slots key_slots, host_slots;
 static int slot_fds[2 * SLOTS_MAX];
 static const char *key = "-";
+static char logtag[KEY_MAX + 32];
 
 /* Policy settings given as flags: applied after the file, so they win. */
 static const struct { const char *flag, *setting, *value; } policy_flags[] = {
@@ -45,10 +47,16 @@ static const struct { const char *flag, *setting, *value; } policy_flags[] = {
 	{"--max-jobs", "max-jobs", NULL},
 	{"--host-max-jobs", "host-max-jobs", NULL},
 	{"--state-dir", "state-dir", NULL},
+	{"--idle-timeout", "idle-timeout", NULL},
 };
 
 static void die(void)
 {
+	struct pollfd p = {2, POLLOUT, 0};
+
+	/* stderr is non-blocking: a client that has not read it for a while
+	 * gets a moment to make room for this last line */
+	(void)poll(&p, 1, 2000);
 	fprintf(stderr, "nixgate-serve: key %s: %s\n", key, err_msg());
 	exit(err_kind() ? err_kind() : EXIT_SYSTEM);
 }
@@ -59,7 +67,7 @@ static void usage(void)
 			"         [--trusted-public-key KEY]... [--systems LIST] [--features LIST]\n"
 			"         [--max-nar-size SIZE] [--max-build-time DURATION] [--max-silent-time DURATION]\n"
 			"         [--max-log-size SIZE] [--no-substitute] [--audit-log syslog|PATH|none]\n"
-			"         [--max-jobs N] [--host-max-jobs N] [--state-dir PATH]\n"
+			"         [--max-jobs N] [--host-max-jobs N] [--state-dir PATH] [--idle-timeout DURATION]\n"
 			"         [--daemon-socket PATH] [--no-sandbox] [--print-sandbox] [-c COMMAND]\n");
 	exit(EXIT_REFUSED);
 }
@@ -112,6 +120,27 @@ static void std_fds(void)
 		fail(EXIT_SYSTEM, "standard %s is closed", bad ? "output" : "input");
 		die();
 	}
+}
+
+/* Every wait on the client is bounded by the key's idle timeout, on the
+ * daemon by its own; a poll runs only when a descriptor has nothing ready.
+ * Set before the sandbox: fcntl is not allowed after it. */
+static void nonblocking(void)
+{
+	int fd, fl;
+
+	for (fd = 0; fd < 3; fd++)
+		if ((fl = fcntl(fd, F_GETFL)) < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
+			fail_sys("fcntl on descriptor %d", fd);
+			die();
+		}
+	/* Room for two of our writes where stdout is a pipe (sshd's): a
+	 * non-blocking 128 KiB write into the default 64 KiB could never go in
+	 * whole, and each rest would cost a poll. 256 KiB a session keeps 256
+	 * sessions of one user under the kernel's default soft limit on pipe
+	 * buffers (fs.pipe-user-pages-soft). Best effort: not a pipe, or over
+	 * the limits, it stays as it is. */
+	(void)fcntl(1, F_SETPIPE_SZ, 2 * WIRE_BUFSZ);
 }
 
 /* The build slots of this key and of the host, when the policy limits them. */
@@ -201,6 +230,8 @@ int main(int argc, char **argv)
 	}
 	pathset_seed();
 	dm.logfd = 2;
+	snprintf(logtag, sizeof logtag, "nixgate-serve: key %s", key);
+	dm.logtag = logtag;
 	if (worker_connect(&dm, sock && *sock ? sock : DEFAULT_DAEMON_SOCKET) < 0 || worker_handshake(&dm) < 0)
 		die();
 	cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -220,12 +251,20 @@ int main(int argc, char **argv)
 	fds.daemon = dm.fd;
 	fds.spool = sv.spool_fd;
 	fds.audit = audit.fd;
+	/* a path lock held by a stalled session of another key lasts up to
+	 * that session's idle timeout: the daemon may take longer than it */
+	if (pol.idle_timeout * 1000 + 300000 > WORKER_TIMEOUT_MS)
+		worker_timeout(&dm, pol.idle_timeout * 1000 + 300000);
+	nonblocking();
 	if (!sandbox)
 		fprintf(stderr, "nixgate-serve: key %s: running WITHOUT the sandbox (--no-sandbox)\n", key);
 	else if (sandbox_enter(&fds) < 0)
 		die();
 	rd_init_fd(&sv.in, 0, sv.inbuf, sizeof sv.inbuf, EXIT_REFUSED, "client");
 	wr_init_fd(&sv.out, 1, sv.outbuf, sizeof sv.outbuf, "client");
+	sv.in.dl.idle_ms = sv.out.dl.idle_ms = pol.idle_timeout * 1000;
+	sv.in.dl.what = sv.out.dl.what = "idle-timeout";
+	sv.out.kind = EXIT_REFUSED;
 	r = serve_handshake(&sv);
 	audit_write(&audit, "key=%s op=session client=2.%u write=%d trusted=%d allow=%s sandbox=%s result=%s", key,
 		    sv.minor, sv.write_ok, pol.trusted, policy_ops(pol.allow), sandbox ? "on" : "OFF",

@@ -9,7 +9,8 @@
 #include "words.h"
 
 enum { S_TRUSTED, S_ALLOW, S_KEYS, S_SYSTEMS, S_FEATURES, S_NAR, S_BUILD_TIME, S_SILENT_TIME,
-       S_LOG_SIZE, S_SUBSTITUTE, S_AUDIT, S_MAX_JOBS, S_HOST_MAX_JOBS, S_STATE_DIR };
+       S_LOG_SIZE, S_SUBSTITUTE, S_AUDIT, S_MAX_JOBS, S_HOST_MAX_JOBS, S_STATE_DIR,
+       S_IDLE_TIMEOUT };
 
 enum { BOOL, OPS, KEYS, WORDS, SIZE, DURATION, TEXT, COUNT };
 
@@ -29,6 +30,7 @@ static const struct { const char *name; int id, type; } settings[] = {
 	{"max-jobs", S_MAX_JOBS, COUNT},
 	{"host-max-jobs", S_HOST_MAX_JOBS, COUNT},
 	{"state-dir", S_STATE_DIR, TEXT},
+	{"idle-timeout", S_IDLE_TIMEOUT, DURATION},
 };
 
 static const char *ops[] = {"query", "export", "import", "build"};
@@ -39,6 +41,7 @@ void policy_init(struct policy *p)
 	p->allow = ALLOW_ALL;
 	p->any_system = p->any_feature = 1;
 	p->substitute = 1;
+	p->idle_timeout = IDLE_TIMEOUT_DEFAULT;
 }
 
 const char *policy_ops(unsigned allow)
@@ -170,8 +173,13 @@ int policy_set(struct policy *p, const char *name, const char *v, int from)
 	case SIZE:
 		return number(v, "KMGT", sizes, id == S_NAR ? &p->max_nar_size : &p->max_log_size, "size");
 	case DURATION:
-		return number(v, "smhd", times, id == S_BUILD_TIME ? &p->max_build_time : &p->max_silent_time,
-			      "duration");
+		if (number(v, "smhd", times, id == S_BUILD_TIME ? &p->max_build_time :
+			   id == S_SILENT_TIME ? &p->max_silent_time : &p->idle_timeout, "duration") < 0)
+			return -1;
+		/* counted in milliseconds: a year is none in practice */
+		if (id == S_IDLE_TIMEOUT && p->idle_timeout > 366 * 86400ull)
+			return fail(EXIT_SYSTEM, "%s must be at most 366d, not %s", name, v);
+		return 0;
 	case COUNT: {
 		uint64_t n;
 		static const uint64_t one[] = {1};

@@ -26,6 +26,7 @@ struct policy {
 	char systems[POLICY_LIST_MAX + 1], features[POLICY_LIST_MAX + 1]; /* "" with any_*: any */
 	int any_system, any_feature;
 	uint64_t max_nar_size, max_build_time, max_silent_time, max_log_size; /* 0: no cap */
+	uint64_t idle_timeout;           /* seconds the client may move no byte; 0: none */
 	int substitute;
 	char audit[AUDIT_SPEC_MAX + 1];  /* "syslog", "none", a path, or "" for the default */
 	unsigned max_jobs, host_max_jobs; /* builds at once: this key's, all keys'; 0: no limit */
@@ -33,7 +34,14 @@ struct policy {
 	unsigned char from[16];
 };
 
-/* The safe defaults: untrusted, all four operations, no keys, no caps. */
+/* Long enough for a client that keeps its connection between requests
+ * while it evaluates or hashes (Nix reuses ssh store connections) and for
+ * slow links, whose bytes still move; short enough that a stalled session
+ * frees its daemon worker and path locks within minutes. */
+#define IDLE_TIMEOUT_DEFAULT 600
+
+/* The safe defaults: untrusted, all four operations, no keys, no caps,
+ * the default idle timeout. */
 void policy_init(struct policy *p);
 /* One setting by name; -1 with fail() naming the problem. */
 int policy_set(struct policy *p, const char *name, const char *value, int from);

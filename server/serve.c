@@ -161,7 +161,7 @@ static int nixgate_info(struct serve *s)
 	char load[32];
 
 	snprintf(load, sizeof load, "%.2f", sysinfo(&si) == 0 ? (double)si.loads[0] / 65536.0 : -1.0);
-	if (wr_u64(&s->out, 19) < 0 || pair(s, "server", "nixgate-serve") < 0 || pair(s, "version", s->version) < 0 ||
+	if (wr_u64(&s->out, 20) < 0 || pair(s, "server", "nixgate-serve") < 0 || pair(s, "version", s->version) < 0 ||
 	    pair(s, "key", s->key) < 0 || pair(s, "trusted", p->trusted ? "true" : "false") < 0 ||
 	    pair(s, "allow", policy_ops(p->allow)) < 0 ||
 	    pair(s, "systems", p->any_system ? "any" : p->systems[0] ? p->systems : "none") < 0 ||
@@ -173,7 +173,8 @@ static int nixgate_info(struct serve *s)
 	    pair_num(s, "max-jobs", p->max_jobs, 1) < 0 || pair_num(s, "host-max-jobs", p->host_max_jobs, 1) < 0 ||
 	    pair_num(s, "builds", slots_busy(s->key_slots), 0) < 0 ||
 	    pair_num(s, "host-builds", slots_busy(s->host_slots), 0) < 0 ||
-	    pair(s, "load", load) < 0 || pair_num(s, "cores", s->max_jobs, 0) < 0)
+	    pair(s, "load", load) < 0 || pair_num(s, "cores", s->max_jobs, 0) < 0 ||
+	    pair_num(s, "idle-timeout", p->idle_timeout, 1) < 0)
 		return -1;
 	return 0;
 }

@@ -31,6 +31,10 @@ void t_policy_values(void)
 	CHECK(set(&p, "max-build-time", "2h", FROM_FLAG) == 0 && p.max_build_time == 7200);
 	CHECK(set(&p, "max-silent-time", "90", FROM_FLAG) == 0 && p.max_silent_time == 90);
 	CHECK(set(&p, "max-silent-time", "1.5m", FROM_FLAG) == -1);
+	CHECK(p.idle_timeout == IDLE_TIMEOUT_DEFAULT && IDLE_TIMEOUT_DEFAULT == 600);
+	CHECK(set(&p, "idle-timeout", "2m", FROM_FLAG) == 0 && p.idle_timeout == 120);
+	CHECK(set(&p, "idle-timeout", "367d", FROM_FLAG) == -1 && strstr(err_msg(), "at most 366d"));
+	CHECK(set(&p, "idle-timeout", "none", FROM_FLAG) == 0 && p.idle_timeout == 0);
 	CHECK(set(&p, "allow", "query, export", FROM_FLAG) == 0 && p.allow == (ALLOW_QUERY | ALLOW_EXPORT));
 	CHECK(!strcmp(policy_ops(p.allow), "query,export"));
 	CHECK(set(&p, "allow", "query,delete", FROM_FLAG) == -1);

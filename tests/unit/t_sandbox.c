@@ -1,6 +1,7 @@
 /* The real sandbox in forked children: every forbidden call kills by
  * SIGSYS, the allowed paths exit 0. */
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,8 @@
 #include "err.h"
 #include "sandbox.h"
 
+static int daemon_fd = -1, input_fd = -1;
+
 static int in_sandbox(void (*fn)(void))
 {
 	int p[2], st = 0, sock[2];
@@ -25,6 +28,8 @@ static int in_sandbox(void (*fn)(void))
 	/* Input the child leaves unread. Written before the fork: a write after
 	 * it races the child's death and can kill this process by SIGPIPE. */
 	(void)!write(p[1], "unread input", 12);
+	daemon_fd = sock[0];
+	input_fd = p[0];
 	if ((pid = fork()) == 0) {
 		struct sandbox_fds f = {p[0], 1, 2, sock[0], -1, -1, 1 << 20};
 		int devnull = open("/dev/null", O_WRONLY);
@@ -67,6 +72,7 @@ static void do_mprotect_exec(void)
 	mprotect(p, 4096, PROT_READ | PROT_EXEC);
 }
 static void do_write_other_fd(void) { (void)!write(40, "x", 1); }
+static void do_shutdown_other_fd(void) { shutdown(1, SHUT_RDWR); }
 
 static void do_allowed(void)
 {
@@ -84,6 +90,14 @@ static void do_allowed(void)
 	}
 	if (write(1, "out\n", 4) != 4)
 		_exit(4);
+	/* deadlines: a wait on the client's input, then a build ended by
+	 * hanging up on the daemon */
+	struct pollfd pf = {input_fd, POLLIN, 0};
+
+	if (poll(&pf, 1, 1000) != 1)
+		_exit(5);
+	if (shutdown(daemon_fd, SHUT_RDWR) < 0)
+		_exit(6);
 }
 
 void t_sandbox_forbidden(void)
@@ -98,6 +112,7 @@ void t_sandbox_forbidden(void)
 	CHECK(killed_by_sigsys(do_mmap_exec));
 	CHECK(killed_by_sigsys(do_mprotect_exec));
 	CHECK(killed_by_sigsys(do_write_other_fd));
+	CHECK(killed_by_sigsys(do_shutdown_other_fd));
 }
 
 void t_sandbox_allowed(void)

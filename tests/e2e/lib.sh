@@ -9,6 +9,12 @@ ok() { echo "PASS $SUITE/$T_NAME/$1"; }
 bad() { echo "FAIL $SUITE/$T_NAME/$1: $2"; }
 # Lines of an error output, the sanitizer build's sandbox notice not counted.
 errlines() { grep -vc "running WITHOUT the sandbox" "$1"; }
+# one_line FILE LINE: FILE (a server's stderr) is that one line (the
+# sanitizer build's sandbox notice aside)
+one_line() { [ "$(errlines "$1")" -eq 1 ] && grep -qxF "nixgate-serve: $2" "$1"; }
+# by_path KEY COMMAND DRV: BuildPaths of DRV's out through sshd, sclient's
+# answer in $B/bp.out and the server's stderr in $B/bp.err
+by_path() { "$B/bin/sclient" 7 build "$3!out" -- ssh -F "$B/ssh_config" "$1" $2 > "$B/bp.out" 2> "$B/bp.err"; }
 # check NAME COMMAND...: PASS if the command succeeds
 check() { n=$1; shift; if "$@" > "$B/last.out" 2>&1; then ok "$n"; else bad "$n" "$(tail -n 3 "$B/last.out" | tr '\n' ' ')"; fi; }
 

@@ -4,17 +4,6 @@
 # on and the store as it was.
 SYS="$(uname -m)-linux"
 bed_key capped "$B/bin/nixgate-serve --key capped --trusted --systems $SYS --audit-log none"
-# the one line on stderr (the sanitizer build's sandbox notice aside)
-one_line() { # FILE LINE
-	[ "$(errlines "$1")" -eq 1 ] && grep -qxF "nixgate-serve: $2" "$1"
-}
-
-# by_path KEY COMMAND DRV: BuildPaths of DRV's out through sshd, sclient's
-# answer in $B/bp.out and the server's stderr in $B/bp.err
-by_path() {
-	"$B/bin/sclient" 7 build "$3!out" -- ssh -F "$B/ssh_config" "$1" $2 > "$B/bp.out" 2> "$B/bp.err"
-}
-
 # A key with a systems rule has each .drv it builds by path read and parsed
 # from the host store. One that Nix takes but nixgate cannot read (more
 # outputs than its parser's limit of 256) is refused as a failed build, the

@@ -12,10 +12,6 @@ bed_key hsigned "$B/bin/nixgate-serve --key hsigned --trusted-public-key $(cat "
 hpath() { perl "$HOS" --print-path "$@" | sed -n 1p; }
 hca() { perl "$HOS" --print-path "$@" | sed -n 2p; }
 hnarhash() { perl "$HOS" --print-path "$@" | sed -n 3p; }
-# the one line on stderr (the sanitizer build's sandbox notice aside)
-only_line() { # FILE LINE
-	[ "$(errlines "$1")" -eq 1 ] && grep -qxF "nixgate-serve: $2" "$1"
-}
 hsend() { # KEY ARGS...: the stream through sshd; status in $st
 	local k=$1
 	shift
@@ -29,7 +25,7 @@ judge() {
 	local n=$1 p=$2 want=$3 seen
 	if [ "$(errlines "$B/h.err")" -eq 1 ] && case $want in ^*) grep -qx "nixgate-serve: ${want#^}" "$B/h.err";; *) false;; esac; then
 		seen=1
-	elif only_line "$B/h.err" "$want"; then
+	elif one_line "$B/h.err" "$want"; then
 		seen=1
 	else
 		seen=0

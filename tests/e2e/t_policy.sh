@@ -338,10 +338,6 @@ t_audit() {
 # line a refusal must print: the refusals below are checked with these.
 MAL="$top/tests/tools/malformed.pl"
 client_ca() { nix path-info --json "$1" | sed -n 's/.*"ca":"\([^"]*\)".*/\1/p'; }
-# the one line on stderr (the sanitizer build's sandbox notice aside)
-one_line() { # FILE LINE
-	[ "$(errlines "$1")" -eq 1 ] && grep -qxF "nixgate-serve: $2" "$1"
-}
 
 # raw_refused NAME KEY LINE PATH CASE [ARG...]: the stream of malformed.pl
 # CASE through sshd to KEY ends the session with exit status 100 and LINE;

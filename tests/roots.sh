@@ -50,6 +50,7 @@ root_pivot() {
 	[ -n "$new" ] || return 0
 	m=$ROOT_MACHINE
 	up=$(dirname "$top")
+	[ "$up" != / ] || up=$top
 	mount --make-rprivate / &&
 	mount --rbind "$new" "$new" &&
 	mount --rbind "$m/tmp" "$new/tmp" &&

@@ -2,16 +2,19 @@
 # Runs every test suite; each prints PASS/FAIL lines, this counts them and
 # ends with the one summary line.
 # The machine's Nix is host and client for everything (the default cell);
-# then the end-to-end suites in MATRIX_SUITES run in a matrix of Nix
-# versions (tests/roots.sh): every version as host with the newest as
-# client, and the newest as host with every version as client.
+# then end-to-end suites run in a matrix of Nix versions (tests/roots.sh):
+# every version as host with the newest as client, and the newest as host
+# with every version as client. Each cell runs MATRIX_SUITES, and the hook's
+# suite where the client is the newest (its daemon runs the hook). big and
+# load measure nixgate's own memory and concurrency: the default cell's.
 # NIXGATE_MATRIX narrows it to the cells named: a version V is the cell
 # where V is host and client ("2.8": only the default cell, as before),
-# hostV-clientW any other; NIXGATE_MATRIX_SUITES replaces MATRIX_SUITES.
+# hostV-clientW any other; NIXGATE_MATRIX_SUITES replaces the suites.
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 111
 . tests/roots.sh
-MATRIX_SUITES=${NIXGATE_MATRIX_SUITES:-basic proto}
+MATRIX_SUITES="basic proto client malformed policy faults"
+NEWEST_CLIENT_SUITES="hook"
 mv=$(roots_machine_version)
 versions=$(roots_versions)
 newest=$(echo "$versions" | tail -n 1)
@@ -62,7 +65,9 @@ default_cell() {
 
 matrix_cell() { # hostV-clientW
 	h=${1#host}; h=${h%%-client*}; c=${1##*-client}
-	for t in $MATRIX_SUITES; do
+	suites=$MATRIX_SUITES
+	[ "$c" != "$newest" ] || suites="$suites $NEWEST_CLIENT_SUITES"
+	for t in ${NIXGATE_MATRIX_SUITES:-$suites}; do
 		NIXGATE_HOST_NIX=$h NIXGATE_CLIENT_NIX=$c run "e2e@$1/$t" \
 			unshare -m --propagation private sh tests/e2e/main.sh "tests/e2e/t_$t.sh"
 	done

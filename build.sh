@@ -1,6 +1,7 @@
 #!/bin/sh
-# nixgate: the one entry point. ./build.sh [deps|build|test|demo|bench|fuzz|clean]
+# nixgate: the one entry point. ./build.sh [deps|build|chroots|test|demo|bench|fuzz|clean]
 # fuzz takes [SECONDS [HARNESS...]]: see tests/fuzz/run.sh.
+# chroots makes the Debian roots whose Nix the test matrix runs (tests/roots.sh).
 set -eu
 cd "$(dirname "$0")"
 top=$(pwd)
@@ -8,7 +9,8 @@ B=$top/build
 DEPS=$B/deps
 
 PKGS="musl-tools gperf autoconf automake libtool dpkg-dev make gcc clang libclang-rt-14-dev
-      libsodium-dev libseccomp-dev nix-bin openssh-server openssh-client file binutils util-linux procps iproute2 perl xz-utils"
+      libsodium-dev libseccomp-dev nix-bin openssh-server openssh-client file binutils util-linux procps iproute2 perl xz-utils
+      debootstrap"
 
 say() { printf 'build.sh: %s\n' "$*" >&2; }
 
@@ -72,6 +74,57 @@ build_lib() { # source-package version-stamp configure-args...
 	touch "$stamp"
 }
 
+# Debian roots with a newer Nix, for the test matrix: a host or a client of
+# that version runs in a mount namespace pivoted into one (tests/roots.sh).
+# Made once, outside the checkout; the stamp's first line is what was asked
+# for, so a changed package list makes them anew.
+CHROOTS=${NIXGATE_CHROOTS:-/var/cache/nixgate/chroots}
+CHROOT_SUITES="trixie sid"
+CHROOT_PKGS="nix-bin openssh-server openssh-client perl iproute2 procps util-linux util-linux-extra mount passwd"
+# The archive, read from apt's own sources so that the roots come from where
+# this machine's packages come from.
+apt_mirror() {
+	m=$(sed -n 's/^URIs:[[:space:]]*//p' /etc/apt/sources.list.d/*.sources 2>/dev/null |
+		tr ' ' '\n' | grep '/debian/*$' | head -n 1)
+	[ -n "$m" ] || m=$(sed -n 's/^deb[[:space:]]\{1,\}\(\[[^]]*\][[:space:]]*\)\{0,1\}\([^[:space:]]*\/debian\/*\)[[:space:]].*/\2/p' \
+		/etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | head -n 1)
+	echo "${m:-http://deb.debian.org/debian}"
+}
+make_chroot() { # suite
+	d=$CHROOTS/$1
+	want="$1: $CHROOT_PKGS"
+	[ -f "$d/.nixgate-stamp" ] && [ "$(head -n 1 "$d/.nixgate-stamp")" = "$want" ] && return 0
+	mkdir -p "$CHROOTS"
+	t0=$(date +%s)
+	say "making the $1 root in $d"
+	rm -rf "$d.new"
+	debootstrap --variant=minbase "$1" "$d.new" "$(apt_mirror)" > "$CHROOTS/$1.log" 2>&1 ||
+		{ say "debootstrap $1 failed: see $CHROOTS/$1.log"; exit 111; }
+	# no service of the root's packages starts while they install
+	printf '#!/bin/sh\nexit 101\n' > "$d.new/usr/sbin/policy-rc.d"
+	chmod 755 "$d.new/usr/sbin/policy-rc.d"
+	# the mirror's Release files are older than the clock
+	printf 'Acquire::Check-Valid-Until "false";\n' > "$d.new/etc/apt/apt.conf.d/99nixgate"
+	cp /etc/resolv.conf "$d.new/etc/resolv.conf"
+	unshare -m --propagation private sh -c '
+		mount -t proc proc "$0/proc" &&
+		chroot "$0" apt-get -qq update &&
+		chroot "$0" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $1' \
+		"$d.new" "$CHROOT_PKGS" >> "$CHROOTS/$1.log" 2>&1 ||
+		{ say "installing into the $1 root failed: see $CHROOTS/$1.log"; exit 111; }
+	chroot "$d.new" apt-get clean
+	# mount points tests/roots.sh uses: the store, and the machine's root
+	mkdir -p "$d.new/nix" "$d.new/.machine"
+	{ echo "$want"
+	  chroot "$d.new" dpkg-query -W $CHROOT_PKGS; } > "$d.new/.nixgate-stamp"
+	rm -rf "$d"
+	mv "$d.new" "$d"
+	say "$1 root made in $(($(date +%s) - t0)) s: $(grep '^nix-bin' "$d/.nixgate-stamp")"
+}
+chroots() {
+	for s in $CHROOT_SUITES; do make_chroot "$s"; done
+}
+
 deps() {
 	need_pkgs
 	ensure_deb_src
@@ -84,10 +137,11 @@ deps() {
 case "${1:-build}" in
 deps) deps ;;
 build) deps; make -s all ;;
-test) deps; make -s all; exec sh tests/run.sh ;;
+chroots) need_pkgs; chroots ;;
+test) deps; make -s all; chroots; exec sh tests/run.sh ;;
 demo) deps; make -s all; exec unshare -m --propagation private sh tests/demo.sh ;;
 bench) deps; make -s all; exec unshare -m --propagation private sh bench/run.sh "${2:-}" ;;
 fuzz) deps; shift; exec sh tests/fuzz/run.sh "$@" ;;
 clean) rm -rf "$B" ;;
-*) say "usage: ./build.sh [deps|build|test|demo|bench|fuzz|clean]"; exit 100 ;;
+*) say "usage: ./build.sh [deps|build|chroots|test|demo|bench|fuzz|clean]"; exit 100 ;;
 esac

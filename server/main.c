@@ -61,6 +61,21 @@ static void die(void)
 	exit(err_kind() ? err_kind() : EXIT_SYSTEM);
 }
 
+/* A command refused before the session still leaves its audit line: it is
+ * what an ssh-ng:// client (nix-daemon --stdio) or a probe looks like. The
+ * refusal stays the one reported, whether or not the log opens. */
+static void refuse_command(const char *command)
+{
+	char why[512];
+
+	snprintf(why, sizeof why, "%s", err_msg());
+	if (audit_open(&audit, pol.audit) == 0)
+		audit_write(&audit, "key=%s op=command result=refused rule=command reason=\"%s\" command=\"%.600s\"",
+			    key, why, command);
+	fail(EXIT_REFUSED, "%s", why);
+	die();
+}
+
 static void usage(void)
 {
 	fprintf(stderr, "usage: nixgate-serve [--key NAME] [--policy FILE] [--trusted] [--allow LIST]\n"
@@ -218,7 +233,7 @@ int main(int argc, char **argv)
 	/* Run directly (no command from sshd): serve with writes, as the admin
 	 * configured this key. */
 	if (command && cmd_parse(&c, command, strlen(command)) < 0)
-		die();
+		refuse_command(command);
 	if (c.what == CMD_ECHO_STARTED) {
 		printf("started\n");
 		return 0;

@@ -2,7 +2,8 @@
 # bed_up makes: a client /nix and nix.conf (this shell must already be in its
 # own mount namespace), a host in a nested mount namespace with its own /nix,
 # /etc/nix, nix-daemon and sshd on 127.0.0.1, and one ssh Host alias per key.
-# bed_down removes everything again.
+# bed_down removes everything again. BED_HOST_ROOT (tests/roots.sh's
+# root_dir) roots the hosts in another Nix version's root.
 
 BED_USER=nixgate-host
 top=${top:-$(cd "$(dirname "$0")/.." && pwd)}
@@ -30,7 +31,8 @@ bed_port() {
 
 bed_up() {
 	[ "$(id -u)" = 0 ] || bed_die "must run as root"
-	bed_user
+	# in a client's root the users are the machine's, made before it
+	[ -n "${ROOT_MACHINE:-}" ] || bed_user
 	B=$(mktemp -d /tmp/nixgate-bed.XXXXXX)
 	chmod 755 "$B"
 	mkdir -p "$B/client-nix" "$B/client-conf" "$B/host-nix" "$B/host-conf" "$B/auth" "$B/home"
@@ -97,6 +99,9 @@ bed_start_host() {
 	printf '[127.0.0.1]:%s %s\n' "$port" "$(cut -d' ' -f1-2 "$B/ssh_host_key.pub")" >> "$B/known_hosts"
 	cat > "$D/host.sh" <<-HOST
 	set -e
+	top="$top" ROOT_MACHINE="${ROOT_MACHINE:-}"
+	. "$top/tests/roots.sh"
+	root_pivot "${BED_HOST_ROOT:-}"
 	mount --bind "$D/host-nix" /nix
 	mkdir -p /etc/nix
 	mount --bind "$D/host-conf" /etc/nix

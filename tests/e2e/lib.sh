@@ -2,7 +2,7 @@
 T_NAME=$(basename "${1:-x}" .sh | sed 's/^t_//')
 # Under NIXGATE_ASAN the same tests run against the sanitizer build, with
 # the sandbox off (which it announces on stderr) and its own names.
-SUITE=${NIXGATE_ASAN:+asan/}e2e
+SUITE=${NIXGATE_ASAN:+asan/}e2e${NIXGATE_CELL:+@$NIXGATE_CELL}
 SANDBOX=${NIXGATE_ASAN:+OFF}
 SANDBOX=${SANDBOX:-on}
 ok() { echo "PASS $SUITE/$T_NAME/$1"; }

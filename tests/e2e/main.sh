@@ -3,7 +3,22 @@
 # prints PASS or FAIL through ok/bad.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
+# the file by a path that still holds in another root, where the cwd is /
+set -- "$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
 . "$top/tests/bed.sh"
+. "$top/tests/roots.sh"
+# NIXGATE_HOST_NIX and NIXGATE_CLIENT_NIX choose the Nix versions (default:
+# the machine's); the cell names the test lines unless both are the default.
+mv=$(roots_machine_version)
+NIXGATE_CELL=
+[ -z "${NIXGATE_HOST_NIX:-}${NIXGATE_CLIENT_NIX:-}" ] ||
+	NIXGATE_CELL=host${NIXGATE_HOST_NIX:-$mv}-client${NIXGATE_CLIENT_NIX:-$mv}
+BED_HOST_ROOT=$(root_dir "${NIXGATE_HOST_NIX:-}") || exit 111
+client_root=$(root_dir "${NIXGATE_CLIENT_NIX:-}") || exit 111
+if [ -n "$client_root" ]; then
+	bed_user
+	root_pivot "$client_root" keep || bed_die "cannot enter the root $client_root"
+fi
 . "$top/tests/e2e/lib.sh"
 bed_up
 trap bed_down EXIT INT TERM

@@ -227,7 +227,7 @@ t_time_caps() {
 	derivation { name = "silent"; system = builtins.currentSystem; builder = "/bin/sh";
 	  args = [ "-c" "/bin/sleep 20; echo > \$out" ]; }
 	NIX
-	remote_refused capped/max-silent-time "$B/silent.nix" "ssh://capped $SYS - 1 1" "2 seconds of silence"
+	remote_refused capped/max-silent-time "$B/silent.nix" "ssh://capped $SYS - 1 1" "timed out after 2 seconds"
 	cat > "$B/chatty.nix" <<-NIX
 	derivation { name = "chatty"; system = builtins.currentSystem; builder = "/bin/sh";
 	  args = [ "-c" "i=0; while [ \$i -lt 500 ]; do echo 0123456789012345678901234567890123456789; i=\$((i+1)); done; echo > \$out" ]; }

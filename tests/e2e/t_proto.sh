@@ -5,6 +5,7 @@
 
 SC="$B/bin/sclient"
 NG="$B/bin/nixgate-serve --key direct --trusted"
+bed_key cmdlog "$B/bin/nixgate-serve --key cmdlog --audit-log $B/home/cmdlog.log"
 
 # the same request to both servers, at one minor; outputs must be equal
 same() { # name minor op args...
@@ -77,6 +78,48 @@ t_forced_command() {
 	if grep -q "^exit 0" "$B/ls.out"; then ok login-shell-c; else bad login-shell-c "$(cat "$B/ls.out")"; fi
 }
 
+# A command refused before the session leaves its audit line too: it is what
+# an ssh-ng:// client (nix-daemon --stdio) or a probe looks like to the admin.
+t_command_audit() {
+	rm -f "$B/home/cmdlog.log"
+	ssh -F "$B/ssh_config" cmdlog "nix-daemon --stdio" < /dev/null > "$B/ca.out" 2> "$B/ca.err"; rc=$?
+	if [ $rc = 100 ] && [ "$(errlines "$B/ca.err")" = 1 ] && grep -q "key cmdlog: command 'nix-daemon' is not" "$B/ca.err" &&
+	   [ "$(wc -l < "$B/home/cmdlog.log" 2>/dev/null)" = 1 ] &&
+	   grep -q ' key=cmdlog op=command result=refused rule=command .*command="nix-daemon --stdio"$' "$B/home/cmdlog.log"; then
+		ok command-audited
+	else
+		bad command-audited "exit $rc: $(cat "$B/ca.err") log: $(cat "$B/home/cmdlog.log")"
+	fi
+	# the command is the client's: its bytes are escaped like any request's
+	rm -f "$B/home/cmdlog.log"
+	ssh -F "$B/ssh_config" cmdlog "$(printf 'bash\001\033[2Jx')" < /dev/null > /dev/null 2> "$B/ca.err"; rc=$?
+	if [ $rc = 100 ] && grep -q 'command="bash\\x01\\x1b\[2Jx"$' "$B/home/cmdlog.log" &&
+	   ! grep -q "$(printf '[\001\033]')" "$B/home/cmdlog.log"; then
+		ok command-audit-escaped
+	else
+		bad command-audit-escaped "exit $rc: log: $(od -c "$B/home/cmdlog.log" | head -n 5 | tr '\n' ' ')"
+	fi
+	# what Nix itself sends for ssh-ng://
+	rm -f "$B/home/cmdlog.log"
+	if ! nix store ping --store ssh-ng://cmdlog > /dev/null 2>&1 &&
+	   grep -q ' key=cmdlog op=command result=refused rule=command .*command="nix-daemon --stdio"$' "$B/home/cmdlog.log"; then
+		ok ssh-ng-audited
+	else
+		bad ssh-ng-audited "log: $(cat "$B/home/cmdlog.log")"
+	fi
+	# an accepted command's first line is still its session's
+	rm -f "$B/home/cmdlog.log"
+	nix store ping --store ssh://cmdlog > /dev/null 2>&1; rc=$?
+	# the client may hang up before the server has written its line
+	for i in $(seq 50); do grep -q op=session "$B/home/cmdlog.log" 2>/dev/null && break; sleep 0.1; done
+	if [ $rc = 0 ] && head -n 1 "$B/home/cmdlog.log" | grep -q ' key=cmdlog op=session ' &&
+	   ! grep -q 'op=command' "$B/home/cmdlog.log"; then
+		ok command-accepted-session
+	else
+		bad command-accepted-session "log: $(cat "$B/home/cmdlog.log")"
+	fi
+}
+
 t_write_needed() {
 	d=$(bed_host nix-instantiate "$B/pv.nix" 2>/dev/null)
 	"$SC" 7 build "$d!out" -- ssh -F "$B/ssh_config" gate nix-store --serve > "$B/rw.out" 2> "$B/rw.err"
@@ -123,10 +166,22 @@ t_sandbox_live() {
 t_export_import() {
 	o=$(bed_host nix-build --no-out-link "$B/pv.nix" 2>/dev/null)
 	dep=$(bed_host nix-store -q --references "$o")
-	same export 7 export "$dep" "$o"
 	bed_host "$SC" 7 export "$dep" "$o" -- $NG > "$B/exp.raw" 2>/dev/null
 	# drop the "server-version" line before and the "exit 0" line after
 	tail -n +2 "$B/exp.raw" | head -c -7 > "$B/exp.bin"
+	bed_host "$SC" 7 export "$dep" "$o" -- nix-store --serve --write > "$B/ns.out" 2>&1
+	if grep -q "^error: unknown serve command 5" "$B/ns.out"; then
+		# newer nix-store --serve dropped ExportPaths; nixgate still serves
+		# it to old clients, in nix-store --export's format
+		bed_host nix-store --export "$dep" "$o" > "$B/nsexp.bin" 2>/dev/null
+		if [ -s "$B/nsexp.bin" ] && cmp -s "$B/nsexp.bin" "$B/exp.bin" && grep -q "^exit 0" "$B/exp.raw"; then
+			ok export-as-nix-store-export
+		else
+			bad export-as-nix-store-export "$(cmp "$B/nsexp.bin" "$B/exp.bin" 2>&1)"
+		fi
+	else
+		same export 7 export "$dep" "$o"
+	fi
 	bed_host nix-store --delete "$o" "$dep" > /dev/null 2>&1
 	if ! host_valid "$o" && bed_host "$SC" 7 import "$B/exp.bin" -- $NG > "$B/imp.out" 2>&1 &&
 	   grep -q "^import 1" "$B/imp.out" && host_valid "$o" && host_valid "$dep" &&

@@ -71,18 +71,6 @@ bad:
 	return fail(EXIT_REFUSED, "'%.*s' is not a content address nixgate understands", (int)(len > 200 ? 200 : len), s);
 }
 
-static void hex(char *out, const unsigned char *h, size_t n)
-{
-	static const char d[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		out[2 * i] = d[h[i] >> 4];
-		out[2 * i + 1] = d[h[i] & 15];
-	}
-	out[2 * n] = 0;
-}
-
 static void put(struct sha256 *st, const char *s)
 {
 	sha256_update(st, s, strlen(s));
@@ -97,7 +85,7 @@ static void finish(char out[STORE_PATH_MAX + 1], struct sha256 *st,
 	char x[2 * SHA256_BYTES + 1];
 	size_t i;
 
-	hex(x, h, SHA256_BYTES);
+	hash_hex(x, h, SHA256_BYTES);
 	put(st, ":sha256:");
 	put(st, x);
 	put(st, ":" STORE_DIR ":");
@@ -119,7 +107,7 @@ static void fixed_flat(char out[STORE_PATH_MAX + 1], int recursive, const char *
 	unsigned char inner[SHA256_BYTES];
 	char x[2 * CA_HASH_MAX + 1];
 
-	hex(x, h, n);
+	hash_hex(x, h, n);
 	sha256_init(&st);
 	put(&st, "fixed:out:");
 	put(&st, recursive ? "r:" : "");
@@ -191,4 +179,14 @@ int ca_fixed_output(char out[STORE_PATH_MAX + 1], const char *algo, const char *
 	} else
 		fixed_flat(out, rec, a, c.hash, c.hlen, name);
 	return 0;
+}
+
+void ca_store_path(char out[STORE_PATH_MAX + 1], const char *type, const unsigned char h[SHA256_BYTES],
+		   const char *name)
+{
+	struct sha256 st;
+
+	sha256_init(&st);
+	put(&st, type);
+	finish(out, &st, h, name);
 }

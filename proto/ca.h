@@ -26,6 +26,9 @@ int ca_parse(struct ca *c, const char *s, size_t len);
  * self counts as a self-reference. -1 when the claim cannot have refs. */
 int ca_path(char out[STORE_PATH_MAX + 1], const struct ca *c, const char *name,
 	    const struct pathset *refs, const char *self);
+/* Nix's makeStorePath(type, sha256 h, name), e.g. type "output:out". */
+void ca_store_path(char out[STORE_PATH_MAX + 1], const char *type, const unsigned char h[SHA256_BYTES],
+		   const char *name);
 /* A fixed-output derivation's output: algo as in a derivation ("r:sha256",
  * "sha1"), hash in base16. */
 int ca_fixed_output(char out[STORE_PATH_MAX + 1], const char *algo, const char *hash16, const char *name);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cacheck.h"
+#include "hash.h"
 #include "err.h"
 
 static void contents(void *ctx, const unsigned char *p, size_t n)
@@ -57,18 +58,6 @@ static int no(char *why, size_t max, const char *fmt, ...)
 	return 1;
 }
 
-static void hex(char *out, const unsigned char *h, size_t n)
-{
-	static const char d[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		out[2 * i] = d[h[i] >> 4];
-		out[2 * i + 1] = d[h[i] & 15];
-	}
-	out[2 * n] = 0;
-}
-
 int cacheck_done(struct cacheck *k, int suffix, char *why, size_t max)
 {
 	unsigned char plain[CAHASH_BYTES_MAX], suffixed[CAHASH_BYTES_MAX];
@@ -94,7 +83,7 @@ int cacheck_done(struct cacheck *k, int suffix, char *why, size_t max)
 			  "so how it hashes self-references is not known");
 	got = suffix > 0 ? suffixed : plain;
 	if (memcmp(got, k->ca.hash, k->h.len)) {
-		hex(x, got, k->h.len);
+		hash_hex(x, got, k->h.len);
 		return no(why, max, "its content is not what its content address says: %s of its %s is %s",
 			  k->ca.text ? "sha256" : k->ca.algo, k->flat ? "file" : "NAR", x);
 	}

@@ -3,7 +3,6 @@
 #include <string.h>
 
 #include "aterm.h"
-#include "base32.h"
 #include "ca.h"
 #include "drvhash.h"
 #include "err.h"
@@ -11,31 +10,6 @@
 
 #define STR DRVTEXT_STR
 #define LEN DRVTEXT_LEN
-
-/* Nix's makeStorePath(type, hash, name) */
-static void store_path(char out[STORE_PATH_MAX + 1], const char *type, const unsigned char h[SHA256_BYTES],
-		       const char *name)
-{
-	unsigned char d[SHA256_BYTES], f[20] = {0};
-	char hex[HASH_TEXT_MAX];
-	struct sha256 st;
-	size_t i;
-
-	hash_fmt16(hex, h);
-	sha256_init(&st);
-	sha256_update(&st, type, strlen(type));
-	sha256_update(&st, ":sha256:", 8);
-	sha256_update(&st, hex, 64);
-	sha256_update(&st, ":" STORE_DIR ":", sizeof STORE_DIR + 1);
-	sha256_update(&st, name, strlen(name));
-	sha256_final(&st, d);
-	for (i = 0; i < SHA256_BYTES; i++)
-		f[i % 20] ^= d[i];
-	memcpy(out, STORE_DIR "/", sizeof STORE_DIR);
-	base32_encode(out + sizeof STORE_DIR, f, 20);
-	out[sizeof STORE_DIR + STORE_HASH_CHARS] = '-';
-	strcpy(out + sizeof STORE_DIR + STORE_HASH_CHARS + 1, name);
-}
 
 /* An input derivation's hash modulo, once read. */
 struct memo {
@@ -258,7 +232,7 @@ static int output_path(char out[STORE_PATH_MAX + 1], const struct drvtext *d, un
 	}
 	memcpy(type, "output:", 7);
 	drvtext_cstr(type + 7, d, 4 * i);
-	store_path(out, type, h, name);
+	ca_store_path(out, type, h, name);
 	return 0;
 }
 

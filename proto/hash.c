@@ -84,14 +84,19 @@ void hash_fmt32(char out[HASH_TEXT_MAX], const unsigned char h[SHA256_BYTES])
 	base32_encode(out + 7, h, SHA256_BYTES);
 }
 
-void hash_fmt16(char out[HASH_TEXT_MAX], const unsigned char h[SHA256_BYTES])
+void hash_hex(char *out, const unsigned char *h, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
-	int i;
+	size_t i;
 
-	for (i = 0; i < SHA256_BYTES; i++) {
+	for (i = 0; i < n; i++) {
 		out[2 * i] = hex[h[i] >> 4];
 		out[2 * i + 1] = hex[h[i] & 15];
 	}
-	out[64] = 0;
+	out[2 * n] = 0;
+}
+
+void hash_fmt16(char out[HASH_TEXT_MAX], const unsigned char h[SHA256_BYTES])
+{
+	hash_hex(out, h, SHA256_BYTES);
 }

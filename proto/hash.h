@@ -15,5 +15,7 @@ int hash_parse(unsigned char out[SHA256_BYTES], const char *s, size_t len);
 void hash_fmt32(char out[HASH_TEXT_MAX], const unsigned char h[SHA256_BYTES]);
 /* 64 lowercase hex digits */
 void hash_fmt16(char out[HASH_TEXT_MAX], const unsigned char h[SHA256_BYTES]);
+/* n bytes as 2n lowercase hex digits and a NUL. */
+void hash_hex(char *out, const unsigned char *h, size_t n);
 
 #endif

@@ -15,6 +15,13 @@ one_line() { [ "$(errlines "$1")" -eq 1 ] && grep -qxF "nixgate-serve: $2" "$1";
 # by_path KEY COMMAND DRV: BuildPaths of DRV's out through sshd, sclient's
 # answer in $B/bp.out and the server's stderr in $B/bp.err
 by_path() { "$B/bin/sclient" 7 build "$3!out" -- ssh -F "$B/ssh_config" "$1" $2 > "$B/bp.out" 2> "$B/bp.err"; }
+# path_field FIELD: from `nix path-info --json` of one path on stdin, FIELD
+# (a list joined by commas); Nix 2.19 and later give an object keyed by path
+# where older ones give a list
+path_field() {
+	perl -MJSON::PP -e 'my $j = decode_json(join "", <STDIN>); $j = ref $j eq "ARRAY" ? $j->[0] : (values %$j)[0];
+		my $v = $j->{$ARGV[0]}; print ref $v eq "ARRAY" ? join(",", @$v) : $v // "", "\n"' "$1"
+}
 # check NAME COMMAND...: PASS if the command succeeds
 check() { n=$1; shift; if "$@" > "$B/last.out" 2>&1; then ok "$n"; else bad "$n" "$(tail -n 3 "$B/last.out" | tr '\n' ' ')"; fi; }
 

@@ -194,13 +194,12 @@ t_size_default() {
 
 # Only signatures nixgate verified are registered, and no deriver.
 meta() { # PATH: "sigs|deriver" as the host registered them
-	bed_host nix path-info --json "$1" | perl -MJSON::PP -e 'my $j = decode_json(join "", <STDIN>)->[0];
-		print join(",", @{$j->{signatures} // []}), "|", $j->{deriver} // "", "\n"'
+	echo "$(bed_host nix path-info --json "$1" | path_field signatures)|$(bed_host nix path-info --json "$1" | path_field deriver)"
 }
 t_signatures() {
 	p=$(client_ia hsig "signed content")
 	nix store sign --key-file "$B/hk.sec" "$p"
-	good=$(nix path-info --json "$p" | perl -MJSON::PP -e 'print decode_json(join "", <STDIN>)->[0]{signatures}[0]')
+	good=$(nix path-info --json "$p" | path_field signatures)
 	junk="hostile-key-1:$(head -c 64 /dev/zero | base64 -w0)"
 	nix-store --dump "$p" > "$B/hsig.nar"
 	drv=/nix/store/0mdqa9w1p6cmli6976v4wi0sw9r4p5pr-fake.drv

@@ -19,7 +19,7 @@ hsend() { # KEY ARGS...: the stream through sshd; status in $st
 judge() {
 	local n=$1 p=$2 want=$3
 	if [ "$st" -ne 100 ] || [ "$(errlines "$B/h.err")" -ne 1 ] || ! grep -qx "nixgate-serve: $want" "$B/h.err"; then
-		bad "$n" "exit status $st: $(head -c 500 "$B/h.err" | tr '\n' '|')"
+		bad "$n" "store $([ "$before" = "$(store_strict)" ] && echo unchanged || echo CHANGED), exit status $st: $(head -c 300 "$B/h.err" | tr '\n' '|')"
 	elif [ -n "$p" ] && host_valid "$p"; then
 		bad "$n" "refused, but $p is valid on the host"
 	elif [ "$before" != "$(store_strict)" ]; then
@@ -57,4 +57,27 @@ t_text_hidden_self() {
 		"key untrusted: AddToStoreNar of '.*' refused by rule import: .*" \
 		--name hidden --node file:"x${M}y" --ca text --self-marks
 	h_accepted text-plain untrusted --name hidden --node file:"x y" --ca text
+}
+
+# A NAR of directories nested so deep that their path is longer than the
+# kernel's PATH_MAX: nixgate's parser takes it (each name is short enough,
+# the depth within its bound), the daemon's restore fails half way with
+# "File name too long" and leaves the directories it made in the store.
+deep_nar() { # FILE DEPTH: DEPTH directories of 200-byte names, a file inside
+	perl -e '
+		sub str { my $s = shift; pack("Q<", length $s) . $s . ("\0" x ((8 - length($s) % 8) % 8)) }
+		sub tok { join "", map { str($_) } @_ }
+		my ($depth) = @ARGV;
+		my $in = tok("(", "type", "regular", "contents", "deep", ")");
+		for (1 .. $depth) { $in = tok("(", "type", "directory", "entry", "(", "name", "d" x 200, "node") . $in . tok(")", ")"); }
+		binmode STDOUT;
+		print tok("nix-archive-1") . $in;' "$2" > "$1"
+}
+t_deep_nar() {
+	deep_nar "$B/deep.nar" 21
+	h_refused deep-path untrusted \
+		"key untrusted: AddToStoreNar of '.*' refused by rule import: .*" \
+		--name deep --node nar:"$B/deep.nar" --ca fixed:r:sha256
+	deep_nar "$B/deep-ok.nar" 17
+	h_accepted deep-path-ok untrusted --name deep --node nar:"$B/deep-ok.nar" --ca fixed:r:sha256
 }

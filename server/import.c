@@ -45,7 +45,7 @@ static int nar_next(struct narsrc *n, const unsigned char **p, size_t *got, size
 	n->left -= *got;
 	s->req.bytes += *got;
 	if ((k = nar_feed(&s->nar, *p, *got)) < 0)
-		return -1;
+		return refuse(s, "nar", "%s", reason());
 	if ((size_t)k < *got)
 		return fail(EXIT_REFUSED, "the NAR ends before its declared size");
 	if (n->left == 0 && !nar_done(&s->nar))

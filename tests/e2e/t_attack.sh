@@ -15,9 +15,10 @@ hsend() { # KEY ARGS...: the stream through sshd; status in $st
 	st=$?
 }
 # judge NAME PATH PATTERN: the refusal just seen, PATTERN a grep -x one
-# for the line after "nixgate-serve: "
+# for the line after "nixgate-serve: ", @P@ in it the path
 judge() {
-	local n=$1 p=$2 want=$3
+	local n=$1 p=$2 want
+	want=$(printf '%s' "$3" | sed "s|@P@|$p|g")
 	if [ "$st" -ne 100 ] || [ "$(errlines "$B/h.err")" -ne 1 ] || ! grep -qx "nixgate-serve: $want" "$B/h.err"; then
 		bad "$n" "store $([ "$before" = "$(store_strict)" ] && echo unchanged || echo CHANGED), exit status $st: $(head -c 300 "$B/h.err" | tr '\n' '|')"
 	elif [ -n "$p" ] && host_valid "$p"; then
@@ -54,7 +55,7 @@ M=@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@
 # plain contents, refuses, and leaves the file in the store.
 t_text_hidden_self() {
 	h_refused text-hidden-self untrusted \
-		"key untrusted: AddToStoreNar of '.*' refused by rule import: .*" \
+		"key untrusted: AddToStoreNar of '@P@' refused by rule import: its content is not what its content address says: sha256 of its file is [0-9a-f]*" \
 		--name hidden --node file:"x${M}y" --ca text --self-marks
 	h_accepted text-plain untrusted --name hidden --node file:"x y" --ca text
 }
@@ -76,7 +77,7 @@ deep_nar() { # FILE DEPTH: DEPTH directories of 200-byte names, a file inside
 t_deep_nar() {
 	deep_nar "$B/deep.nar" 21
 	h_refused deep-path untrusted \
-		"key untrusted: AddToStoreNar of '.*' refused by rule import: .*" \
+		"key untrusted: AddToStoreNar of '@P@' refused by rule nar: invalid NAR: a file's path inside it is longer than 3840 bytes, .*" \
 		--name deep --node nar:"$B/deep.nar" --ca fixed:r:sha256
 	deep_nar "$B/deep-ok.nar" 17
 	h_accepted deep-path-ok untrusted --name deep --node nar:"$B/deep-ok.nar" --ca fixed:r:sha256

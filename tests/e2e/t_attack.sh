@@ -82,3 +82,44 @@ t_deep_nar() {
 	deep_nar "$B/deep-ok.nar" 17
 	h_accepted deep-path-ok untrusted --name deep --node nar:"$B/deep-ok.nar" --ca fixed:r:sha256
 }
+
+# serve_build MINOR PATH...: the serve-protocol bytes of a hello and one
+# BuildPaths of the paths, no limits asked for.
+serve_build() {
+	perl -e '
+		sub u64 { pack "Q<", $_[0] }
+		sub str { my $s = shift; u64(length $s) . $s . ("\0" x ((8 - length($s) % 8) % 8)) }
+		binmode STDOUT;
+		print u64(0x390c9deb) . u64(0x200 + shift) . u64(6) . u64(scalar @ARGV) . join("", map { str($_) } @ARGV) .
+			u64(0) x 6;' "$@"
+}
+# ps lines of nixgate-serve processes whose command line has KEY
+gate_procs() { ps -eo pid,args | grep "[n]ixgate-serve --key $1" || true; }
+
+# A client that asks for a build and goes away (its connection dropped)
+# while the build runs: Nix's daemon ends the builds of a client that
+# hangs up, but nixgate kept its connection to the daemon open and waited
+# for the build's end, so a key with no max-build-time could leave builds
+# running, and holding their slots, for as long as they like.
+t_client_gone() {
+	cat > "$B/gone.nix" <<-NIX
+	derivation { name = "gone"; system = builtins.currentSystem; builder = "/bin/sh";
+	  args = [ "-c" "/bin/sleep 8; echo late > \$out" ]; }
+	NIX
+	d=$(bed_host nix-instantiate "$B/gone.nix" 2>/dev/null)
+	o=$(bed_host nix-store -q --outputs "$d")
+	serve_build 7 "$d!out" > "$B/gone.in"
+	(cat "$B/gone.in"; sleep 14) | ssh -F "$B/ssh_config" untrusted nix-store --serve --write > /dev/null 2>&1 &
+	spid=$!
+	sleep 2
+	kill "$spid" 2>/dev/null
+	sleep 10
+	if host_valid "$o"; then
+		bad client-gone-build-ended "the build of a client that went away ran to its end: $o is valid"
+	elif [ -n "$(gate_procs untrusted)" ]; then
+		bad client-gone-build-ended "nixgate-serve still runs: $(gate_procs untrusted | tr '\n' '|')"
+	else
+		ok client-gone-build-ended
+	fi
+	wait "$spid" 2>/dev/null
+}

@@ -94,7 +94,7 @@ serve_build() {
 			u64(0) x 6;' "$@"
 }
 # ps lines of nixgate-serve processes whose command line has KEY
-gate_procs() { ps -eo pid,args | grep "[n]ixgate-serve --key $1" || true; }
+gate_procs() { ps -eo pid=,comm=,args= | awk -v k="--key $1 " '$2 == "nixgate-serve" && index($0, k)'; }
 
 # A client that asks for a build and goes away (its connection dropped)
 # while the build runs: Nix's daemon ends the builds of a client that
@@ -122,4 +122,42 @@ t_client_gone() {
 		ok client-gone-build-ended
 	fi
 	wait "$spid" 2>/dev/null
+}
+
+# A client that goes away while its session waits for a build slot: the
+# wait polled the slots every 200 ms for as long as it took, and then ran
+# the build for no one. The session ends when the client is gone.
+t_slot_wait_gone() {
+	bed_key slot1 "$B/bin/nixgate-serve --key slot1 --max-jobs 1 --state-dir $B/home/state-slot1 --audit-log none"
+	for n in a b; do
+		cat > "$B/slot-$n.nix" <<-NIX
+		derivation { name = "slot-$n"; system = builtins.currentSystem; builder = "/bin/sh";
+		  args = [ "-c" "/bin/sleep 8; echo $n > \$out" ]; }
+		NIX
+	done
+	da=$(bed_host nix-instantiate "$B/slot-a.nix" 2>/dev/null)
+	db=$(bed_host nix-instantiate "$B/slot-b.nix" 2>/dev/null)
+	serve_build 7 "$da!out" > "$B/slot-a.in"
+	serve_build 7 "$db!out" > "$B/slot-b.in"
+	(cat "$B/slot-a.in"; sleep 12) | ssh -F "$B/ssh_config" slot1 nix-store --serve --write > /dev/null 2>&1 &
+	apid=$!
+	sleep 1
+	(cat "$B/slot-b.in"; sleep 12) | ssh -F "$B/ssh_config" slot1 nix-store --serve --write > /dev/null 2> "$B/slot-b.err" &
+	bpid=$!
+	sleep 1
+	grep -q "waiting for a build slot" "$B/slot-b.err" || bad slot-wait-gone "the second session did not wait: $(tr '\n' '|' < "$B/slot-b.err")"
+	kill "$bpid" 2>/dev/null
+	sleep 3
+	if [ "$(gate_procs slot1 | wc -l)" -ne 1 ]; then
+		bad slot-wait-gone "the session of the client that went away still waits: $(gate_procs slot1 | tr '\n' '|')"
+	else
+		ok slot-wait-gone
+	fi
+	wait "$apid" 2>/dev/null
+	o=$(bed_host nix-store -q --outputs "$db")
+	if host_valid "$o"; then
+		bad slot-wait-gone-not-built "the build of the client that went away ran: $o is valid"
+	else
+		ok slot-wait-gone-not-built
+	fi
 }

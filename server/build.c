@@ -1,3 +1,4 @@
+#include <poll.h>
 #include <stdio.h>
 #include <time.h>
 #include <string.h>
@@ -24,7 +25,7 @@ static uint64_t cap(uint64_t v, uint64_t limit)
 	return limit && (v == 0 || v > limit) ? limit : v;
 }
 
-/* Slots for a build of n derivations: one of the key and one of the host,
+/* Slots for a build of n derivations (0: none, the client went away): one of the key and one of the host,
  * waited for with one notice on stderr (which the client shows in the
  * build log), then more while both have one free, up to n and the CPU
  * count. The daemon's max-jobs for the connection is the count held, so
@@ -32,7 +33,9 @@ static uint64_t cap(uint64_t v, uint64_t limit)
  * neither limit set it is the CPU count, as the daemon's own default. */
 static uint64_t slots_hold(struct serve *s, uint64_t n)
 {
-	struct timespec pause = {0, 200 * 1000 * 1000};
+	/* the pause watches the client: one that hangs up while its session
+	 * waits ends the session, not a build started later for no one */
+	struct pollfd gone = {s->out.fd, 0, 0};
 	uint64_t held = 1;
 	int noticed = 0;
 
@@ -45,7 +48,10 @@ static uint64_t slots_hold(struct serve *s, uint64_t n)
 		if (!noticed++)
 			fprintf(stderr, "nixgate-serve: key %s: waiting for a build slot (max-jobs %u, host-max-jobs %u)\n",
 				s->key, s->pol->max_jobs, s->pol->host_max_jobs);
-		nanosleep(&pause, NULL);
+		if (poll(&gone, 1, 200) > 0 && (gone.revents & (POLLERR | POLLHUP | POLLNVAL))) {
+			fail(EXIT_REFUSED, "the client went away while waiting for a build slot");
+			return 0;
+		}
 	}
 	if (!s->key_slots->n && !s->host_slots->n)
 		return s->max_jobs;
@@ -410,7 +416,8 @@ int build_paths(struct serve *s)
 	}
 	/* the options are on the connection already when the plan was asked
 	 * for, with max-jobs 1 */
-	jobs = slots_hold(s, jobs);
+	if (!(jobs = slots_hold(s, jobs)))
+		return -1;
 	if (!plan_asks(s) || jobs != 1) {
 		o.max_jobs = jobs;
 		if (worker_set_options(d, &o) < 0)
@@ -459,7 +466,8 @@ int build_derivation(struct serve *s)
 			return -1;
 		build_result_set(&br, BUILD_INPUT_REJECTED, text);
 	} else {
-		o.max_jobs = slots_hold(s, 1);
+		if (!(o.max_jobs = slots_hold(s, 1)))
+			return -1;
 		if (worker_set_options(d, &o) < 0 || wr_u64(&d->w, WOP_BUILD_DERIVATION) < 0 ||
 		    wr_cstr(&d->w, path) < 0 || wr_bytes(&d->w, drv.buf, drv.len) < 0 || wr_u64(&d->w, 0) < 0) {
 			slots_release(s->host_slots);

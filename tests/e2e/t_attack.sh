@@ -161,3 +161,28 @@ t_slot_wait_gone() {
 		ok slot-wait-gone-not-built
 	fi
 }
+
+# The registration time of an import is the client's word, and nixgate
+# passed it on: a key that is not trusted dated the paths it added (here
+# to 1970), which nothing verifies. Its imports are registered when the
+# host adds them; a trusted key's keep the time it sends.
+t_regtime() {
+	p=$(hpath --name dated --node file:dated --ca text)
+	hsend untrusted --name dated --node file:dated --ca text --regtime 1000
+	t=$(bed_host nix path-info --json "$p" 2>/dev/null | sed -n 's/.*"registrationTime":\([0-9]*\).*/\1/p')
+	if [ "$st" -ne 0 ] || [ -z "$t" ]; then
+		bad untrusted-regtime "exit status $st, registration time '$t': $(head -c 300 "$B/h.err" | tr '\n' '|')"
+	elif [ "$t" -lt "$(($(date +%s) - 600))" ]; then
+		bad untrusted-regtime "registered with the client's time $t"
+	else
+		ok untrusted-regtime
+	fi
+	p=$(hpath --name dated-t --node file:dated --ca text)
+	hsend gate --name dated-t --node file:dated --ca text --regtime 1000
+	t=$(bed_host nix path-info --json "$p" 2>/dev/null | sed -n 's/.*"registrationTime":\([0-9]*\).*/\1/p')
+	if [ "$st" -eq 0 ] && [ "$t" = 1000 ]; then
+		ok trusted-regtime
+	else
+		bad trusted-regtime "exit status $st, registration time '$t'"
+	fi
+}

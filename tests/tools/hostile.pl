@@ -16,6 +16,7 @@
 #   --path P            this path, not the one the claim gives
 #   --ref P             a reference (repeat); self for the path itself
 #   --sig S, --deriver P
+#   --regtime T         the registration time claimed (default 0: none)
 #   --cut N             only the first N bytes of the NAR, then end
 #   --size N            declare this NAR size, not the NAR's own
 #   --print-path        print the path, the content address and the NAR
@@ -60,7 +61,7 @@ sub nar {
 sub flat { my ($kind, $d) = split /:/, $_[0], 2; $kind eq 'big' ? 'z' x $d : $d // '' }
 
 my %algo = (md5 => \&md5, sha1 => \&sha1, sha256 => \&sha256, sha512 => \&sha512);
-my ($MARK, $marks) = ('@' x 32);
+my ($MARK, $marks, $regtime) = ('@' x 32, undef, 0);
 # the bytes a claim hashes with --self-marks: marks zeroed, offsets appended
 sub modulo {
 	my $d = shift;
@@ -95,7 +96,7 @@ sub store_path {
 my ($name, $node, $ca, $claim, $ca_string, $path, @refs, @sigs, $deriver, $cut, $size, $print, $header) = ('hostile');
 GetOptions('name=s' => \$name, 'node=s' => \$node, 'ca=s' => \$ca, 'claim=s' => \$claim,
 	   'ca-string=s' => \$ca_string, 'path=s' => \$path, 'ref=s' => \@refs, 'sig=s' => \@sigs,
-	   'deriver=s' => \$deriver, 'cut=i' => \$cut, 'size=i' => \$size, 'print-path' => \$print, 'import-header' => \$header, 'self-marks' => \$marks)
+	   'deriver=s' => \$deriver, 'cut=i' => \$cut, 'size=i' => \$size, 'print-path' => \$print, 'import-header' => \$header, 'self-marks' => \$marks, 'regtime=i' => \$regtime)
 	or die "hostile.pl: bad options\n";
 die "hostile.pl: --node is needed\n" unless $node;
 my $nar = nar($node);
@@ -137,5 +138,5 @@ if ($header) {
 	exit 0;
 }
 print $hello . u64(9) . str($path) . str($deriver // '') . str(sha256_hex($nar)) . u64(scalar @refs) .
-	join('', map { str($_) } @refs) . u64(0) . u64($size // length $nar) . u64(0) . u64(scalar @sigs) .
+	join('', map { str($_) } @refs) . u64($regtime) . u64($size // length $nar) . u64(0) . u64(scalar @sigs) .
 	join('', map { str($_) } @sigs) . str($ca_string // '') . (defined $cut ? substr($nar, 0, $cut) : $nar);

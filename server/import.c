@@ -197,9 +197,11 @@ static int import_ok(struct serve *s, struct addinfo *a, struct pathset *refs)
 	if (s->pol->trusted)
 		return 0;
 	memcpy(sigs, a->sigs, a->sigs_len);
-	/* an untrusted key cannot claim the path was built here, nor by what */
+	/* an untrusted key cannot claim the path was built here, nor by what,
+	 * nor when it was added: the daemon dates it now */
 	a->ultimate = 0;
 	a->deriver[0] = 0;
+	a->regtime = 0;
 	if ((r = claim_check(&c, refs, s->pol->keys, s->pol->nkeys, why, sizeof why)) < 0)
 		return -1;
 	if (r == 1)

@@ -186,3 +186,35 @@ t_regtime() {
 		bad trusted-regtime "exit status $st, registration time '$t'"
 	fi
 }
+
+# The policy read the daemon's plan (QueryMissing), which counts an output
+# the host's cache has a narinfo for as substituted; but a substitute the
+# host does not accept (no signature by a key it trusts, here) comes to
+# "no substituters", and Nix then builds the derivation, and its inputs,
+# none of which the plan listed or nixgate read. Here the input sets
+# __noChroot and the top's output is in the host's cache, unsigned.
+t_unsigned_substitute() {
+	hb_closure_nc() {
+		cat > "$1" <<-NIX
+		let dep = derivation { name = "$2-dep"; system = builtins.currentSystem; builder = "/bin/sh";
+		  args = [ "-c" "echo dep > \$out" ]; __noChroot = true; };
+		in derivation { name = "$2-top"; system = builtins.currentSystem; builder = "/bin/sh";
+		  args = [ "-c" "read x < \${dep}; echo \"top \$x\" > \$out" ]; }
+		NIX
+	}
+	hb_closure_nc "$B/us.nix" us
+	top=$(nix-instantiate "$B/us.nix" 2>/dev/null)
+	out=$(nix-store -r "$top" 2>/dev/null)
+	nix copy --to "file://$B/cache" "$out" 2>/dev/null
+	htop=$(bed_host nix-instantiate "$B/us.nix" 2>/dev/null)
+	dep=$(bed_host nix-store -q --references "$htop" | grep -- '-us-dep.drv$')
+	before=$(store_strict)
+	"$B/bin/sclient" 7 build "$htop!out" -- ssh -F "$B/ssh_config" untrusted nix-store --serve --write > "$B/us.out" 2> "$B/us.err"
+	if [ -n "$(for o in $(bed_host nix-store -q --outputs "$dep"); do host_valid "$o" && echo "$o"; done)" ]; then
+		bad unsigned-substitute-input-checked "the __noChroot input was built: $(cat "$B/us.out" "$B/us.err" | cut -c 1-200 | tr '\n' '|')"
+	elif grep -q "refused by rule sandbox: it uses __noChroot" "$B/us.err" && [ "$before" = "$(store_strict)" ]; then
+		ok unsigned-substitute-input-checked
+	else
+		bad unsigned-substitute-input-checked "$(cat "$B/us.out" "$B/us.err" | cut -c 1-200 | tr '\n' '|')"
+	fi
+}

@@ -385,6 +385,36 @@ static int build_plan(struct serve *s, struct build_opts *o, uint64_t *n)
 	return r;
 }
 
+/* The plan counts an output as substituted when the host's cache has a
+ * narinfo for it; should the substitute then fail or be rejected (not
+ * signed by a key the host trusts: "no substituters"), Nix builds its
+ * derivation, and that one's inputs, which the plan did not list and the
+ * key's rules did not read. So for a key whose builds nixgate reads, the
+ * substitutes are fetched first, on their own (a store path alone is only
+ * substituted, never built), and a failure fails the build. 0 go on, 1
+ * answered as a failed build, -1 failure. */
+static int substitutes_first(struct serve *s)
+{
+	struct worker *d = s->d;
+	char msg[1024];
+	int r;
+
+	if (!reads_drvs(s) || !plan.subst.n)
+		return 0;
+	if (wr_u64(&d->w, WOP_BUILD_PATHS) < 0 || pathset_write(&plan.subst, &d->w) < 0 ||
+	    (d->minor >= 15 && wr_u64(&d->w, 0) < 0))
+		return -1;
+	if ((r = worker_build_wait(d, 0)) == -1)
+		return -1;
+	if (r == -2) {
+		if (refuse(s, "substitute", "a substitute it counts on failed, and the daemon would build in its place "
+			   "what this key's rules have not read: %.600s", d->errmsg) < 0 && soft(s, msg, sizeof msg) < 0)
+			return -1;
+		return wr_u64(&s->out, 1) < 0 || wr_cstr(&s->out, msg) < 0 ? -1 : 1;
+	}
+	return expect_one(s, "BuildPaths") < 0 ? -1 : 0;
+}
+
 /* BuildPaths: the key's permission is checked once the first path is
  * read, before the rest of the request. */
 int build_paths(struct serve *s)
@@ -414,6 +444,8 @@ int build_paths(struct serve *s)
 			return -1;
 		return wr_u64(&s->out, 1) < 0 || wr_cstr(&s->out, r == -1 ? msg : d->errmsg) < 0 ? -1 : 0;
 	}
+	if ((r = substitutes_first(s)) != 0)
+		return r < 0 ? -1 : 0;
 	/* the options are on the connection already when the plan was asked
 	 * for, with max-jobs 1 */
 	if (!(jobs = slots_hold(s, jobs)))

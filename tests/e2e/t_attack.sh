@@ -212,7 +212,9 @@ t_unsigned_substitute() {
 	"$B/bin/sclient" 7 build "$htop!out" -- ssh -F "$B/ssh_config" untrusted nix-store --serve --write > "$B/us.out" 2> "$B/us.err"
 	if [ -n "$(for o in $(bed_host nix-store -q --outputs "$dep"); do host_valid "$o" && echo "$o"; done)" ]; then
 		bad unsigned-substitute-input-checked "the __noChroot input was built: $(cat "$B/us.out" "$B/us.err" | cut -c 1-200 | tr '\n' '|')"
-	elif grep -q "refused by rule sandbox: it uses __noChroot" "$B/us.err" && [ "$before" = "$(store_strict)" ]; then
+	elif grep -qx "status 1" "$B/us.out" && [ "$(errlines "$B/us.err")" = 1 ] &&
+	     grep -q "^nixgate-serve: key untrusted: BuildPaths of '$htop!out' refused by rule substitute: a substitute it counts on failed" "$B/us.err" &&
+	     [ "$before" = "$(store_strict)" ]; then
 		ok unsigned-substitute-input-checked
 	else
 		bad unsigned-substitute-input-checked "$(cat "$B/us.out" "$B/us.err" | cut -c 1-200 | tr '\n' '|')"

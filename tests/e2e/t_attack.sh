@@ -220,3 +220,24 @@ t_unsigned_substitute() {
 		bad unsigned-substitute-input-checked "$(cat "$B/us.out" "$B/us.err" | cut -c 1-200 | tr '\n' '|')"
 	fi
 }
+
+# requiredSystemFeatures is split by Nix at spaces, tabs, newlines and
+# carriage returns; nixgate split it at the first three only, so
+# recursive-nix after a carriage return was not seen by the sandbox rule
+# (a host with recursive-nix would have given the builder a store).
+t_features_cr() {
+	cat > "$B/cr.nix" <<-NIX
+	derivation { name = "cr"; system = builtins.currentSystem; builder = "/bin/sh";
+	  args = [ "-c" "echo > \$out" ]; requiredSystemFeatures = "big-parallel\rrecursive-nix"; }
+	NIX
+	d=$(bed_host nix-instantiate "$B/cr.nix" 2>/dev/null)
+	want="key untrusted: BuildPaths of '$d' refused by rule sandbox: it requires the feature recursive-nix, which gives the builder a store to add to; only a trusted key may"
+	before=$(store_strict)
+	"$B/bin/sclient" 7 build "$d!out" -- ssh -F "$B/ssh_config" untrusted nix-store --serve --write > "$B/cr.out" 2> "$B/cr.err"
+	if [ "$(cat "$B/cr.out")" = "$(printf 'server-version 2.7\nstatus 1\nerror %s\nexit 0' "$want")" ] &&
+	   [ "$(errlines "$B/cr.err")" = 1 ] && grep -qxF "nixgate-serve: $want" "$B/cr.err" && [ "$before" = "$(store_strict)" ]; then
+		ok features-carriage-return
+	else
+		bad features-carriage-return "$(cat "$B/cr.out" "$B/cr.err" | cut -c 1-240 | tr '\n' '|')"
+	fi
+}

@@ -241,3 +241,26 @@ t_features_cr() {
 		bad features-carriage-return "$(cat "$B/cr.out" "$B/cr.err" | cut -c 1-240 | tr '\n' '|')"
 	fi
 }
+
+# impureEnvVars hands a fixed-output build the named variables of the
+# daemon's own environment (Nix reads them with getenv in the daemon's
+# worker), which can hold a host's secrets (the AWS keys of an S3 cache);
+# a fixed-output build also has the network, or a hash mismatch registers
+# what it wrote. Here the build copies the daemon's NIX_CONF_DIR
+# (/etc/nix) into its output, whose hash says so: it must not build.
+t_impure_env() {
+	h=$(printf /etc/nix | sha256sum | cut -d' ' -f1)
+	cat > "$B/ie.nix" <<-NIX
+	derivation { name = "ie"; system = builtins.currentSystem; builder = "/bin/sh";
+	  args = [ "-c" "printf %s \"\$NIX_CONF_DIR\" > \$out" ]; impureEnvVars = [ "NIX_CONF_DIR" ];
+	  outputHashMode = "flat"; outputHashAlgo = "sha256"; outputHash = "$h"; }
+	NIX
+	d=$(nix-instantiate "$B/ie.nix" 2>/dev/null)
+	o=$(nix-store -q --outputs "$d")
+	nix-build --no-out-link --max-jobs 0 --builders "ssh://untrusted $SYS - 1 1" "$B/ie.nix" > "$B/ie.out" 2>&1
+	if host_valid "$o"; then
+		bad impure-env-daemon-secret "the daemon's NIX_CONF_DIR reached the build: $o is valid on the host"
+	else
+		ok impure-env-daemon-secret
+	fi
+}

@@ -264,3 +264,42 @@ t_impure_env() {
 		ok impure-env-daemon-secret
 	fi
 }
+
+# The plan is read before the session waits for a slot, and the daemon
+# builds after: an input whose outputs were valid at the plan (so not read
+# by the rules) and are gone by the build (a garbage collection in the
+# wait; here nix-store --delete) is built. Its __noChroot must refuse it.
+t_plan_then_gc() {
+	bed_key slot2 "$B/bin/nixgate-serve --key slot2 --max-jobs 1 --state-dir $B/home/state-slot2 --audit-log none"
+	cat > "$B/pg-hold.nix" <<-NIX
+	derivation { name = "pg-hold"; system = builtins.currentSystem; builder = "/bin/sh";
+	  args = [ "-c" "/bin/sleep 6; echo > \$out" ]; }
+	NIX
+	cat > "$B/pg.nix" <<-NIX
+	let dep = derivation { name = "pg-dep"; system = builtins.currentSystem; builder = "/bin/sh";
+	  args = [ "-c" "echo dep > \$out" ]; __noChroot = true; };
+	in derivation { name = "pg-top"; system = builtins.currentSystem; builder = "/bin/sh";
+	  args = [ "-c" "read x < \${dep}; echo \"top \$x\" > \$out" ]; }
+	NIX
+	hold=$(bed_host nix-instantiate "$B/pg-hold.nix" 2>/dev/null)
+	top=$(bed_host nix-instantiate "$B/pg.nix" 2>/dev/null)
+	dep=$(bed_host nix-store -q --references "$top" | grep -- '-pg-dep.drv$')
+	depout=$(bed_host nix-store -r "$dep" 2>/dev/null)
+	host_valid "$depout" || { bad plan-then-gc "the input could not be made valid first"; return; }
+	serve_build 7 "$hold!out" > "$B/pg-hold.in"
+	serve_build 7 "$top!out" > "$B/pg-top.in"
+	(cat "$B/pg-hold.in"; sleep 10) | ssh -F "$B/ssh_config" slot2 nix-store --serve --write > /dev/null 2>&1 &
+	apid=$!
+	sleep 1
+	(cat "$B/pg-top.in"; sleep 12) | ssh -F "$B/ssh_config" slot2 nix-store --serve --write > "$B/pg.out" 2> "$B/pg.err" &
+	bpid=$!
+	sleep 1
+	bed_host nix-store --delete "$depout" > /dev/null 2>&1
+	host_valid "$depout" && { bad plan-then-gc "the input's output could not be deleted"; return; }
+	wait "$apid" "$bpid" 2>/dev/null
+	if host_valid "$depout"; then
+		bad plan-then-gc "the __noChroot input was built after the plan: $(tr '\n' '|' < "$B/pg.err" | cut -c 1-300)"
+	else
+		ok plan-then-gc
+	fi
+}

@@ -303,3 +303,32 @@ t_plan_then_gc() {
 		ok plan-then-gc
 	fi
 }
+
+# QueryValidPaths with its substitute flag makes the daemon substitute the
+# paths it is asked about: a key allowed only to query put paths into the
+# host store that way. Substituting is adding paths: it needs import or
+# build. The same request from an untrusted key with both still does.
+serve_valid_subst() { # PATH...: hello, QueryValidPaths(lock 0, substitute 1)
+	perl -e '
+		sub u64 { pack "Q<", $_[0] }
+		sub str { my $s = shift; u64(length $s) . $s . ("\0" x ((8 - length($s) % 8) % 8)) }
+		binmode STDOUT;
+		print u64(0x390c9deb) . u64(0x207) . u64(1) . u64(0) . u64(1) . u64(scalar @ARGV) . join("", map { str($_) } @ARGV);' "$@"
+}
+t_query_substitutes() {
+	bed_key qonly "$B/bin/nixgate-serve --key qonly --allow query --audit-log none"
+	for k in qonly untrusted; do
+		p=$(client_add "qs-$k" "substituted for $k")
+		nix copy --to "file://$B/cache?secret-key=$B/cache-key.sec" "$p" 2>/dev/null
+		serve_valid_subst "$p" | ssh -F "$B/ssh_config" $k nix-store --serve --write > "$B/qs.out" 2> "$B/qs.err"
+		if [ $k = qonly ] && host_valid "$p"; then
+			bad query-only-no-substitute "a key that may only query had $p substituted"
+		elif [ $k = qonly ]; then
+			ok query-only-no-substitute
+		elif host_valid "$p"; then
+			ok untrusted-query-substitutes
+		else
+			bad untrusted-query-substitutes "$p not substituted: $(head -c 200 "$B/qs.err")"
+		fi
+	done
+}

@@ -93,8 +93,12 @@ serve_build() {
 		print u64(0x390c9deb) . u64(0x200 + shift) . u64(6) . u64(scalar @ARGV) . join("", map { str($_) } @ARGV) .
 			u64(0) x 6;' "$@"
 }
-# ps lines of nixgate-serve processes whose command line has KEY
-gate_procs() { ps -eo pid=,comm=,args= | awk -v k="--key $1 " '$2 == "nixgate-serve" && index($0, k)'; }
+# ps lines of nixgate-serve processes whose command line has KEY (the
+# sanitizer build's name is cut to 15 characters)
+gate_procs() {
+	ps -eo pid=,comm=,args= |
+		awk -v k="--key $1 " '($2 == "nixgate-serve" || $2 == "asan-nixgate-se") && index($0, k)'
+}
 
 # A client that asks for a build and goes away (its connection dropped)
 # while the build runs: Nix's daemon ends the builds of a client that

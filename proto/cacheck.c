@@ -16,7 +16,7 @@ int cacheck_init(struct cacheck *k, const char *ca_text, const char *path, struc
 {
 	memset(k, 0, sizeof *k);
 	if (ca_parse(&k->ca, ca_text, strlen(ca_text)) < 0 ||
-	    cahash_init(&k->h, k->ca.text ? "sha256" : k->ca.algo, path + sizeof STORE_DIR) < 0)
+	    cahash_init(&k->h, k->ca.text ? "sha256" : k->ca.algo, k->ca.text ? NULL : path + sizeof STORE_DIR) < 0)
 		return -1;
 	k->flat = !k->ca.recursive;
 	k->nar = n;

@@ -45,7 +45,9 @@ int cahash_init(struct cahash *c, const char *algo, const char hash_part[STORE_H
 	memset(c, 0, sizeof *c);
 	if (!(c->len = anyhash_init(&c->h, algo)))
 		return fail(EXIT_REFUSED, "'%s' is not a hash algorithm nixgate knows", algo);
-	memcpy(c->part, hash_part, STORE_HASH_CHARS);
+	c->plain = !hash_part;
+	if (hash_part)
+		memcpy(c->part, hash_part, STORE_HASH_CHARS);
 	return 0;
 }
 
@@ -78,7 +80,7 @@ static void piece(struct cahash *c, const unsigned char *p, size_t n)
 
 	memcpy(c->win + c->wlen, p, n);
 	total = c->wlen + n;
-	while (total - j >= STORE_HASH_CHARS &&
+	while (!c->plain && total - j >= STORE_HASH_CHARS &&
 	       (m = memmem(c->win + j, total - j, c->part, STORE_HASH_CHARS))) {
 		self_at(c, c->pos + (uint64_t)(m - c->win));
 		memset(m, 0, STORE_HASH_CHARS);

@@ -47,9 +47,12 @@ struct cahash {
 	uint64_t *self;                /* offsets of the self-references */
 	size_t nself, cap;
 	int over;                      /* more than CAHASH_SELF_MAX of them */
+	int plain;                     /* no hash part: the bytes as they are */
 };
 
-/* 0, or -1 with fail() for an algorithm it does not know. */
+/* 0, or -1 with fail() for an algorithm it does not know. A NULL
+ * hash_part hashes the bytes as they are (text: claims: Nix hashes a text
+ * file's contents plainly, and a text: path never names itself). */
 int cahash_init(struct cahash *c, const char *algo, const char hash_part[STORE_HASH_CHARS]);
 void cahash_update(struct cahash *c, const unsigned char *p, size_t n);
 /* Both digests: without and with the offsets' suffix (equal when the

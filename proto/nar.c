@@ -19,6 +19,7 @@ void nar_init(struct nar *n)
 	n->lengot = n->padleft = 0;
 	n->slen = n->sgot = 0;
 	n->depth = 0;
+	n->plen[0] = 0;
 	n->total = 0;
 	n->s[0] = 0;
 	n->root = NAR_NONE;
@@ -157,6 +158,10 @@ static int token(struct nar *n)
 			return bad("invalid entry name", s);
 		if (strcmp(s, n->prev[n->depth]) <= 0)
 			return bad("directory entries not sorted or not unique at", s);
+		n->plen[n->depth + 1] = n->plen[n->depth] + 1 + (unsigned)strlen(s);
+		if (n->plen[n->depth + 1] > NAR_PATH_MAX)
+			return fail(EXIT_REFUSED, "invalid NAR: a file's path inside it is longer than %d bytes, more "
+				    "than the host can create under a store path", NAR_PATH_MAX);
 		strcpy(n->prev[n->depth], s);
 		n->state = S_NODE_KW;
 		return 0;

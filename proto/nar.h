@@ -11,6 +11,10 @@
 #define NAR_NAME_MAX 255
 #define NAR_TARGET_MAX 4095
 #define NAR_TAG_MAX 32
+/* A file's path inside the NAR ("/a/b"): the daemon restores it under the
+ * store path by its full name, which the kernel bounds by PATH_MAX (4096,
+ * the NUL included); the longest store path is 255 bytes. */
+#define NAR_PATH_MAX (4095 - 255)
 
 struct nar {
 	int state, phase;
@@ -28,6 +32,7 @@ struct nar {
 	void *ctx;
 	char s[NAR_TARGET_MAX + 1];
 	char prev[NAR_MAX_DEPTH][NAR_NAME_MAX + 1];
+	unsigned plen[NAR_MAX_DEPTH + 1]; /* length of the path at each depth */
 };
 
 enum { NAR_NONE, NAR_REGULAR, NAR_SYMLINK, NAR_DIRECTORY };

@@ -57,9 +57,10 @@ uint64_t mono_ms(void)
 
 int fd_wait(int fd, short ev, const struct deadline *dl, uint64_t start)
 {
-	struct pollfd p;
+	struct pollfd p[2];
 	uint64_t now, left, end;
 	int n, bounded;
+	nfds_t nfds = dl->hup_fd > 0 ? 2 : 1;
 
 	for (;;) {
 		now = mono_ms();
@@ -71,13 +72,20 @@ int fd_wait(int fd, short ev, const struct deadline *dl, uint64_t start)
 		if (dl->until_ms)
 			left = dl->until_ms <= now ? 0 : dl->until_ms - now < left ? dl->until_ms - now : left;
 		bounded = left <= INT_MAX;
-		p.fd = fd;
-		p.events = ev;
-		p.revents = 0;
+		p[0].fd = fd;
+		p[0].events = ev;
+		p[0].revents = 0;
+		p[1].fd = dl->hup_fd;
+		p[1].events = 0;
+		p[1].revents = 0;
 		/* a hang-up or error wakes it too: the read or write reports it */
-		n = poll(&p, 1, bounded ? (int)left : -1);
-		if (n > 0)
+		n = poll(p, nfds, bounded ? (int)left : -1);
+		if (n > 0 && nfds == 2 && (p[1].revents & (POLLERR | POLLHUP | POLLNVAL)))
+			return 2;
+		if (n > 0 && p[0].revents)
 			return 1;
+		if (n > 0)
+			continue;
 		if (n == 0 && bounded)
 			return 0;
 		if (n < 0 && errno != EINTR)
@@ -120,6 +128,8 @@ static int fill(struct rd *r)
 				start = mono_ms();
 			if ((w = fd_wait(r->fd, POLLIN, &r->dl, start)) == 0)
 				return late(r->kind, r->who, "sent nothing", &r->dl, start, &r->timed_out);
+			if (w == 2)
+				return fail(EXIT_REFUSED, "the client went away while waiting for %s", r->who);
 			if (w < 0)
 				return fail_sys("waiting for %s", r->who);
 		}
@@ -334,6 +344,8 @@ static int wr_out(struct wr *w, const void *p, size_t n)
 				start = mono_ms();
 			if ((r = fd_wait(w->fd, POLLOUT, &w->dl, start)) == 0)
 				return late(w->kind, w->who, "read nothing", &w->dl, start, &w->timed_out);
+			if (r == 2)
+				return fail(EXIT_REFUSED, "the client went away while waiting for %s", w->who);
 			if (r < 0)
 				return fail_sys("waiting for %s", w->who);
 		}

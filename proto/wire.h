@@ -19,6 +19,9 @@
 struct deadline {
 	uint64_t idle_ms, until_ms;
 	const char *what;
+	/* Watched too while waiting (0: none): its hang-up or error ends the
+	 * wait, so a wait on the daemon ends when the client is gone. */
+	int hup_fd;
 };
 
 struct rd {
@@ -50,8 +53,8 @@ struct wr {
 /* CLOCK_MONOTONIC in milliseconds. */
 uint64_t mono_ms(void);
 /* Waits until fd is ready for ev (POLLIN, POLLOUT) within dl, the wait
- * having begun at start (mono_ms): 1 ready, 0 the deadline passed, -1 a
- * poll error (errno). */
+ * having begun at start (mono_ms): 1 ready, 0 the deadline passed, 2 dl's
+ * hup_fd hung up, -1 a poll error (errno). */
 int fd_wait(int fd, short ev, const struct deadline *dl, uint64_t start);
 
 /* The wire's u64: 8 bytes, little endian. */

@@ -2,9 +2,11 @@
 
 #include "words.h"
 
+/* Nix splits a list of words at these (tokenizeString: space, tab, newline,
+ * carriage return): one it splits at and this did not would hide a word. */
 static int sep(int c, int comma)
 {
-	return c == ' ' || c == '\t' || c == '\n' || (comma && c == ',');
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || (comma && c == ',');
 }
 
 const char *words_next(const char **s, size_t *n, int comma)

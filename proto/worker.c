@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -303,6 +304,20 @@ static int serve_read(struct worker *d, worker_src src, void *ctx)
 	return 0;
 }
 
+/* A look at the client's output about once a second while the daemon
+ * keeps sending (a build's log): the reader's own wait sees a hang-up
+ * only when it has to wait. */
+static int client_gone(struct worker *d)
+{
+	struct pollfd p = {d->r.dl.hup_fd, 0, 0};
+	uint64_t now;
+
+	if (d->r.dl.hup_fd <= 0 || (now = mono_ms()) - d->client_checked < 1000)
+		return 0;
+	d->client_checked = now;
+	return poll(&p, 1, 0) > 0 && (p.revents & (POLLERR | POLLHUP | POLLNVAL));
+}
+
 static int wait_loop(struct worker *d, worker_src src, void *ctx)
 {
 	char text[WORKER_TEXT_KEEP];
@@ -318,6 +333,8 @@ static int wait_loop(struct worker *d, worker_src src, void *ctx)
 			d->r.timed_out = 1;
 			return fail(EXIT_SYSTEM, "nix-daemon's build passed its time");
 		}
+		if (client_gone(d))
+			return fail(EXIT_REFUSED, "the client went away while waiting for nix-daemon");
 		if (rd_u64(&d->r, &msg) < 0)
 			return -1;
 		switch (msg) {
@@ -390,6 +407,8 @@ int worker_build_wait(struct worker *d, uint64_t timeout_s)
 	d->nbuilds = 0;
 	d->build_late = 0;
 	d->r.dl.idle_ms = 0;
+	d->r.dl.hup_fd = d->client_fd;
+	d->client_checked = 0;
 	r = worker_wait(d, NULL, NULL);
 	d->r.dl = saved;
 	if (r == -1 && d->r.timed_out && d->build_ms) {

@@ -73,6 +73,11 @@ struct worker {
 	struct { uint64_t id, t0; } builds[WORKER_BUILDS_MAX];
 	unsigned nbuilds;
 	int build_late;          /* the last wait ended a build past its time */
+	/* The client's output (0: none): its hang-up ends a build wait, and
+	 * the session, as Nix's daemon ends the builds of a client that hangs
+	 * up; a build would otherwise run for no one, holding its slots. */
+	int client_fd;
+	uint64_t client_checked; /* mono_ms of the last look at it */
 	struct rd r;
 	struct wr w;
 	char version[64];        /* the daemon's Nix version, when it says */

@@ -1,3 +1,4 @@
+#include <poll.h>
 #include <stdio.h>
 #include <time.h>
 #include <string.h>
@@ -24,15 +25,17 @@ static uint64_t cap(uint64_t v, uint64_t limit)
 	return limit && (v == 0 || v > limit) ? limit : v;
 }
 
-/* Slots for a build of n derivations: one of the key and one of the host,
+/* Slots for a build of n derivations (0: none, the client went away): one of the key and one of the host,
  * waited for with one notice on stderr (which the client shows in the
  * build log), then more while both have one free, up to n and the CPU
  * count. The daemon's max-jobs for the connection is the count held, so
  * that a key's max-jobs bounds the builds the daemon runs for it; with
  * neither limit set it is the CPU count, as the daemon's own default. */
-static uint64_t slots_hold(struct serve *s, uint64_t n)
+static uint64_t slots_hold(struct serve *s, uint64_t n, int *waited)
 {
-	struct timespec pause = {0, 200 * 1000 * 1000};
+	/* the pause watches the client: one that hangs up while its session
+	 * waits ends the session, not a build started later for no one */
+	struct pollfd gone = {s->out.fd, 0, 0};
 	uint64_t held = 1;
 	int noticed = 0;
 
@@ -45,8 +48,12 @@ static uint64_t slots_hold(struct serve *s, uint64_t n)
 		if (!noticed++)
 			fprintf(stderr, "nixgate-serve: key %s: waiting for a build slot (max-jobs %u, host-max-jobs %u)\n",
 				s->key, s->pol->max_jobs, s->pol->host_max_jobs);
-		nanosleep(&pause, NULL);
+		if (poll(&gone, 1, 200) > 0 && (gone.revents & (POLLERR | POLLHUP | POLLNVAL))) {
+			fail(EXIT_REFUSED, "the client went away while waiting for a build slot");
+			return 0;
+		}
 	}
+	*waited = noticed > 0;
 	if (!s->key_slots->n && !s->host_slots->n)
 		return s->max_jobs;
 	if (n > s->max_jobs)
@@ -379,6 +386,63 @@ static int build_plan(struct serve *s, struct build_opts *o, uint64_t *n)
 	return r;
 }
 
+/* The plan counts an output as substituted when the host's cache has a
+ * narinfo for it; should the substitute then fail or be rejected (not
+ * signed by a key the host trusts: "no substituters"), Nix builds its
+ * derivation, and that one's inputs, which the plan did not list and the
+ * key's rules did not read. So for a key whose builds nixgate reads, the
+ * substitutes are fetched first, on their own (a store path alone is only
+ * substituted, never built), and a failure fails the build. 0 go on, 1
+ * answered as a failed build, -1 failure. */
+static int substitutes_first(struct serve *s)
+{
+	struct worker *d = s->d;
+	char msg[1024];
+	int r;
+
+	if (!reads_drvs(s) || !plan.subst.n)
+		return 0;
+	if (wr_u64(&d->w, WOP_BUILD_PATHS) < 0 || pathset_write(&plan.subst, &d->w) < 0 ||
+	    (d->minor >= 15 && wr_u64(&d->w, 0) < 0))
+		return -1;
+	if ((r = worker_build_wait(d, 0)) == -1)
+		return -1;
+	if (r == -2) {
+		if (refuse(s, "substitute", "a substitute it counts on failed, and the daemon would build in its place "
+			   "what this key's rules have not read: %.600s", d->errmsg) < 0 && soft(s, msg, sizeof msg) < 0)
+			return -1;
+		return wr_u64(&s->out, 1) < 0 || wr_cstr(&s->out, msg) < 0 ? -1 : 1;
+	}
+	return expect_one(s, "BuildPaths") < 0 ? -1 : 0;
+}
+
+/* The plan asked for again once the build holds its slots, when it waited
+ * for them or for its substitutes: a garbage collection in that time can
+ * remove outputs the first plan found valid, whose derivations the daemon
+ * would then build, unread. From the BuildPaths on, the daemon's goals
+ * hold temporary roots on what they find valid, so what is left is the
+ * moment between this plan and that request. 0, -1 refused or failed, -2
+ * the daemon refused (d->errmsg). */
+static int plan_again(struct serve *s)
+{
+	const char *p;
+	size_t i;
+	int r;
+
+	if ((r = missing_query(s->d, &targets, &plan)) < 0)
+		return r;
+	if (plan.unknown.n || plan.subst.n) {
+		p = pathset_get(plan.unknown.n ? &plan.unknown : &plan.subst, 0);
+		snprintf(s->req.first, sizeof s->req.first, "%s", p);
+		return refuse(s, "derivation", "%s changed on the host while the build waited, so nixgate cannot know "
+			      "what the daemon would build for it", p);
+	}
+	for (i = 0; i < plan.build.n; i++)
+		if ((r = drv_ok(s, pathset_get(&plan.build, i))) < 0)
+			return r;
+	return 0;
+}
+
 /* BuildPaths: the key's permission is checked once the first path is
  * read, before the rest of the request. */
 int build_paths(struct serve *s)
@@ -388,7 +452,7 @@ int build_paths(struct serve *s)
 	struct worker *d = s->d;
 	uint64_t n, i, jobs;
 	size_t len;
-	int r;
+	int r, waited;
 
 	if (rd_count(&s->in, &n, PATHSET_MAX_PATHS, "build paths") < 0)
 		return -1;
@@ -408,9 +472,19 @@ int build_paths(struct serve *s)
 			return -1;
 		return wr_u64(&s->out, 1) < 0 || wr_cstr(&s->out, r == -1 ? msg : d->errmsg) < 0 ? -1 : 0;
 	}
+	if ((r = substitutes_first(s)) != 0)
+		return r < 0 ? -1 : 0;
 	/* the options are on the connection already when the plan was asked
 	 * for, with max-jobs 1 */
-	jobs = slots_hold(s, jobs);
+	if (!(jobs = slots_hold(s, jobs, &waited)))
+		return -1;
+	if (reads_drvs(s) && (waited || plan.subst.n) && (r = plan_again(s)) < 0) {
+		slots_release(s->host_slots);
+		slots_release(s->key_slots);
+		if (r == -1 && soft(s, msg, sizeof msg) < 0)
+			return -1;
+		return wr_u64(&s->out, 1) < 0 || wr_cstr(&s->out, r == -1 ? msg : d->errmsg) < 0 ? -1 : 0;
+	}
 	if (!plan_asks(s) || jobs != 1) {
 		o.max_jobs = jobs;
 		if (worker_set_options(d, &o) < 0)
@@ -459,7 +533,8 @@ int build_derivation(struct serve *s)
 			return -1;
 		build_result_set(&br, BUILD_INPUT_REJECTED, text);
 	} else {
-		o.max_jobs = slots_hold(s, 1);
+		if (!(o.max_jobs = slots_hold(s, 1, &r)))
+			return -1;
 		if (worker_set_options(d, &o) < 0 || wr_u64(&d->w, WOP_BUILD_DERIVATION) < 0 ||
 		    wr_cstr(&d->w, path) < 0 || wr_bytes(&d->w, drv.buf, drv.len) < 0 || wr_u64(&d->w, 0) < 0) {
 			slots_release(s->host_slots);

@@ -45,7 +45,7 @@ static int nar_next(struct narsrc *n, const unsigned char **p, size_t *got, size
 	n->left -= *got;
 	s->req.bytes += *got;
 	if ((k = nar_feed(&s->nar, *p, *got)) < 0)
-		return -1;
+		return refuse(s, "nar", "%s", reason());
 	if ((size_t)k < *got)
 		return fail(EXIT_REFUSED, "the NAR ends before its declared size");
 	if (n->left == 0 && !nar_done(&s->nar))
@@ -197,9 +197,11 @@ static int import_ok(struct serve *s, struct addinfo *a, struct pathset *refs)
 	if (s->pol->trusted)
 		return 0;
 	memcpy(sigs, a->sigs, a->sigs_len);
-	/* an untrusted key cannot claim the path was built here, nor by what */
+	/* an untrusted key cannot claim the path was built here, nor by what,
+	 * nor when it was added: the daemon dates it now */
 	a->ultimate = 0;
 	a->deriver[0] = 0;
+	a->regtime = 0;
 	if ((r = claim_check(&c, refs, s->pol->keys, s->pol->nkeys, why, sizeof why)) < 0)
 		return -1;
 	if (r == 1)

@@ -245,6 +245,7 @@ int main(int argc, char **argv)
 	}
 	pathset_seed();
 	dm.logfd = 2;
+	dm.client_fd = 1;
 	snprintf(logtag, sizeof logtag, "nixgate-serve: key %s", key);
 	dm.logtag = logtag;
 	if (worker_connect(&dm, sock && *sock ? sock : DEFAULT_DAEMON_SOCKET) < 0 || worker_handshake(&dm) < 0)

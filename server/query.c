@@ -20,8 +20,11 @@ int query_valid(struct serve *s)
 			if (wr_u64(&d->w, WOP_ADD_TEMP_ROOT) < 0 || wr_cstr(&d->w, pathset_get(&s->ps, i)) < 0 ||
 			    daemon_ok(s, "AddTempRoot") < 0 || expect_one(s, "AddTempRoot") < 0)
 				return -1;
+	/* substituting adds paths to the store: a key that may neither import
+	 * nor build only asks */
+	subst = subst && s->write_ok && s->pol->substitute && (s->pol->allow & (ALLOW_IMPORT | ALLOW_BUILD));
 	if (wr_u64(&d->w, WOP_QUERY_VALID_PATHS) < 0 || pathset_write(&s->ps, &d->w) < 0 ||
-	    (d->minor >= 27 && wr_u64(&d->w, (uint64_t)(subst && s->write_ok && s->pol->substitute)) < 0) ||
+	    (d->minor >= 27 && wr_u64(&d->w, (uint64_t)subst) < 0) ||
 	    daemon_ok(s, "QueryValidPaths") < 0)
 		return -1;
 	return pathlist_copy(&d->r, &s->out, "valid paths");

@@ -16,11 +16,17 @@
 #   --path P            this path, not the one the claim gives
 #   --ref P             a reference (repeat); self for the path itself
 #   --sig S, --deriver P
+#   --regtime T         the registration time claimed (default 0: none)
 #   --cut N             only the first N bytes of the NAR, then end
 #   --size N            declare this NAR size, not the NAR's own
 #   --print-path        print the path, the content address and the NAR
 #                       hash as Nix prints it, and stop
 #   --import-header     an ImportPaths request and the NAR's first bytes only
+#   --self-marks        every run of 32 '@' in the node's data is the path's
+#                       own hash part: the claim is hashed with each one zero
+#                       bytes and "|<offset>" appended per mark (as Nix up to
+#                       2.16 hashes modulo a path's hash part), whatever the
+#                       kind, then the marks are filled in
 use strict;
 use warnings;
 use Digest::SHA qw(sha1 sha256 sha512 sha256_hex);
@@ -55,6 +61,16 @@ sub nar {
 sub flat { my ($kind, $d) = split /:/, $_[0], 2; $kind eq 'big' ? 'z' x $d : $d // '' }
 
 my %algo = (md5 => \&md5, sha1 => \&sha1, sha256 => \&sha256, sha512 => \&sha512);
+my ($MARK, $marks, $regtime) = ('@' x 32, undef, 0);
+# the bytes a claim hashes with --self-marks: marks zeroed, offsets appended
+sub modulo {
+	my $d = shift;
+	return $d unless $marks;
+	my ($out, @at) = ($d);
+	while ($out =~ /\Q$MARK\E/g) { push @at, $-[0]; }
+	$out =~ s/\Q$MARK\E/"\0" x 32/ge;
+	$out . join('', map { "|$_" } @at);
+}
 
 # Nix base32: 5-bit groups from the most significant end of the little-endian bytes
 sub b32 {
@@ -80,7 +96,7 @@ sub store_path {
 my ($name, $node, $ca, $claim, $ca_string, $path, @refs, @sigs, $deriver, $cut, $size, $print, $header) = ('hostile');
 GetOptions('name=s' => \$name, 'node=s' => \$node, 'ca=s' => \$ca, 'claim=s' => \$claim,
 	   'ca-string=s' => \$ca_string, 'path=s' => \$path, 'ref=s' => \@refs, 'sig=s' => \@sigs,
-	   'deriver=s' => \$deriver, 'cut=i' => \$cut, 'size=i' => \$size, 'print-path' => \$print, 'import-header' => \$header)
+	   'deriver=s' => \$deriver, 'cut=i' => \$cut, 'size=i' => \$size, 'print-path' => \$print, 'import-header' => \$header, 'self-marks' => \$marks, 'regtime=i' => \$regtime)
 	or die "hostile.pl: bad options\n";
 die "hostile.pl: --node is needed\n" unless $node;
 my $nar = nar($node);
@@ -91,13 +107,13 @@ my @others = sort grep { $_ ne 'self' } @refs;
 if ($ca) {
 	my ($kind, $rest) = split /:/, $ca, 2;
 	if ($kind eq 'text') {
-		my $h = sha256(flat($claim));
+		my $h = sha256(modulo(flat($claim)));
 		$ca_string = 'text:sha256:' . b32($h);
 		$path //= store_path(join(':', 'text', @others), $h, $name);
 	} else {
 		my $rec = $rest =~ s/^r://;
 		my $f = $algo{$rest} or die "hostile.pl: unknown algorithm '$rest'\n";
-		my $h = $f->($rec ? nar($claim) : flat($claim));
+		my $h = $f->(modulo($rec ? nar($claim) : flat($claim)));
 		$ca_string = "fixed:" . ($rec ? 'r:' : '') . "$rest:" . b32($h);
 		if ($rec && $rest eq 'sha256') {
 			$path //= store_path(join(':', 'source', @others, $self ? 'self' : ()), $h, $name);
@@ -108,6 +124,10 @@ if ($ca) {
 	}
 }
 die "hostile.pl: --ca or --path is needed\n" unless $path;
+if ($marks) {
+	my $part = substr($path, 11, 32);
+	$nar =~ s/\Q$MARK\E/$part/g;
+}
 if ($print) { print "$path\n" . ($ca_string // '') . "\nsha256:" . b32(sha256($nar)) . "\n"; exit 0; }
 @refs = sort map { $_ eq 'self' ? $path : $_ } @refs;
 
@@ -118,5 +138,5 @@ if ($header) {
 	exit 0;
 }
 print $hello . u64(9) . str($path) . str($deriver // '') . str(sha256_hex($nar)) . u64(scalar @refs) .
-	join('', map { str($_) } @refs) . u64(0) . u64($size // length $nar) . u64(0) . u64(scalar @sigs) .
+	join('', map { str($_) } @refs) . u64($regtime) . u64($size // length $nar) . u64(0) . u64(scalar @sigs) .
 	join('', map { str($_) } @sigs) . str($ca_string // '') . (defined $cut ? substr($nar, 0, $cut) : $nar);

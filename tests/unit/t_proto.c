@@ -337,6 +337,37 @@ void t_nar_deep(void)
 	CHECK(strstr(err_msg(), "nested deeper") != NULL);
 }
 
+/* Names each within NAR_NAME_MAX, nested within NAR_MAX_DEPTH, whose
+ * path passes what the daemon can create: refused at the entry that
+ * crosses NAR_PATH_MAX, not before. */
+void t_nar_long_path(void)
+{
+	static unsigned char b[1 << 16];
+	char name[251];
+	size_t o = 0, at15 = 0;
+	int i;
+
+	memset(name, 'n', 250);
+	name[250] = 0;
+	o += put_str(b + o, "nix-archive-1");
+	for (i = 0; i < 16; i++) {
+		o += put_str(b + o, "(");
+		o += put_str(b + o, "type");
+		o += put_str(b + o, "directory");
+		o += put_str(b + o, "entry");
+		o += put_str(b + o, "(");
+		o += put_str(b + o, "name");
+		if (i == 15)
+			at15 = o;
+		o += put_str(b + o, name);
+		o += put_str(b + o, "node");
+	}
+	/* 15 levels (15 * 251 bytes) pass: only the end is missing */
+	CHECK(feed_all(b, at15, 4096) == -1 && strstr(err_msg(), "ends early") != NULL);
+	CHECK(feed_all(b, o, 4096) == -1);
+	CHECK(strstr(err_msg(), "longer than 3840") != NULL);
+}
+
 void t_nar_trailing(void)
 {
 	static unsigned char b[512];

@@ -194,6 +194,8 @@ static const char *json_weak(const char *v, size_t len)
 			return weakening[i].name;
 	if (has(v, len, "recursive-nix"))
 		return "recursive-nix";
+	if (has(v, len, "impureEnvVars"))
+		return "impureEnvVars";
 	for (i = 0; i + 6 <= len; i++)
 		if (v[i] == '\\' && v[i + 1] == 'u' && v[i + 2] == '0' && v[i + 3] == '0' &&
 		    v[i + 4] >= '2' && v[i + 4] <= '7')
@@ -201,9 +203,53 @@ static const char *json_weak(const char *v, size_t len)
 	return NULL;
 }
 
+/* impureEnvVars hands a fixed-output build those variables of the daemon's
+ * own environment, which may hold the host's secrets (an S3 cache's keys).
+ * A key that is not trusted gets only the ones nixpkgs' fetchers name: the
+ * proxies (lib.fetchers.proxyImpureEnvVars) and the fetchers' own. */
+static const char *const fetcher_vars[] = {
+	"http_proxy", "https_proxy", "ftp_proxy", "all_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY",
+	"FTP_PROXY", "ALL_PROXY", "NO_PROXY", "NIX_SSL_CERT_FILE", "NIX_CURL_FLAGS", "NIX_HASHED_MIRRORS",
+	"NIX_CONNECT_TIMEOUT", "GIT_PROXY_COMMAND", "NIX_GIT_SSL_CAINFO", "SOCKS_SERVER",
+};
+
+static int fetcher_var(const char *w, size_t n)
+{
+	size_t i;
+
+	if (n > 12 && !memcmp(w, "NIX_MIRRORS_", 12))
+		return 1;
+	for (i = 0; i < sizeof fetcher_vars / sizeof *fetcher_vars; i++)
+		if (strlen(fetcher_vars[i]) == n && !memcmp(fetcher_vars[i], w, n))
+			return 1;
+	return 0;
+}
+
+/* Nix splits the list at blanks, tabs and line ends. */
+static int impure_vars_ok(const char *v, size_t len)
+{
+	size_t i = 0, j;
+
+	while (i < len) {
+		if (strchr(" \t\n\r", v[i]) && v[i]) {
+			i++;
+			continue;
+		}
+		for (j = i; j < len && !(strchr(" \t\n\r", v[j]) && v[j]); j++)
+			;
+		if (!fetcher_var(v + i, j - i))
+			return 0;
+		i = j;
+	}
+	return 1;
+}
+
 int drv_env(struct drvinfo *f, const char *name, const char *v, size_t len)
 {
 	size_t i;
+
+	if (!f->weak && !strcmp(name, "impureEnvVars") && !impure_vars_ok(v, len))
+		f->weak = "impureEnvVars beyond the fetchers' proxy and mirror variables";
 
 	for (i = 0; i < sizeof weakening / sizeof *weakening && !f->weak; i++)
 		if (!strcmp(name, weakening[i].name) && (weakening[i].boolean ? len == 1 && v[0] == '1' : len > 0))

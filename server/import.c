@@ -125,14 +125,12 @@ static int read_sigs(struct serve *s, struct addinfo *a)
 	return 0;
 }
 
-/* The largest NAR this key may import: a key that is not trusted has its
- * imports spooled whole, so it gets a bound even when the policy sets none. */
+/* The largest NAR this key may import (a key that is not trusted always
+ * has one: policy_untrusted_defaults). */
 static uint64_t nar_max(struct serve *s)
 {
 	uint64_t m = s->pol->max_nar_size;
 
-	if (!m && !s->pol->trusted)
-		m = UNTRUSTED_NAR_MAX;
 	return m && m < SERVE_NAR_MAX ? m : SERVE_NAR_MAX;
 }
 

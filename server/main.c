@@ -228,6 +228,7 @@ int main(int argc, char **argv)
 		die();
 	}
 	load_policy(policy, set, val, nset);
+	policy_untrusted_defaults(&pol);
 	if (!command)
 		command = getenv("SSH_ORIGINAL_COMMAND");
 	/* Run directly (no command from sshd): serve with writes, as the admin

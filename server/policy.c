@@ -44,6 +44,18 @@ void policy_init(struct policy *p)
 	p->idle_timeout = IDLE_TIMEOUT_DEFAULT;
 }
 
+void policy_untrusted_defaults(struct policy *p)
+{
+	if (p->trusted)
+		return;
+	if (!p->max_nar_size)
+		p->max_nar_size = UNTRUSTED_NAR_MAX;
+	if (!p->max_build_time)
+		p->max_build_time = UNTRUSTED_BUILD_TIME;
+	if (!p->max_silent_time)
+		p->max_silent_time = UNTRUSTED_SILENT_TIME;
+}
+
 const char *policy_ops(unsigned allow)
 {
 	static char out[64];

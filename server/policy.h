@@ -40,6 +40,17 @@ struct policy {
  * frees its daemon worker and path locks within minutes. */
 #define IDLE_TIMEOUT_DEFAULT 600
 
+/* What a key that is not trusted gets where its policy sets nothing: its
+ * imports are spooled whole, so their size needs a bound; its builds hold
+ * a daemon worker and slots while they run, so their time does (Hydra's
+ * defaults: 10 h a build, 2 h of silence). A host sets larger values per
+ * key. (max-jobs has no default: its slot files need a state directory
+ * the host user can write, which a host sets up with it.) */
+#define UNTRUSTED_NAR_MAX (4ull << 30)
+#define UNTRUSTED_BUILD_TIME (10 * 3600)
+#define UNTRUSTED_SILENT_TIME (2 * 3600)
+void policy_untrusted_defaults(struct policy *p);
+
 /* The safe defaults: untrusted, all four operations, no keys, no caps,
  * the default idle timeout. */
 void policy_init(struct policy *p);

@@ -166,7 +166,8 @@ static int nixgate_info(struct serve *s)
 	    pair(s, "allow", policy_ops(p->allow)) < 0 ||
 	    pair(s, "systems", p->any_system ? "any" : p->systems[0] ? p->systems : "none") < 0 ||
 	    pair(s, "features", p->any_feature ? "any" : p->features[0] ? p->features : "none") < 0 ||
-	    pair_num(s, "max-nar-size", p->max_nar_size || p->trusted ? p->max_nar_size : UNTRUSTED_NAR_MAX, 1) < 0 || pair_num(s, "max-build-time", p->max_build_time, 1) < 0 ||
+	    pair_num(s, "max-nar-size", p->max_nar_size, 1) < 0 ||
+	    pair_num(s, "max-build-time", p->max_build_time, 1) < 0 ||
 	    pair_num(s, "max-silent-time", p->max_silent_time, 1) < 0 || pair_num(s, "max-log-size", p->max_log_size, 1) < 0 ||
 	    pair(s, "substitute", p->substitute ? "true" : "false") < 0 ||
 	    pair(s, "trusted-public-keys", keys[0] ? keys : "none") < 0 ||

@@ -20,7 +20,6 @@
 #define SPOOL_SMALL_MAX (64ull << 20)
 /* A key that is not trusted has its imports spooled whole: the largest NAR
  * it may send when no policy sets max-nar-size. */
-#define UNTRUSTED_NAR_MAX (4ull << 30)
 /* The largest NAR accepted when no policy sets one. */
 #define SERVE_NAR_MAX (1ull << 40)
 

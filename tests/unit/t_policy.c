@@ -67,3 +67,23 @@ void t_policy_sources(void)
 	CHECK(set(&p, "trusted-public-key", K2, FROM_FLAG) == 0 && p.nkeys == 2);
 	CHECK(set(&p, "trusted-public-key", "c-1:AAAA", FROM_FLAG) == -1);
 }
+
+/* A key that is not trusted gets bounds where its policy sets none; set
+ * values and trusted keys keep theirs. */
+void t_policy_untrusted(void)
+{
+	struct policy p;
+
+	policy_init(&p);
+	policy_untrusted_defaults(&p);
+	CHECK(p.max_nar_size == UNTRUSTED_NAR_MAX && p.max_build_time == UNTRUSTED_BUILD_TIME &&
+	      p.max_silent_time == UNTRUSTED_SILENT_TIME);
+	policy_init(&p);
+	CHECK(set(&p, "max-build-time", "20h", FROM_FILE) == 0 && set(&p, "max-nar-size", "8G", FROM_FILE) == 0);
+	policy_untrusted_defaults(&p);
+	CHECK(p.max_build_time == 20 * 3600 && p.max_nar_size == 8ull << 30 && p.max_silent_time == UNTRUSTED_SILENT_TIME);
+	policy_init(&p);
+	CHECK(set(&p, "trusted", "true", FROM_FILE) == 0);
+	policy_untrusted_defaults(&p);
+	CHECK(!p.max_nar_size && !p.max_build_time && !p.max_silent_time);
+}

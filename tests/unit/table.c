@@ -9,7 +9,7 @@
 	T(t_nar_golden) T(t_nar_deep) T(t_nar_long_path) T(t_nar_trailing) T(t_nar_claimed) \
 	T(t_slots) T(t_store_uri) T(t_machines) \
 	T(t_audit_syslog) T(t_audit_file) T(t_audit_escape) \
-	T(t_words) T(t_policy_values) T(t_policy_sources) \
+	T(t_words) T(t_policy_values) T(t_policy_sources) T(t_policy_untrusted) \
 	T(t_aterm) T(t_aterm_basic) T(t_drv_sandbox) T(t_missing_ops) \
 	T(t_drvhash_real) T(t_drvhash_changed) T(t_drvhash_canonical) \
 	T(t_drvhash_graph) T(t_drvhash_floating) T(t_drvhash_refs) \

@@ -353,7 +353,7 @@ void ping_print(FILE *o, const struct ping *p)
 {
 	static const char *const shown[] = {"key", "trusted", "allow", "systems", "features", "max-nar-size",
 					    "max-build-time", "max-silent-time", "max-log-size", "substitute",
-					    "trusted-public-keys", "max-jobs", "host-max-jobs", "builds", "host-builds",
+					    "trusted-public-keys", "max-jobs", "max-sessions", "host-max-jobs", "builds", "host-builds",
 					    "load", "cores", "idle-timeout"};
 	char t[PING_TEXT + 64];
 	size_t i;

@@ -26,7 +26,7 @@ static struct serve sv;
 static struct worker dm;
 static struct policy pol;
 static struct audit audit;
-static struct slots key_slots, host_slots;
+static struct slots key_slots, host_slots, sessions;
 static int slot_fds[2 * SLOTS_MAX];
 static const char *key = "-";
 static char logtag[KEY_MAX + 32];
@@ -45,6 +45,7 @@ static const struct { const char *flag, *setting, *value; } policy_flags[] = {
 	{"--max-log-size", "max-log-size", NULL},
 	{"--audit-log", "audit-log", NULL},
 	{"--max-jobs", "max-jobs", NULL},
+	{"--max-sessions", "max-sessions", NULL},
 	{"--host-max-jobs", "host-max-jobs", NULL},
 	{"--state-dir", "state-dir", NULL},
 	{"--idle-timeout", "idle-timeout", NULL},
@@ -76,13 +77,33 @@ static void refuse_command(const char *command)
 	die();
 }
 
+/* One of the key's max-sessions, held till the process exits, taken before
+ * the daemon is asked for a worker: each session may hold one, a spool of
+ * max-nar-size and temporary roots. */
+static void session_slot(void)
+{
+	const char *dir = pol.state_dir[0] ? pol.state_dir : STATE_DIR;
+	char prefix[KEY_MAX + 16];
+
+	snprintf(prefix, sizeof prefix, "sessions-%s", key);
+	if (slots_open(&sessions, dir, prefix, pol.max_sessions) < 0)
+		die();
+	if (slots_take(&sessions))
+		return;
+	if (audit_open(&audit, pol.audit) == 0)
+		audit_write(&audit, "key=%s op=session result=refused rule=max-sessions", key);
+	fail(EXIT_REFUSED, "session refused by rule max-sessions: this key has all its %u sessions open",
+	     pol.max_sessions);
+	die();
+}
+
 static void usage(void)
 {
 	fprintf(stderr, "usage: nixgate-serve [--key NAME] [--policy FILE] [--trusted] [--allow LIST]\n"
 			"         [--trusted-public-key KEY]... [--systems LIST] [--features LIST]\n"
 			"         [--max-nar-size SIZE] [--max-build-time DURATION] [--max-silent-time DURATION]\n"
 			"         [--max-log-size SIZE] [--no-substitute] [--audit-log syslog|PATH|none]\n"
-			"         [--max-jobs N] [--host-max-jobs N] [--state-dir PATH] [--idle-timeout DURATION]\n"
+			"         [--max-jobs N] [--max-sessions N] [--host-max-jobs N] [--state-dir PATH] [--idle-timeout DURATION]\n"
 			"         [--daemon-socket PATH] [--no-sandbox] [--print-sandbox] [-c COMMAND]\n");
 	exit(EXIT_REFUSED);
 }
@@ -169,6 +190,7 @@ static int open_slots(struct sandbox_fds *fds)
 	if (slots_open(&key_slots, dir, prefix, pol.max_jobs) < 0 ||
 	    slots_open(&host_slots, dir, "host", pol.host_max_jobs) < 0)
 		return -1;
+
 	for (i = 0; i < key_slots.n; i++)
 		slot_fds[fds->nslots++] = key_slots.fd[i];
 	for (i = 0; i < host_slots.n; i++)
@@ -245,6 +267,7 @@ int main(int argc, char **argv)
 		die();
 	}
 	pathset_seed();
+	session_slot();
 	dm.logfd = 2;
 	dm.client_fd = 1;
 	snprintf(logtag, sizeof logtag, "nixgate-serve: key %s", key);

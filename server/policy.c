@@ -10,7 +10,7 @@
 
 enum { S_TRUSTED, S_ALLOW, S_KEYS, S_SYSTEMS, S_FEATURES, S_NAR, S_BUILD_TIME, S_SILENT_TIME,
        S_LOG_SIZE, S_SUBSTITUTE, S_AUDIT, S_MAX_JOBS, S_HOST_MAX_JOBS, S_STATE_DIR,
-       S_IDLE_TIMEOUT };
+       S_IDLE_TIMEOUT, S_MAX_SESSIONS };
 
 enum { BOOL, OPS, KEYS, WORDS, SIZE, DURATION, TEXT, COUNT };
 
@@ -31,6 +31,7 @@ static const struct { const char *name; int id, type; } settings[] = {
 	{"host-max-jobs", S_HOST_MAX_JOBS, COUNT},
 	{"state-dir", S_STATE_DIR, TEXT},
 	{"idle-timeout", S_IDLE_TIMEOUT, DURATION},
+	{"max-sessions", S_MAX_SESSIONS, COUNT},
 };
 
 static const char *ops[] = {"query", "export", "import", "build"};
@@ -200,7 +201,7 @@ int policy_set(struct policy *p, const char *name, const char *v, int from)
 			return -1;
 		if (n > 256)
 			return fail(EXIT_SYSTEM, "%s must be at most 256, not %s", name, v);
-		*(id == S_MAX_JOBS ? &p->max_jobs : &p->host_max_jobs) = (unsigned)n;
+		*(id == S_MAX_JOBS ? &p->max_jobs : id == S_MAX_SESSIONS ? &p->max_sessions : &p->host_max_jobs) = (unsigned)n;
 		return 0;
 	}
 	default:

@@ -30,6 +30,7 @@ struct policy {
 	int substitute;
 	char audit[AUDIT_SPEC_MAX + 1];  /* "syslog", "none", a path, or "" for the default */
 	unsigned max_jobs, host_max_jobs; /* builds at once: this key's, all keys'; 0: no limit */
+	unsigned max_sessions;            /* this key's sessions at once; 0: no limit */
 	char state_dir[AUDIT_SPEC_MAX + 1]; /* slot files; "" for the default */
 	unsigned char from[16];
 };

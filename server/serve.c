@@ -161,7 +161,7 @@ static int nixgate_info(struct serve *s)
 	char load[32];
 
 	snprintf(load, sizeof load, "%.2f", sysinfo(&si) == 0 ? (double)si.loads[0] / 65536.0 : -1.0);
-	if (wr_u64(&s->out, 20) < 0 || pair(s, "server", "nixgate-serve") < 0 || pair(s, "version", s->version) < 0 ||
+	if (wr_u64(&s->out, 21) < 0 || pair(s, "server", "nixgate-serve") < 0 || pair(s, "version", s->version) < 0 ||
 	    pair(s, "key", s->key) < 0 || pair(s, "trusted", p->trusted ? "true" : "false") < 0 ||
 	    pair(s, "allow", policy_ops(p->allow)) < 0 ||
 	    pair(s, "systems", p->any_system ? "any" : p->systems[0] ? p->systems : "none") < 0 ||
@@ -171,7 +171,8 @@ static int nixgate_info(struct serve *s)
 	    pair_num(s, "max-silent-time", p->max_silent_time, 1) < 0 || pair_num(s, "max-log-size", p->max_log_size, 1) < 0 ||
 	    pair(s, "substitute", p->substitute ? "true" : "false") < 0 ||
 	    pair(s, "trusted-public-keys", keys[0] ? keys : "none") < 0 ||
-	    pair_num(s, "max-jobs", p->max_jobs, 1) < 0 || pair_num(s, "host-max-jobs", p->host_max_jobs, 1) < 0 ||
+	    pair_num(s, "max-jobs", p->max_jobs, 1) < 0 ||
+	    pair_num(s, "max-sessions", p->max_sessions, 1) < 0 || pair_num(s, "host-max-jobs", p->host_max_jobs, 1) < 0 ||
 	    pair_num(s, "builds", slots_busy(s->key_slots), 0) < 0 ||
 	    pair_num(s, "host-builds", slots_busy(s->host_slots), 0) < 0 ||
 	    pair(s, "load", load) < 0 || pair_num(s, "cores", s->max_jobs, 0) < 0 ||

@@ -338,3 +338,35 @@ t_query_substitutes() {
 		fi
 	done
 }
+
+# Sessions cost the host each a daemon worker, a spool of up to max-nar-size
+# and temporary roots, and a client opens as many as it likes. With
+# max-sessions 1 a second session while the first is open is refused before
+# it reaches the daemon, and the audit log says so; once the first ends, a
+# new one is served.
+t_max_sessions() {
+	bed_key msess "$B/bin/nixgate-serve --key msess --max-sessions 1 --state-dir $B/home/state --audit-log $B/home/msess.log"
+	rm -f "$B/msess.in"; mkfifo "$B/msess.in"
+	ssh -F "$B/ssh_config" msess nix-store --serve --write < "$B/msess.in" > /dev/null 2>&1 & spid=$!
+	exec 3> "$B/msess.in"
+	perl -e 'binmode STDOUT; print pack("Q<*", 0x390c9deb, 0x207)' >&3
+	for i in $(seq 50); do grep -q 'op=session' "$B/home/msess.log" 2>/dev/null && break; sleep 0.1; done
+	"$B/bin/sclient" 7 valid /nix/store/0mdqa9w1p6cmli6976v4wi0sw9r4p5pr-x -- ssh -F "$B/ssh_config" msess nix-store --serve \
+		> "$B/ms.out" 2> "$B/ms.err"
+	if grep -qx "exit 100" "$B/ms.out" &&
+	   one_line "$B/ms.err" "key msess: session refused by rule max-sessions: this key has all its 1 sessions open" &&
+	   grep -q "key=msess op=session result=refused rule=max-sessions" "$B/home/msess.log"; then
+		ok max-sessions/second-refused
+	else
+		bad max-sessions/second-refused "$(cat "$B/ms.out" "$B/ms.err" | tr '\n' '|')"
+	fi
+	exec 3>&-
+	wait "$spid"
+	"$B/bin/sclient" 7 valid /nix/store/0mdqa9w1p6cmli6976v4wi0sw9r4p5pr-x -- ssh -F "$B/ssh_config" msess nix-store --serve \
+		> "$B/ms.out" 2> "$B/ms.err"
+	if grep -qx "exit 0" "$B/ms.out"; then
+		ok max-sessions/after-the-first
+	else
+		bad max-sessions/after-the-first "$(cat "$B/ms.out" "$B/ms.err" | tr '\n' '|')"
+	fi
+}

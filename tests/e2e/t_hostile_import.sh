@@ -232,10 +232,28 @@ t_self_reference() {
 	before=$(store_strict)
 	hsend untrusted --node nar:"$B/self-wrong.nar" --path "$cself" --ca-string "$ca" --ref self
 	judge self/wrong "$cself" "^key untrusted: AddToStoreNar of '$cself' refused by rule import: its content is not what its content address says: sha256 of its NAR is [0-9a-f]*"
-	if nix copy --to ssh://untrusted "$cup" > "$B/h.err" 2>&1 && host_valid "$cself" && host_valid "$cup" &&
+	# Nix 2.17 stopped hashing the positions of self-references: a path
+	# made on one side of that line is not the content address its host
+	# checks on the other, and is refused, as that host's daemon would
+	if [ "$(modulo_form nix)" != "$(modulo_form bed_host nix)" ]; then
+		if ! nix copy --to ssh://untrusted "$cup" > "$B/h.err" 2>&1 && ! host_valid "$cself" &&
+		   grep -q "refused by rule import: its content is not what its content address says" "$B/h.err"; then
+			ok self/nix-copy-closure-other-form
+		else
+			bad self/nix-copy-closure-other-form "$(tail -n 3 "$B/h.err" | tr '\n' '|')"
+		fi
+	elif nix copy --to ssh://untrusted "$cup" > "$B/h.err" 2>&1 && host_valid "$cself" && host_valid "$cup" &&
 	   [ "$(host_hash "$cself")" = "$(client_hash "$cself")" ] && [ "$(host_hash "$cup")" = "$(client_hash "$cup")" ]; then
 		ok self/nix-copy-closure
 	else
 		bad self/nix-copy-closure "$(tail -n 3 "$B/h.err" | tr '\n' '|')"
 	fi
+}
+# modulo_form COMMAND...: "old" for a Nix before 2.17 (COMMAND --version),
+# whose hash modulo self-references adds their positions, else "new"
+modulo_form() {
+	"$@" --version | sed -n 's/.* \([0-9]*\)\.\([0-9]*\).*/\1 \2/p' | {
+		read -r ma mi
+		if [ "$ma" -eq 2 ] && [ "$mi" -lt 17 ]; then echo old; else echo new; fi
+	}
 }

@@ -64,3 +64,39 @@ host_hash() { bed_host nix-store -q --hash "$1"; }
 client_hash() { nix-store -q --hash "$1"; }
 # Both forced commands: the baseline proves the bed, then nixgate.
 STORES="${STORES:-nixstore gate}"
+
+# Raw serve-protocol streams of a hostile client (tests/tools/hostile.pl):
+# the path, content address and NAR hash a stream's claim gives, and the
+# stream sent through sshd. h_refused and h_accepted call the file's judge.
+HOS="$top/tests/tools/hostile.pl"
+hpath() { perl "$HOS" --print-path "$@" | sed -n 1p; }
+hca() { perl "$HOS" --print-path "$@" | sed -n 2p; }
+hnarhash() { perl "$HOS" --print-path "$@" | sed -n 3p; }
+hsend() { # KEY ARGS...: the stream through sshd; status in $st
+	local k=$1
+	shift
+	perl "$HOS" "$@" > "$B/h.in" || return 1
+	ssh -F "$B/ssh_config" "$k" nix-store --serve --write < "$B/h.in" > "$B/h.out" 2> "$B/h.err"
+	st=$?
+}
+# h_refused NAME KEY LINE ARGS...: hostile.pl ARGS refused with LINE
+h_refused() {
+	local n=$1 k=$2 want=$3 p
+	shift 3
+	p=$(hpath "$@")
+	before=$(store_strict)
+	hsend "$k" "$@" || { bad "$n" "hostile.pl failed"; return; }
+	judge "$n" "$p" "$want"
+}
+# h_accepted NAME KEY ARGS...: accepted, valid, with the NAR that was sent
+h_accepted() {
+	local n=$1 k=$2 p h
+	shift 2
+	p=$(hpath "$@")
+	h=$(hnarhash "$@")
+	if hsend "$k" "$@" && [ "$st" -eq 0 ] && host_valid "$p" && [ "$(host_hash "$p")" = "$h" ]; then
+		ok "$n"
+	else
+		bad "$n" "exit status $st: $(head -c 400 "$B/h.err" | tr '\n' '|')"
+	fi
+}

@@ -2,18 +2,8 @@
 # test asserts the safe outcome (a refusal with exit status 100 and one
 # line naming key, request, path and rule, and the host store exactly as it
 # was, .lock files included), beside the honest request that still works.
-HOS="$top/tests/tools/hostile.pl"
 SYS="$(uname -m)-linux"
 
-hpath() { perl "$HOS" --print-path "$@" | sed -n 1p; }
-hnarhash() { perl "$HOS" --print-path "$@" | sed -n 3p; }
-hsend() { # KEY ARGS...: the stream through sshd; status in $st
-	local k=$1
-	shift
-	perl "$HOS" "$@" > "$B/h.in" || return 1
-	ssh -F "$B/ssh_config" "$k" nix-store --serve --write < "$B/h.in" > "$B/h.out" 2> "$B/h.err"
-	st=$?
-}
 # judge NAME PATH PATTERN: the refusal just seen, PATTERN a grep -x one
 # for the line after "nixgate-serve: ", @P@ in it the path
 judge() {
@@ -27,25 +17,6 @@ judge() {
 		bad "$n" "the host store changed: $(bed_host ls -a /nix/store | grep -F "${p#/nix/store/}" | head -3 | tr '\n' ' ')"
 	else
 		ok "$n"
-	fi
-}
-h_refused() { # NAME KEY PATTERN ARGS...
-	local n=$1 k=$2 want=$3 p
-	shift 3
-	p=$(hpath "$@")
-	before=$(store_strict)
-	hsend "$k" "$@" || { bad "$n" "hostile.pl failed"; return; }
-	judge "$n" "$p" "$want"
-}
-h_accepted() { # NAME KEY ARGS...
-	local n=$1 k=$2 p h
-	shift 2
-	p=$(hpath "$@")
-	h=$(hnarhash "$@")
-	if hsend "$k" "$@" && [ "$st" -eq 0 ] && host_valid "$p" && [ "$(host_hash "$p")" = "$h" ]; then
-		ok "$n"
-	else
-		bad "$n" "exit status $st: $(head -c 400 "$B/h.err" | tr '\n' '|')"
 	fi
 }
 M=@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@

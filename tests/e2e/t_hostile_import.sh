@@ -4,21 +4,10 @@
 # before the daemon sees a byte, with exit status 100, one line naming key,
 # request, path and rule, and the host store exactly as it was, .lock files
 # included. Beside each, the true claim is accepted with the right content.
-HOS="$top/tests/tools/hostile.pl"
 SYS="$(uname -m)-linux"
 nix-store --generate-binary-cache-key hostile-key-1 "$B/hk.sec" "$B/hk.pub"
 bed_key hsigned "$B/bin/nixgate-serve --key hsigned --trusted-public-key $(cat "$B/hk.pub")"
 
-hpath() { perl "$HOS" --print-path "$@" | sed -n 1p; }
-hca() { perl "$HOS" --print-path "$@" | sed -n 2p; }
-hnarhash() { perl "$HOS" --print-path "$@" | sed -n 3p; }
-hsend() { # KEY ARGS...: the stream through sshd; status in $st
-	local k=$1
-	shift
-	perl "$HOS" "$@" > "$B/h.in" || return 1
-	ssh -F "$B/ssh_config" "$k" nix-store --serve --write < "$B/h.in" > "$B/h.out" 2> "$B/h.err"
-	st=$?
-}
 # judge NAME PATH LINE: the refusal just seen; LINE a grep -x pattern if
 # it starts with ^
 judge() {
@@ -38,27 +27,6 @@ judge() {
 		bad "$n" "the host store changed: $(bed_host ls /nix/store | grep -F "${p#/nix/store/}" | head -3 | tr '\n' ' ')"
 	else
 		ok "$n"
-	fi
-}
-# h_refused NAME KEY LINE ARGS...: hostile.pl ARGS refused with LINE
-h_refused() {
-	local n=$1 k=$2 want=$3 p
-	shift 3
-	p=$(hpath "$@")
-	before=$(store_strict)
-	hsend "$k" "$@" || { bad "$n" "hostile.pl failed"; return; }
-	judge "$n" "$p" "$want"
-}
-# h_accepted NAME KEY ARGS...: accepted, valid, with the NAR that was sent
-h_accepted() {
-	local n=$1 k=$2 p h
-	shift 2
-	p=$(hpath "$@")
-	h=$(hnarhash "$@")
-	if hsend "$k" "$@" && [ "$st" -eq 0 ] && host_valid "$p" && [ "$(host_hash "$p")" = "$h" ]; then
-		ok "$n"
-	else
-		bad "$n" "exit status $st: $(head -c 400 "$B/h.err" | tr '\n' '|')"
 	fi
 }
 refused_by() { echo "key untrusted: AddToStoreNar of '$1' refused by rule import: $2"; }

@@ -65,14 +65,28 @@ static void die(void)
 /* A command refused before the session still leaves its audit line: it is
  * what an ssh-ng:// client (nix-daemon --stdio) or a probe looks like. The
  * refusal stays the one reported, whether or not the log opens. */
+/* A double quote inside a quoted audit value would end it early and let
+ * the client write fields of its own: it becomes a single one, as in the
+ * request lines' reasons. */
+static void unquote(char *s)
+{
+	for (; *s; s++)
+		if (*s == '"')
+			*s = '\'';
+}
+
 static void refuse_command(const char *command)
 {
-	char why[512];
+	char why[512], cmd[601], logged[512];
 
 	snprintf(why, sizeof why, "%s", err_msg());
+	snprintf(logged, sizeof logged, "%s", why);
+	snprintf(cmd, sizeof cmd, "%s", command);
+	unquote(logged);
+	unquote(cmd);
 	if (audit_open(&audit, pol.audit) == 0)
-		audit_write(&audit, "key=%s op=command result=refused rule=command reason=\"%s\" command=\"%.600s\"",
-			    key, why, command);
+		audit_write(&audit, "key=%s op=command result=refused rule=command reason=\"%s\" command=\"%s\"", key,
+			    logged, cmd);
 	fail(EXIT_REFUSED, "%s", why);
 	die();
 }

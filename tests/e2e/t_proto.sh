@@ -99,6 +99,15 @@ t_command_audit() {
 	else
 		bad command-audit-escaped "exit $rc: log: $(od -c "$B/home/cmdlog.log" | head -n 5 | tr '\n' ' ')"
 	fi
+	# a double quote cannot end the quoted value and add fields
+	rm -f "$B/home/cmdlog.log"
+	ssh -F "$B/ssh_config" cmdlog 'bash" rule=none x="' < /dev/null > /dev/null 2>&1
+	if grep -q "command=\"bash' rule=none x='\"$" "$B/home/cmdlog.log" &&
+	   [ "$(tr -cd '"' < "$B/home/cmdlog.log" | wc -c)" = 4 ]; then
+		ok command-audit-quote
+	else
+		bad command-audit-quote "log: $(cat "$B/home/cmdlog.log")"
+	fi
 	# what Nix itself sends for ssh-ng://
 	rm -f "$B/home/cmdlog.log"
 	if ! nix store ping --store ssh-ng://cmdlog > /dev/null 2>&1 &&

@@ -149,7 +149,6 @@ static int nar_size_ok(struct serve *s, uint64_t size, int at_least)
 static int refs_valid(struct serve *s, const struct pathset *refs, const char *self)
 {
 	static struct pathset ask, valid;
-	struct worker *d = s->d;
 	size_t i;
 	long v;
 
@@ -162,13 +161,7 @@ static int refs_valid(struct serve *s, const struct pathset *refs, const char *s
 		return 0;
 	/* temporary roots first: a garbage collection while the NAR is spooled
 	 * must not make the daemon the one to refuse it */
-	for (i = 0; i < ask.n; i++)
-		if (wr_u64(&d->w, WOP_ADD_TEMP_ROOT) < 0 || wr_cstr(&d->w, pathset_get(&ask, i)) < 0 ||
-		    daemon_ok(s, "AddTempRoot") < 0 || expect_one(s, "AddTempRoot") < 0)
-			return -1;
-	if (wr_u64(&d->w, WOP_QUERY_VALID_PATHS) < 0 || pathset_write(&ask, &d->w) < 0 ||
-	    (d->minor >= 27 && wr_u64(&d->w, 0) < 0) || daemon_ok(s, "QueryValidPaths") < 0 ||
-	    pathset_read(&valid, &d->r, "valid paths") < 0)
+	if (temp_roots(s, &ask) < 0 || ask_valid(s, &ask, 0) < 0 || pathset_read(&valid, &s->d->r, "valid paths") < 0)
 		return -1;
 	for (i = 0; i < ask.n; i++) {
 		const char *r = pathset_get(&ask, i);

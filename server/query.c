@@ -8,26 +8,19 @@
 
 int query_valid(struct serve *s)
 {
-	struct worker *d = s->d;
 	int lock, subst;
-	size_t i;
 
 	if (rd_bool(&s->in, &lock, "lock") < 0 || rd_bool(&s->in, &subst, "substitute") < 0 ||
 	    request_paths(s, &s->ps, ALLOW_QUERY) < 0)
 		return -1;
-	if (lock && s->write_ok)
-		for (i = 0; i < s->ps.n; i++)
-			if (wr_u64(&d->w, WOP_ADD_TEMP_ROOT) < 0 || wr_cstr(&d->w, pathset_get(&s->ps, i)) < 0 ||
-			    daemon_ok(s, "AddTempRoot") < 0 || expect_one(s, "AddTempRoot") < 0)
-				return -1;
+	if (lock && s->write_ok && temp_roots(s, &s->ps) < 0)
+		return -1;
 	/* substituting adds paths to the store: a key that may neither import
 	 * nor build only asks */
 	subst = subst && s->write_ok && s->pol->substitute && (s->pol->allow & (ALLOW_IMPORT | ALLOW_BUILD));
-	if (wr_u64(&d->w, WOP_QUERY_VALID_PATHS) < 0 || pathset_write(&s->ps, &d->w) < 0 ||
-	    (d->minor >= 27 && wr_u64(&d->w, (uint64_t)subst) < 0) ||
-	    daemon_ok(s, "QueryValidPaths") < 0)
+	if (ask_valid(s, &s->ps, subst) < 0)
 		return -1;
-	return pathlist_copy(&d->r, &s->out, "valid paths");
+	return pathlist_copy(&s->d->r, &s->out, "valid paths");
 }
 
 /* QueryPathInfo: 1 valid (info read, references into refs), 0 invalid. */

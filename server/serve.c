@@ -116,6 +116,28 @@ int expect_one(struct serve *s, const char *req)
 	return v == 1 ? 0 : fail(EXIT_SYSTEM, "%s: nix-daemon answered %llu", req, (unsigned long long)v);
 }
 
+int temp_roots(struct serve *s, const struct pathset *ps)
+{
+	struct worker *d = s->d;
+	size_t i;
+
+	for (i = 0; i < ps->n; i++)
+		if (wr_u64(&d->w, WOP_ADD_TEMP_ROOT) < 0 || wr_cstr(&d->w, pathset_get(ps, i)) < 0 ||
+		    daemon_ok(s, "AddTempRoot") < 0 || expect_one(s, "AddTempRoot") < 0)
+			return -1;
+	return 0;
+}
+
+int ask_valid(struct serve *s, const struct pathset *ps, int subst)
+{
+	struct worker *d = s->d;
+
+	if (wr_u64(&d->w, WOP_QUERY_VALID_PATHS) < 0 || pathset_write(ps, &d->w) < 0 ||
+	    (d->minor >= 27 && wr_u64(&d->w, (uint64_t)subst) < 0))
+		return -1;
+	return daemon_ok(s, "QueryValidPaths");
+}
+
 int path_info(struct serve *s, const char *path, struct pathinfo *in, struct pathset *refs)
 {
 	struct worker *d = s->d;

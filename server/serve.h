@@ -70,6 +70,12 @@ int request_paths(struct serve *s, struct pathset *ps, unsigned op);
 /* The daemon's answer to a request that must succeed. */
 int daemon_ok(struct serve *s, const char *req);
 int expect_one(struct serve *s, const char *req);
+/* AddTempRoot for each path of ps: the daemon's GC keeps them while the
+ * session lasts. */
+int temp_roots(struct serve *s, const struct pathset *ps);
+/* QueryValidPaths of ps sent and its answer begun (the valid paths follow
+ * on s->d->r); subst: the daemon may substitute them. */
+int ask_valid(struct serve *s, const struct pathset *ps, int subst);
 /* QueryPathInfo: 1 valid (info read, references into refs), 0 invalid. */
 int path_info(struct serve *s, const char *path, struct pathinfo *in, struct pathset *refs);
 /* One command: 1 when the client ended the session, 0 after a command, -1 on

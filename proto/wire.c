@@ -93,6 +93,13 @@ int fd_wait(int fd, short ev, const struct deadline *dl, uint64_t start)
 	}
 }
 
+int fd_hung_up(int fd, int ms)
+{
+	struct pollfd p = {fd, 0, 0};
+
+	return poll(&p, 1, ms) > 0 && (p.revents & (POLLERR | POLLHUP | POLLNVAL));
+}
+
 /* The error of a wait that passed its deadline: the peer and what it did
  * not do, for how long, and the limit's name. */
 static int late(int kind, const char *who, const char *verb, const struct deadline *dl, uint64_t start, int *flag)
@@ -107,6 +114,25 @@ static int has_deadline(const struct deadline *dl)
 	return dl->idle_ms || dl->until_ms;
 }
 
+/* A wait of a reader or writer for its descriptor (ev), its idle time
+ * counted from *start (set at the first wait): 0 ready, -1 with the error
+ * (the deadline passed, marked in *late_flag; the client gone; poll). */
+static int await_fd(int fd, short ev, const struct deadline *dl, uint64_t *start, int kind, const char *who,
+		    const char *verb, int *late_flag)
+{
+	int w;
+
+	if (!*start)
+		*start = mono_ms();
+	if ((w = fd_wait(fd, ev, dl, *start)) == 0)
+		return late(kind, who, verb, dl, *start, late_flag);
+	if (w == 2)
+		return fail(EXIT_REFUSED, "the client went away while waiting for %s", who);
+	if (w < 0)
+		return fail_sys("waiting for %s", who);
+	return 0;
+}
+
 /* 1: bytes available; 0: end of input; -1: read error. A non-blocking
  * descriptor is read first when the last read filled the buffer (more is
  * likely there), polled first when it did not (a read would most likely
@@ -115,7 +141,7 @@ static int fill(struct rd *r)
 {
 	uint64_t start = 0;
 	ssize_t n;
-	int w, wait = r->drained && has_deadline(&r->dl);
+	int wait = r->drained && has_deadline(&r->dl);
 
 	if (r->pos < r->len)
 		return 1;
@@ -123,16 +149,8 @@ static int fill(struct rd *r)
 		return 0;
 	r->pos = r->len = 0;
 	for (;;) {
-		if (wait) {
-			if (!start)
-				start = mono_ms();
-			if ((w = fd_wait(r->fd, POLLIN, &r->dl, start)) == 0)
-				return late(r->kind, r->who, "sent nothing", &r->dl, start, &r->timed_out);
-			if (w == 2)
-				return fail(EXIT_REFUSED, "the client went away while waiting for %s", r->who);
-			if (w < 0)
-				return fail_sys("waiting for %s", r->who);
-		}
+		if (wait && await_fd(r->fd, POLLIN, &r->dl, &start, r->kind, r->who, "sent nothing", &r->timed_out) < 0)
+			return -1;
 		n = read(r->fd, r->buf, r->cap);
 		if (n >= 0)
 			break;
@@ -334,21 +352,13 @@ static int wr_out(struct wr *w, const void *p, size_t n)
 	const unsigned char *c = p;
 	uint64_t start = 0;
 	ssize_t k;
-	int r, wait = w->full && has_deadline(&w->dl);
+	int wait = w->full && has_deadline(&w->dl);
 
 	while (n > 0) {
 		/* after a short write the peer is behind: wait for room first
 		 * rather than find none */
-		if (wait) {
-			if (!start)
-				start = mono_ms();
-			if ((r = fd_wait(w->fd, POLLOUT, &w->dl, start)) == 0)
-				return late(w->kind, w->who, "read nothing", &w->dl, start, &w->timed_out);
-			if (r == 2)
-				return fail(EXIT_REFUSED, "the client went away while waiting for %s", w->who);
-			if (r < 0)
-				return fail_sys("waiting for %s", w->who);
-		}
+		if (wait && await_fd(w->fd, POLLOUT, &w->dl, &start, w->kind, w->who, "read nothing", &w->timed_out) < 0)
+			return -1;
 		k = write(w->fd, c, n);
 		if (k > 0) {
 			c += k;

@@ -56,6 +56,9 @@ uint64_t mono_ms(void);
  * having begun at start (mono_ms): 1 ready, 0 the deadline passed, 2 dl's
  * hup_fd hung up, -1 a poll error (errno). */
 int fd_wait(int fd, short ev, const struct deadline *dl, uint64_t start);
+/* 1 when the peer of fd has hung up (or fd is broken), looked for up to ms
+ * milliseconds; 0 otherwise. */
+int fd_hung_up(int fd, int ms);
 
 /* The wire's u64: 8 bytes, little endian. */
 void le64_put(unsigned char b[8], uint64_t v);

@@ -1,6 +1,5 @@
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -309,13 +308,12 @@ static int serve_read(struct worker *d, worker_src src, void *ctx)
  * only when it has to wait. */
 static int client_gone(struct worker *d)
 {
-	struct pollfd p = {d->r.dl.hup_fd, 0, 0};
 	uint64_t now;
 
 	if (d->r.dl.hup_fd <= 0 || (now = mono_ms()) - d->client_checked < 1000)
 		return 0;
 	d->client_checked = now;
-	return poll(&p, 1, 0) > 0 && (p.revents & (POLLERR | POLLHUP | POLLNVAL));
+	return fd_hung_up(d->r.dl.hup_fd, 0);
 }
 
 static int wait_loop(struct worker *d, worker_src src, void *ctx)

@@ -1,4 +1,3 @@
-#include <poll.h>
 #include <stdio.h>
 #include <time.h>
 #include <string.h>
@@ -33,9 +32,6 @@ static uint64_t cap(uint64_t v, uint64_t limit)
  * neither limit set it is the CPU count, as the daemon's own default. */
 static uint64_t slots_hold(struct serve *s, uint64_t n, int *waited)
 {
-	/* the pause watches the client: one that hangs up while its session
-	 * waits ends the session, not a build started later for no one */
-	struct pollfd gone = {s->out.fd, 0, 0};
 	uint64_t held = 1;
 	int noticed = 0;
 
@@ -48,7 +44,10 @@ static uint64_t slots_hold(struct serve *s, uint64_t n, int *waited)
 		if (!noticed++)
 			fprintf(stderr, "nixgate-serve: key %s: waiting for a build slot (max-jobs %u, host-max-jobs %u)\n",
 				s->key, s->pol->max_jobs, s->pol->host_max_jobs);
-		if (poll(&gone, 1, 200) > 0 && (gone.revents & (POLLERR | POLLHUP | POLLNVAL))) {
+		/* the pause watches the client: one that hangs up while its
+		 * session waits ends the session, not a build started later for
+		 * no one */
+		if (fd_hung_up(s->out.fd, 200)) {
 			fail(EXIT_REFUSED, "the client went away while waiting for a build slot");
 			return 0;
 		}
@@ -68,6 +67,20 @@ static uint64_t slots_hold(struct serve *s, uint64_t n, int *waited)
 	return held;
 }
 
+/* Every slot the session holds given back. */
+static void slots_free(struct serve *s)
+{
+	slots_release(s->host_slots);
+	slots_release(s->key_slots);
+}
+
+/* BuildPaths of paths sent to the daemon (its answer is the caller's). */
+static int send_build_paths(struct worker *d, const struct pathset *paths)
+{
+	return wr_u64(&d->w, WOP_BUILD_PATHS) < 0 || pathset_write(paths, &d->w) < 0 ||
+	       (d->minor >= 15 && wr_u64(&d->w, 0) < 0) ? -1 : 0;
+}
+
 /* The daemon's answer to a build request already written, the build
  * holding its slots (slots_hold) while the daemon works on it, each build
  * bounded by nixgate's clock. */
@@ -76,8 +89,7 @@ static int build_wait(struct serve *s, const struct build_opts *o)
 	int r;
 
 	r = worker_build_wait(s->d, o->build_timeout);
-	slots_release(s->host_slots);
-	slots_release(s->key_slots);
+	slots_free(s);
 	return r;
 }
 
@@ -195,22 +207,30 @@ static int soft(struct serve *s, char *msg, size_t max)
 	return 0;
 }
 
+/* A build that does not happen, answered as a failed build: r -1 is a
+ * refusal (soft() makes the line; another failure ends the session), -2
+ * the daemon's error. */
+static int build_failed(struct serve *s, int r)
+{
+	char msg[1024];
+
+	if (r == -1 && soft(s, msg, sizeof msg) < 0)
+		return -1;
+	return wr_u64(&s->out, 1) < 0 || wr_cstr(&s->out, r == -1 ? msg : s->d->errmsg) < 0 ? -1 : 0;
+}
+
 /* The sandbox a build keeps, for a key that is not trusted: no attribute
  * that takes the build out of it (drv_env lists them), and not
  * recursive-nix, which hands the builder a store it can add paths to. */
 static int sandbox_ok(struct serve *s, const struct drvinfo *f)
 {
-	const char *l = f->features, *w;
-	size_t n;
-
 	if (s->pol->trusted)
 		return 0;
 	if (f->weak)
 		return refuse(s, "sandbox", "it uses %s, which weakens the build sandbox; only a trusted key may", f->weak);
-	while ((w = words_next(&l, &n, 0)))
-		if (n == 13 && !memcmp(w, "recursive-nix", 13))
-			return refuse(s, "sandbox", "it requires the feature recursive-nix, which gives the builder "
-				      "a store to add to; only a trusted key may");
+	if (words_has(f->features, "recursive-nix", 13, 0))
+		return refuse(s, "sandbox", "it requires the feature recursive-nix, which gives the builder "
+			      "a store to add to; only a trusted key may");
 	return 0;
 }
 
@@ -397,21 +417,16 @@ static int build_plan(struct serve *s, struct build_opts *o, uint64_t *n)
 static int substitutes_first(struct serve *s)
 {
 	struct worker *d = s->d;
-	char msg[1024];
 	int r;
 
 	if (!reads_drvs(s) || !plan.subst.n)
 		return 0;
-	if (wr_u64(&d->w, WOP_BUILD_PATHS) < 0 || pathset_write(&plan.subst, &d->w) < 0 ||
-	    (d->minor >= 15 && wr_u64(&d->w, 0) < 0))
-		return -1;
-	if ((r = worker_build_wait(d, 0)) == -1)
+	if (send_build_paths(d, &plan.subst) < 0 || (r = worker_build_wait(d, 0)) == -1)
 		return -1;
 	if (r == -2) {
-		if (refuse(s, "substitute", "a substitute it counts on failed, and the daemon would build in its place "
-			   "what this key's rules have not read: %.600s", d->errmsg) < 0 && soft(s, msg, sizeof msg) < 0)
-			return -1;
-		return wr_u64(&s->out, 1) < 0 || wr_cstr(&s->out, msg) < 0 ? -1 : 1;
+		r = refuse(s, "substitute", "a substitute it counts on failed, and the daemon would build in its place "
+			   "what this key's rules have not read: %.600s", d->errmsg);
+		return build_failed(s, r) < 0 ? -1 : 1;
 	}
 	return expect_one(s, "BuildPaths") < 0 ? -1 : 0;
 }
@@ -447,7 +462,7 @@ static int plan_again(struct serve *s)
  * read, before the rest of the request. */
 int build_paths(struct serve *s)
 {
-	char p[PATH_OUTPUTS_MAX + 1], msg[1024];
+	char p[PATH_OUTPUTS_MAX + 1];
 	struct build_opts o;
 	struct worker *d = s->d;
 	uint64_t n, i, jobs;
@@ -467,11 +482,8 @@ int build_paths(struct serve *s)
 	}
 	if ((n == 0 && (need_write(s) < 0 || allowed(s, ALLOW_BUILD) < 0)) || read_build_opts(s, &o) < 0)
 		return -1;
-	if ((r = build_plan(s, &o, &jobs)) < 0) {
-		if (r == -1 && soft(s, msg, sizeof msg) < 0)
-			return -1;
-		return wr_u64(&s->out, 1) < 0 || wr_cstr(&s->out, r == -1 ? msg : d->errmsg) < 0 ? -1 : 0;
-	}
+	if ((r = build_plan(s, &o, &jobs)) < 0)
+		return build_failed(s, r);
 	if ((r = substitutes_first(s)) != 0)
 		return r < 0 ? -1 : 0;
 	/* the options are on the connection already when the plan was asked
@@ -479,31 +491,26 @@ int build_paths(struct serve *s)
 	if (!(jobs = slots_hold(s, jobs, &waited)))
 		return -1;
 	if (reads_drvs(s) && (waited || plan.subst.n) && (r = plan_again(s)) < 0) {
-		slots_release(s->host_slots);
-		slots_release(s->key_slots);
-		if (r == -1 && soft(s, msg, sizeof msg) < 0)
-			return -1;
-		return wr_u64(&s->out, 1) < 0 || wr_cstr(&s->out, r == -1 ? msg : d->errmsg) < 0 ? -1 : 0;
+		slots_free(s);
+		return build_failed(s, r);
 	}
 	if (!plan_asks(s) || jobs != 1) {
 		o.max_jobs = jobs;
 		if (worker_set_options(d, &o) < 0)
 			goto release;
 	}
-	if (wr_u64(&d->w, WOP_BUILD_PATHS) < 0 || pathset_write(&targets, &d->w) < 0 ||
-	    (d->minor >= 15 && wr_u64(&d->w, 0) < 0))
+	if (send_build_paths(d, &targets) < 0)
 		goto release;
 	r = build_wait(s, &o);
 	if (r == -1)
 		return timed_out(s, NULL);
 	if (r == -2)
-		return wr_u64(&s->out, 1) < 0 || wr_cstr(&s->out, d->errmsg) < 0 ? -1 : 0;
+		return build_failed(s, r);
 	if (expect_one(s, "BuildPaths") < 0)
 		return -1;
 	return wr_u64(&s->out, 0);
 release:
-	slots_release(s->host_slots);
-	slots_release(s->key_slots);
+	slots_free(s);
 	return -1;
 }
 
@@ -537,8 +544,7 @@ int build_derivation(struct serve *s)
 			return -1;
 		if (worker_set_options(d, &o) < 0 || wr_u64(&d->w, WOP_BUILD_DERIVATION) < 0 ||
 		    wr_cstr(&d->w, path) < 0 || wr_bytes(&d->w, drv.buf, drv.len) < 0 || wr_u64(&d->w, 0) < 0) {
-			slots_release(s->host_slots);
-			slots_release(s->key_slots);
+			slots_free(s);
 			return -1;
 		}
 		r = build_wait(s, &o);

@@ -16,7 +16,7 @@ FUZZ    := $(wildcard tests/fuzz/fuzz_*.c)
 HEADERS := $(wildcard */*.h tests/*/*.h)
 UNITSRC := $(PROTO) $(filter-out server/main.c,$(SERVER)) $(filter-out client/main.c,$(CLIENT)) $(UNIT)
 # What a fuzz harness links with: no main, no sandbox.
-FUZZLIB := tests/fuzz/harness.c $(PROTO) $(filter-out server/main.c,$(wildcard server/*.c)) \
+FUZZLIB := tests/fuzz/harness.c $(PROTO) $(filter-out server/main.c server/privsep.c,$(wildcard server/*.c)) \
            $(filter-out client/main.c,$(CLIENT))
 
 obj = $(patsubst %.c,$(B)/obj/%.o,$(1))

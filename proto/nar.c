@@ -1,5 +1,6 @@
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "err.h"
 #include "nar.h"
@@ -251,4 +252,40 @@ ssize_t nar_feed(struct nar *n, const unsigned char *p, size_t len)
 	}
 	n->total += i;
 	return (ssize_t)i;
+}
+
+/* The one layout a single regular file has: magic, "(", "type", "regular",
+ * "contents", its length; then its bytes, zero padding, ")". */
+int nar_one_file(int fd, uint64_t size, uint64_t *off, uint64_t *len)
+{
+	static const char *const head[] = {"nix-archive-1", "(", "type", "regular", "contents"};
+	unsigned char want[96], got[96], tail[24];
+	uint64_t n, pad;
+	size_t i, k = 0, l;
+
+	for (i = 0; i < sizeof head / sizeof *head; i++) {
+		l = strlen(head[i]);
+		memset(want + k, 0, 8 + ((l + 7) & ~(size_t)7));
+		le64_put(want + k, l);
+		memcpy(want + k + 8, head[i], l);
+		k += 8 + ((l + 7) & ~(size_t)7);
+	}
+	if (size < k + 8 + 16 || pread(fd, got, k + 8, 0) != (ssize_t)(k + 8))
+		return size < k + 8 + 16 ? 1 : -1;
+	if (memcmp(want, got, k))
+		return 1;
+	n = le64_get(got + k);
+	pad = (8 - n % 8) % 8;
+	if (n > size || size - (k + 8 + 16) - pad != n)
+		return 1;
+	memset(want, 0, sizeof want);
+	le64_put(want + pad, 1);
+	want[pad + 8] = ')';
+	if (pread(fd, tail, pad + 16, (off_t)(k + 8 + n)) != (ssize_t)(pad + 16))
+		return -1;
+	if (memcmp(tail, want, pad + 16))
+		return 1;
+	*off = k + 8;
+	*len = n;
+	return 0;
 }

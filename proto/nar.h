@@ -47,4 +47,9 @@ int nar_done(const struct nar *n);
  * announces (a file's contents, with padding): the least the NAR can be. */
 uint64_t nar_claimed(const struct nar *n);
 
+/* Whether the NAR of size bytes in fd is exactly one regular file, not
+ * executable, by its bytes' layout alone (no parser): 0 yes, its contents
+ * at *off, *len bytes; 1 no; -1 a read error. */
+int nar_one_file(int fd, uint64_t size, uint64_t *off, uint64_t *len);
+
 #endif

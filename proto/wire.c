@@ -143,10 +143,16 @@ static int fill(struct rd *r)
 	ssize_t n;
 	int wait = r->drained && has_deadline(&r->dl);
 
+	if (r->tee_failed)
+		return -1;
 	if (r->pos < r->len)
 		return 1;
 	if (r->fd < 0)
 		return 0;
+	if (r->tee && wr_flush(r->tee) < 0) {
+		r->tee_failed = 1;
+		return -1;
+	}
 	r->pos = r->len = 0;
 	for (;;) {
 		if (wait && await_fd(r->fd, POLLIN, &r->dl, &start, r->kind, r->who, "sent nothing", &r->timed_out) < 0)
@@ -156,10 +162,13 @@ static int fill(struct rd *r)
 			break;
 		if (errno == EINTR)
 			continue;
-		if (errno != EAGAIN)
+		if (errno != EAGAIN) {
+			r->ended = 1;
 			return fail_sys("reading from %s", r->who);
+		}
 		wait = 1;
 	}
+	r->ended = n == 0;
 	r->len = (size_t)n;
 	r->drained = (size_t)n < r->cap;
 	return n > 0;
@@ -190,8 +199,15 @@ int rd_peek(struct rd *r, const unsigned char **p, size_t *got)
 	return 0;
 }
 
+static void tee(struct rd *r, size_t k)
+{
+	if (r->tee && !r->tee_failed && wr_bytes(r->tee, r->p + r->pos, k) < 0)
+		r->tee_failed = 1;
+}
+
 void rd_consume(struct rd *r, size_t k)
 {
+	tee(r, k);
 	r->pos += k;
 	r->count += k;
 }
@@ -207,6 +223,9 @@ int rd_chunk(struct rd *r, const unsigned char **p, size_t *got, uint64_t want)
 		n = (size_t)want;
 	*p = r->p + r->pos;
 	*got = n;
+	tee(r, n);
+	if (r->tee_failed)
+		return -1;
 	r->pos += n;
 	r->count += n;
 	return 0;

@@ -36,6 +36,11 @@ struct rd {
 	struct deadline dl;
 	int timed_out;          /* the last failure was the deadline's */
 	int drained;            /* the last read took all there was: poll first */
+	int ended;              /* a read found the end of input or failed */
+	/* Every byte consumed is copied here (NULL: none), and what it holds is
+	 * sent before the reader waits: a relay that parses what it forwards. */
+	struct wr *tee;
+	int tee_failed;
 };
 
 struct wr {

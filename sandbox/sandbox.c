@@ -14,25 +14,54 @@
 #include "err.h"
 #include "sandbox.h"
 
-enum { ANY, FD_IN, FD_OUT, FD_ERR, FD_DAEMON, FD_SPOOL, FD_AUDIT, NO_EXEC, FD_SLOTS };
+enum { ANY, FD_IN, FD_OUT, FD_ERR, FD_DAEMON, FD_SPOOL, FD_AUDIT, NO_EXEC, FD_SLOTS, FD_CHAN, FD_ERRPIPE,
+       PID_PARSER };
 
 struct allow {
 	const char *name;
-	int arg;     /* ANY, which descriptor argument 0 must be, or NO_EXEC */
+	int arg;     /* ANY, what argument 0 must be, or NO_EXEC */
 	const char *why;
 };
 
-static const struct allow table[] = {
+/* The parser reads the network: it may read the client and write to the
+ * monitor, and little else. */
+static const struct allow parser_table[] = {
 	{"read", FD_IN, "the client's requests"},
+	{"read", FD_CHAN, "the monitor's go-ahead"},
+	{"write", FD_CHAN, "the requests, forwarded to the monitor"},
+	{"write", FD_ERRPIPE, "its last error, to the monitor"},
+	{"mmap", NO_EXEC, "malloc, never executable"},
+	{"mprotect", NO_EXEC, "malloc, never executable"},
+	{"munmap", ANY, "free"},
+	{"mremap", ANY, "realloc"},
+	{"madvise", ANY, "free"},
+	{"brk", ANY, "malloc"},
+	{"poll", ANY, "the idle timeout: waiting for the client"},
+	{"ppoll", ANY, "poll where the C library makes it ppoll"},
+	{"clock_gettime", ANY, "deadlines"},
+	{"rt_sigprocmask", ANY, "abort"},
+	{"rt_sigreturn", ANY, "signal return"},
+	{"exit", ANY, "exit"},
+	{"exit_group", ANY, "exit"},
+};
+
+/* The monitor holds the daemon socket: it reads only the parser and the
+ * daemon, and writes the client's answers. */
+static const struct allow monitor_table[] = {
+	{"read", FD_CHAN, "the requests, as the parser forwards them"},
+	{"read", FD_ERRPIPE, "the parser's last error"},
 	{"read", FD_DAEMON, "the daemon's replies"},
+	{"write", FD_CHAN, "the go-ahead to the parser"},
 	{"write", FD_OUT, "replies to the client"},
 	{"write", FD_ERR, "errors and build logs"},
 	{"write", FD_DAEMON, "requests to the daemon"},
 	{"write", FD_AUDIT, "the audit log"},
 	{"writev", FD_ERR, "stdio's unbuffered stderr"},
-	{"pread64", FD_SPOOL, "ImportPaths: the spooled NAR"},
-	{"pwrite64", FD_SPOOL, "ImportPaths: spooling a NAR"},
-	{"ftruncate", FD_SPOOL, "ImportPaths: reusing the spool"},
+	{"pread64", FD_SPOOL, "imports: the spooled NAR"},
+	{"pwrite64", FD_SPOOL, "imports: spooling a NAR"},
+	{"ftruncate", FD_SPOOL, "imports: reusing the spool"},
+	{"wait4", PID_PARSER, "the parser's end"},
+	{"kill", PID_PARSER, "a parser that lingers after closing its channel"},
 	{"mmap", NO_EXEC, "malloc, never executable"},
 	{"mprotect", NO_EXEC, "malloc, never executable"},
 	{"munmap", ANY, "free"},
@@ -54,6 +83,8 @@ static const struct allow table[] = {
 	{"exit_group", ANY, "exit"},
 };
 
+#define N(t) (sizeof t / sizeof *t)
+
 static int fd_of(const struct sandbox_fds *f, int which)
 {
 	switch (which) {
@@ -63,13 +94,16 @@ static int fd_of(const struct sandbox_fds *f, int which)
 	case FD_DAEMON: return f->daemon;
 	case FD_SPOOL: return f->spool;
 	case FD_AUDIT: return f->audit;
+	case FD_CHAN: return f->chan;
+	case FD_ERRPIPE: return f->errpipe;
+	case PID_PARSER: return f->parser > 0 ? (int)f->parser : -1;
 	}
 	return -1;
 }
 
 static int highest_fd(const struct sandbox_fds *f)
 {
-	int m = f->err, w[] = {f->in, f->out, f->daemon, f->spool, f->audit};
+	int m = f->err, w[] = {f->in, f->out, f->daemon, f->spool, f->audit, f->chan, f->errpipe};
 	size_t i;
 
 	for (i = 0; i < sizeof w / sizeof *w; i++)
@@ -107,7 +141,7 @@ static int limits(const struct sandbox_fds *f)
  * none. The descriptors already open stay usable. */
 struct ll_attr { uint64_t fs, net, scoped; };
 
-static int landlock(void)
+int sandbox_landlock(void)
 {
 #ifdef SYS_landlock_create_ruleset
 	struct ll_attr a = {0, 0, 0};
@@ -135,7 +169,7 @@ static int landlock(void)
 	return 0;
 }
 
-static int seccomp(const struct sandbox_fds *f)
+static int seccomp(const struct allow *table, size_t n, const struct sandbox_fds *f)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
 	size_t i;
@@ -146,7 +180,7 @@ static int seccomp(const struct sandbox_fds *f)
 		return fail(EXIT_SYSTEM, "sandbox: seccomp_init failed");
 	if (seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS) < 0)
 		r = -1;
-	for (i = 0; r == 0 && i < sizeof table / sizeof *table; i++) {
+	for (i = 0; r == 0 && i < n; i++) {
 		if ((nr = seccomp_syscall_resolve_name(table[i].name)) == __NR_SCMP_ERROR)
 			continue; /* not on this architecture */
 		if (table[i].arg == ANY)
@@ -171,28 +205,46 @@ static int seccomp(const struct sandbox_fds *f)
 	return 0;
 }
 
-int sandbox_enter(const struct sandbox_fds *f)
+static int enter(const struct allow *table, size_t n, const struct sandbox_fds *f)
 {
-	/* Landlock first: its ruleset needs a descriptor above the NOFILE limit. */
-	if (landlock() < 0 || limits(f) < 0)
+	if (limits(f) < 0)
 		return -1;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return fail_sys("sandbox: PR_SET_NO_NEW_PRIVS");
-	return seccomp(f);
+	return seccomp(table, n, f);
+}
+
+int sandbox_enter_monitor(const struct sandbox_fds *f)
+{
+	return enter(monitor_table, N(monitor_table), f);
+}
+
+int sandbox_enter_parser(const struct sandbox_fds *f)
+{
+	return enter(parser_table, N(parser_table), f);
+}
+
+static void print_table(FILE *o, const char *who, const struct allow *table, size_t n)
+{
+	static const char *argname[] = {"", "client input", "client output", "stderr", "daemon socket",
+					"spool file", "audit log", "no PROT_EXEC", "slot files", "channel",
+					"error pipe", "the parser"};
+	size_t i;
+
+	fprintf(o, "%s seccomp: default kill process (other architectures too); allowed:\n", who);
+	for (i = 0; i < n; i++)
+		fprintf(o, "  %-15s %-14s %s\n", table[i].name, argname[table[i].arg], table[i].why);
 }
 
 void sandbox_print(FILE *o, const struct sandbox_fds *f)
 {
-	static const char *argname[] = {"", "client input", "client output", "stderr", "daemon socket",
-					"spool file", "audit log", "no PROT_EXEC", "slot files"};
-	size_t i;
-
-	fprintf(o, "seccomp: default kill process (other architectures too); allowed:\n");
-	for (i = 0; i < sizeof table / sizeof *table; i++)
-		fprintf(o, "  %-14s %-14s %s\n", table[i].name, argname[table[i].arg], table[i].why);
-	fprintf(o, "rlimits: NPROC 0, NOFILE highest descriptor + 1 (%d), FSIZE %llu when a file "
-		   "is written (spool, audit, redirected output), else 0\n", highest_fd(f) + 1, (unsigned long long)f->fsize_max);
-	fprintf(o, "landlock: every filesystem access the kernel knows handled, none granted; TCP bind "
+	fprintf(o, "two processes: the parser reads the client and holds nothing else; the monitor holds the "
+		   "daemon socket and decides on what the parser forwards\n");
+	print_table(o, "parser", parser_table, N(parser_table));
+	print_table(o, "monitor", monitor_table, N(monitor_table));
+	fprintf(o, "rlimits (both): NPROC 0, NOFILE highest descriptor + 1, FSIZE %llu when a file "
+		   "is written (spool, audit, redirected output), else 0\n", (unsigned long long)f->fsize_max);
+	fprintf(o, "landlock (both): every filesystem access the kernel knows handled, none granted; TCP bind "
 		   "and connect denied (ABI 4+); abstract sockets and signals scoped (ABI 6+)\n");
-	fprintf(o, "no_new_privs: set\n");
+	fprintf(o, "no_new_privs (both): set\n");
 }

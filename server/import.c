@@ -17,6 +17,19 @@
 
 static unsigned char spoolbuf[WIRE_BUFSZ];
 
+/* The parser's word that the NAR it forwarded passed its checks (upload.c):
+ * without it the NAR is not sent on whole. */
+static int vouched(struct serve *s)
+{
+	uint64_t v;
+
+	if (rd_u64(&s->in, &v) < 0)
+		return -1;
+	if (v != PRIVSEP_NAR_OK)
+		return fail(EXIT_SYSTEM, "the parser did not vouch for the NAR it sent (%llu)", (unsigned long long)v);
+	return 0;
+}
+
 struct narsrc {
 	struct serve *s;
 	int from_spool;
@@ -44,13 +57,7 @@ static int nar_next(struct narsrc *n, const unsigned char **p, size_t *got, size
 		return -1;
 	n->left -= *got;
 	s->req.bytes += *got;
-	if ((k = nar_feed(&s->nar, *p, *got)) < 0)
-		return refuse(s, "nar", "%s", reason());
-	if ((size_t)k < *got)
-		return fail(EXIT_REFUSED, "the NAR ends before its declared size");
-	if (n->left == 0 && !nar_done(&s->nar))
-		return fail(EXIT_REFUSED, "the NAR does not end within its declared size");
-	return 0;
+	return n->left == 0 ? vouched(s) : 0;
 }
 
 static int tunnel(void *ctx, unsigned char *buf, size_t max, size_t *got)
@@ -135,7 +142,7 @@ static uint64_t nar_max(struct serve *s)
 }
 
 /* at_least: size is what the NAR has announced so far, not all of it. */
-static int nar_size_ok(struct serve *s, uint64_t size, int at_least)
+int nar_size_ok(struct serve *s, uint64_t size, int at_least)
 {
 	if (size > nar_max(s))
 		return refuse(s, s->pol->max_nar_size || !s->pol->trusted ? "max-nar-size" : "nar-size",
@@ -222,18 +229,20 @@ static int fetch_drv(void *ctx, const char *path, char **text, size_t *len)
  * references were found valid before its NAR was read. */
 static int drv_import_ok(struct serve *s, const struct addinfo *a, const struct pathset *refs)
 {
-	uint64_t len = s->nar.root_len;
+	uint64_t len, off;
 	char why[768], *text;
 	int r;
 
-	if (s->nar.root != NAR_REGULAR || s->nar.root_exec)
+	if ((r = nar_one_file(s->spool_fd, a->nar_size, &off, &len)) < 0)
+		return -1;
+	if (r == 1)
 		return refuse(s, "import", "a derivation must be one regular, non-executable file");
 	if (len > ATERM_MAX)
 		return refuse(s, "import", "its derivation of %llu bytes is over the limit of %u", (unsigned long long)len,
 			      ATERM_MAX);
 	if (!(text = malloc(len + 1)))
 		return fail(EXIT_SYSTEM, "out of memory for a derivation of %llu bytes", (unsigned long long)len);
-	if (pread(s->spool_fd, text, len, (off_t)s->nar.root_off) != (ssize_t)len)
+	if (pread(s->spool_fd, text, len, (off_t)off) != (ssize_t)len)
 		r = fail_sys("reading the import spool file");
 	else if ((r = drv_path_own(a->path, text, len, refs, why, sizeof why)) == 0)
 		r = drv_outputs_own(a->path, text, len, fetch_drv, s->d, 0, why, sizeof why);
@@ -245,36 +254,22 @@ static int drv_import_ok(struct serve *s, const struct addinfo *a, const struct 
 	return r == 1 ? refuse(s, "import", "%s", why) : r;
 }
 
-/* A NAR of known size from the client into the spool file, validated as
- * it passes (and its content address, k not NULL); its hash must be the
- * declared one. */
-static int spool_known(struct serve *s, const struct addinfo *a, struct narsrc *src, struct cacheck *k)
+/* A NAR of known size from the parser into the spool file; the parser has
+ * checked it on the way and vouches for it at its end (vouched). */
+static int spool_known(struct serve *s, struct narsrc *src)
 {
-	struct sha256 st;
-	unsigned char got_hash[SHA256_BYTES];
-	char want[HASH_TEXT_MAX], got[HASH_TEXT_MAX];
 	const unsigned char *p;
 	uint64_t off = 0;
 	size_t n;
 
 	if (ftruncate(s->spool_fd, 0) < 0)
 		return fail_sys("truncating the spool file");
-	sha256_init(&st);
 	while (src->left > 0) {
 		if (nar_next(src, &p, &n, sizeof spoolbuf) < 0)
 			return -1;
-		sha256_update(&st, p, n);
-		if (k)
-			cacheck_nar(k, p, n);
 		if (pwrite(s->spool_fd, p, n, (off_t)off) != (ssize_t)n)
 			return fail_sys("writing the spool file");
 		off += n;
-	}
-	sha256_final(&st, got_hash);
-	if (memcmp(got_hash, a->hash, SHA256_BYTES)) {
-		hash_fmt32(want, a->hash);
-		hash_fmt32(got, got_hash);
-		return refuse(s, "nar-hash", "NAR hash mismatch for '%s': declared %s, got %s", a->path, want, got);
 	}
 	return 0;
 }
@@ -284,23 +279,10 @@ static int spool_known(struct serve *s, const struct addinfo *a, struct narsrc *
  * bytes of an import it refuses in the store. */
 static int add_untrusted(struct serve *s, struct addinfo *a, struct narsrc *src)
 {
-	static struct cacheck k;
-	char why[768];
-	int r, ca = a->ca[0] != 0;
-
 	if (s->spool_fd < 0)
 		return fail(EXIT_SYSTEM, "an import from a key that is not trusted needs a spool file, and none "
 			    "could be opened");
-	if (ca && cacheck_init(&k, a->ca, a->path, &s->nar) < 0)
-		return -1;
-	r = spool_known(s, a, src, ca ? &k : NULL);
-	if (ca && r == 0 && (r = cacheck_done(&k, cacheck_suffix(s->d->version), why, sizeof why)) == 1)
-		r = refuse(s, "import", "%s", why);
-	if (ca)
-		cacheck_free(&k);
-	if (r == 0 && storepath_is_drv(a->path))
-		r = drv_import_ok(s, a, &s->ps);
-	if (r != 0)
+	if (spool_known(s, src) < 0 || (storepath_is_drv(a->path) && drv_import_ok(s, a, &s->ps) < 0))
 		return -1;
 	src->from_spool = 1;
 	src->off = 0;
@@ -330,10 +312,9 @@ int add_to_store_nar(struct serve *s)
 	note(s, a.path);
 	if (a.nar_size == 0)
 		return fail(EXIT_REFUSED, "AddToStoreNar: '%s' has a NAR size of 0", a.path);
-	if (import_ok(s, &a, &s->ps) < 0)
+	if (import_ok(s, &a, &s->ps) < 0 || serve_go(s) < 0)
 		return -1;
 	src.left = a.nar_size;
-	nar_init(&s->nar);
 	if (!s->pol->trusted)
 		return add_untrusted(s, &a, &src);
 	/* A NAR that fails the daemon's checks after it has started writing
@@ -341,7 +322,7 @@ int add_to_store_nar(struct serve *s)
 	 * behaviour). Up to SPOOL_SMALL_MAX it is checked whole before the
 	 * daemon sees any of it; larger ones stream. */
 	if (a.nar_size <= SPOOL_SMALL_MAX && s->spool_fd >= 0) {
-		if (spool_known(s, &a, &src, NULL) < 0)
+		if (spool_known(s, &src) < 0)
 			return -1;
 		src.from_spool = 1;
 		src.off = 0;
@@ -352,36 +333,40 @@ int add_to_store_nar(struct serve *s)
 	return wr_u64(&s->out, 1);
 }
 
-/* One NAR of the export format into the spool file, validated and hashed. */
+/* One NAR of the export format into the spool file, hashed: it comes from
+ * the parser in frames (upload.c), checked there, measured here too. */
 static int spool_nar(struct serve *s, struct addinfo *a)
 {
 	struct sha256 st;
 	const unsigned char *p;
+	uint64_t len;
 	size_t got;
-	ssize_t k;
 
 	if (s->spool_fd < 0)
 		return fail(EXIT_SYSTEM, "ImportPaths needs a spool file and none could be opened");
 	if (ftruncate(s->spool_fd, 0) < 0)
 		return fail_sys("truncating the import spool file");
 	sha256_init(&st);
-	nar_init(&s->nar);
 	a->nar_size = 0;
-	while (!nar_done(&s->nar)) {
-		if (rd_peek(&s->in, &p, &got) < 0)
+	for (;;) {
+		if (rd_u64(&s->in, &len) < 0)
 			return -1;
-		if ((k = nar_feed(&s->nar, p, got)) < 0)
+		if (len == 0)
+			break;
+		if (len > WIRE_BUFSZ)
+			return fail(EXIT_SYSTEM, "the parser sent a NAR frame of %llu bytes", (unsigned long long)len);
+		if (nar_size_ok(s, a->nar_size + len, 1) < 0)
 			return -1;
-		/* a file's length is a claim like AddToStoreNar's size: refused
-		 * when it is read, not after the limit's worth of its bytes */
-		if (nar_size_ok(s, nar_claimed(&s->nar), 1) < 0)
-			return -1;
-		sha256_update(&st, p, (size_t)k);
-		if (pwrite(s->spool_fd, p, (size_t)k, (off_t)a->nar_size) != k)
-			return fail_sys("writing the import spool file");
-		a->nar_size += (uint64_t)k;
-		s->req.bytes += (uint64_t)k;
-		rd_consume(&s->in, (size_t)k);
+		while (len > 0) {
+			if (rd_chunk(&s->in, &p, &got, len) < 0)
+				return -1;
+			sha256_update(&st, p, got);
+			if (pwrite(s->spool_fd, p, got, (off_t)a->nar_size) != (ssize_t)got)
+				return fail_sys("writing the import spool file");
+			a->nar_size += got;
+			s->req.bytes += got;
+			len -= got;
+		}
 	}
 	sha256_final(&st, a->hash);
 	return 0;
@@ -401,6 +386,8 @@ int import_paths(struct serve *s)
 		return refuse(s, "import", "ImportPaths cannot prove a path to a key that is not trusted (the export "
 			      "format has no content address or signature); clients of serve protocol 2.5 or newer use "
 			      "AddToStoreNar");
+	if (serve_go(s) < 0)
+		return -1;
 	for (;;) {
 		if (rd_u64(&s->in, &more) < 0)
 			return -1;
@@ -429,7 +416,7 @@ int import_paths(struct serve *s)
 			return -1;
 		src.left = a.nar_size;
 		src.off = 0;
-		if (add_nar(s, &a, &s->ps, &src) < 0)
+		if (add_nar(s, &a, &s->ps, &src) < 0 || serve_go(s) < 0)
 			return -1;
 	}
 	return wr_u64(&s->out, 1);

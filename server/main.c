@@ -13,6 +13,7 @@
 #include "cmd.h"
 #include "err.h"
 #include "policy.h"
+#include "privsep.h"
 #include "sandbox.h"
 #include "serve.h"
 #include "slots.h"
@@ -219,7 +220,7 @@ int main(int argc, char **argv)
 {
 	const char *sock = getenv("NIX_DAEMON_SOCKET_PATH"), *command = NULL;
 	struct cmd c = {CMD_SERVE, 1};
-	struct sandbox_fds fds = {0, 1, 2, -1, -1, -1, SERVE_NAR_MAX};
+	struct sandbox_fds fds = {0, 1, 2, -1, -1, -1, SERVE_NAR_MAX, NULL, 0, -1, -1, 0};
 	const char *policy = NULL, *set[FLAGS_MAX], *val[FLAGS_MAX];
 	int i, r, sandbox = 1, nset = 0;
 	size_t j;
@@ -310,16 +311,20 @@ int main(int argc, char **argv)
 	if (pol.idle_timeout * 1000 + 300000 > WORKER_TIMEOUT_MS)
 		worker_timeout(&dm, pol.idle_timeout * 1000 + 300000);
 	nonblocking();
-	if (!sandbox)
-		fprintf(stderr, "nixgate-serve: key %s: running WITHOUT the sandbox (--no-sandbox)\n", key);
-	else if (sandbox_enter(&fds) < 0)
-		die();
-	rd_init_fd(&sv.in, 0, sv.inbuf, sizeof sv.inbuf, EXIT_REFUSED, "client");
 	wr_init_fd(&sv.out, 1, sv.outbuf, sizeof sv.outbuf, "client");
 	sv.in.dl.idle_ms = sv.out.dl.idle_ms = pol.idle_timeout * 1000;
-	sv.in.dl.what = sv.out.dl.what = "idle-timeout";
+	sv.out.dl.what = "idle-timeout";
 	sv.out.kind = EXIT_REFUSED;
+	snprintf(sv.daemon_version, sizeof sv.daemon_version, "%s", dm.version);
+	if (privsep_start(&sv, &fds, sandbox) < 0)
+		die();
+	if (!sandbox)
+		fprintf(stderr, "nixgate-serve: key %s: running WITHOUT the sandbox (--no-sandbox)\n", key);
+	else if (sandbox_enter_monitor(&fds) < 0)
+		die();
 	r = serve_handshake(&sv);
+	if (r < 0 && sv.in.ended)
+		(void)sv.parser_end(&sv);
 	audit_write(&audit, "key=%s op=session client=2.%u write=%d trusted=%d allow=%s sandbox=%s result=%s", key,
 		    sv.minor, sv.write_ok, pol.trusted, policy_ops(pol.allow), sandbox ? "on" : "OFF",
 		    r < 0 ? "error" : "ok");

@@ -10,8 +10,44 @@
 #include "build.h"
 #include "err.h"
 #include "import.h"
+#include "parser.h"
 #include "query.h"
 #include "serve.h"
+
+static int nixgate_info(struct serve *s);
+
+static const struct command commands[] = {
+	{CMD_QUERY_VALID_PATHS, "QueryValidPaths", parse_query_valid, query_valid},
+	{CMD_QUERY_PATH_INFOS, "QueryPathInfos", parse_query_infos, query_infos},
+	{CMD_DUMP_STORE_PATH, "DumpStorePath", parse_dump_path, dump_path},
+	{CMD_IMPORT_PATHS, "ImportPaths", parse_import_paths, import_paths},
+	{CMD_EXPORT_PATHS, "ExportPaths", parse_export_paths, export_paths},
+	{CMD_BUILD_PATHS, "BuildPaths", parse_build_paths, build_paths},
+	{CMD_QUERY_CLOSURE, "QueryClosure", parse_query_closure, query_closure},
+	{CMD_BUILD_DERIVATION, "BuildDerivation", parse_build_derivation, build_derivation},
+	{CMD_ADD_TO_STORE_NAR, "AddToStoreNar", parse_add_to_store_nar, add_to_store_nar},
+	{CMD_NIXGATE_INFO, "NixgateInfo", parse_nothing, nixgate_info},
+};
+
+const struct command *command_find(uint64_t op)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof commands / sizeof *commands; i++)
+		if (commands[i].op == op)
+			return &commands[i];
+	return NULL;
+}
+
+int serve_go(struct serve *s)
+{
+	unsigned char b[8];
+
+	if (s->peer < 0)
+		return 0;
+	le64_put(b, PRIVSEP_GO);
+	return write_all(s->peer, b, sizeof b) < 0 ? fail_sys("telling the parser to go on") : 0;
+}
 
 int serve_handshake(struct serve *s)
 {
@@ -203,11 +239,6 @@ static int nixgate_info(struct serve *s)
 	return 0;
 }
 
-static const char *cmd_names[] = {
-	"unknown", "QueryValidPaths", "QueryPathInfos", "DumpStorePath", "ImportPaths", "ExportPaths",
-	"BuildPaths", "QueryClosure", "BuildDerivation", "AddToStoreNar"
-};
-
 static uint64_t us_since(const struct timespec *t0)
 {
 	struct timespec t;
@@ -241,6 +272,7 @@ static void audited(struct serve *s, int r, const struct timespec *t0, uint64_t 
 
 int serve_one(struct serve *s)
 {
+	const struct command *c;
 	struct timespec t0;
 	uint64_t trips0, wait0;
 	uint64_t cmd;
@@ -248,30 +280,29 @@ int serve_one(struct serve *s)
 
 	if (wr_flush(&s->out) < 0)
 		return -1;
-	if ((e = rd_at_eof(&s->in)) != 0)
+	if ((e = rd_at_eof(&s->in)) != 0) {
+		/* the parser ends when the client does, or on an error of its own */
+		if (e > 0 && s->parser_end && s->parser_end(s) < 0)
+			e = -1;
 		return e < 0 ? -1 : 1;
+	}
 	if (rd_u64(&s->in, &cmd) < 0)
 		return -1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	trips0 = s->d->round_trips;
 	wait0 = s->d->wait_us;
 	memset(&s->req, 0, sizeof s->req);
-	s->req.op = cmd_names[cmd < sizeof cmd_names / sizeof *cmd_names ? cmd : 0];
-	switch (cmd) {
-	case CMD_QUERY_VALID_PATHS: r = query_valid(s); break;
-	case CMD_QUERY_PATH_INFOS: r = query_infos(s); break;
-	case CMD_DUMP_STORE_PATH: r = dump_path(s); break;
-	case CMD_IMPORT_PATHS: r = import_paths(s); break;
-	case CMD_EXPORT_PATHS: r = export_paths(s); break;
-	case CMD_BUILD_PATHS: r = build_paths(s); break;
-	case CMD_QUERY_CLOSURE: r = query_closure(s); break;
-	case CMD_BUILD_DERIVATION: r = build_derivation(s); break;
-	case CMD_ADD_TO_STORE_NAR: r = add_to_store_nar(s); break;
-	case CMD_NIXGATE_INFO: s->req.op = "NixgateInfo"; r = nixgate_info(s); break;
-	default:
+	if ((c = command_find(cmd))) {
+		s->req.op = c->name;
+		r = c->serve(s);
+	} else {
+		s->req.op = "unknown";
 		r = fail(EXIT_REFUSED, "unknown serve command %llu", (unsigned long long)cmd);
 	}
+	if (r < 0 && s->in.ended && s->parser_end)
+		(void)s->parser_end(s);
 	audited(s, r, &t0, trips0, wait0);
+	if (r == 0 && (wr_flush(&s->out) < 0 || serve_go(s) < 0))
+		r = -1;
 	return r < 0 ? -1 : 0;
 }
-

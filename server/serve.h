@@ -31,7 +31,15 @@ struct req {
 	const char *rule;   /* the policy rule that refused it */
 };
 
+/* The words between parser and monitor besides the requests themselves
+ * (privsep.h): the monitor's go-ahead, and the parser's word that a NAR it
+ * forwarded passed every check. */
+#define PRIVSEP_GO 1
+#define PRIVSEP_NAR_OK 2
+
 struct serve {
+	/* The parser: the client's bytes, teed to the monitor (out's buffer
+	 * holds them). The monitor: what the parser forwards. */
 	struct rd in;
 	struct wr out;
 	struct worker *d;
@@ -48,10 +56,31 @@ struct serve {
 	uint64_t max_jobs;
 	struct pathset ps, seen;
 	struct nar nar;
+	/* The other process (privsep.c): the parser reads go-aheads from it,
+	 * the monitor writes them; -1 in a harness that has no other side. */
+	int peer;
+	/* The monitor: called when the parser's stream ended (s->in.ended) to
+	 * put the parser's own error in place of "closed". */
+	int (*parser_end)(struct serve *s);
+	char daemon_version[64];
 	unsigned char inbuf[WIRE_BUFSZ], outbuf[WIRE_BUFSZ];
 };
 
+/* A serve-protocol request: read whole by the parser, then checked and
+ * performed by the monitor, which reads it again from what the parser
+ * forwarded. */
+struct command {
+	uint64_t op;
+	const char *name;
+	int (*parse)(struct serve *s);
+	int (*serve)(struct serve *s);
+};
+
+const struct command *command_find(uint64_t op);
+
 int serve_handshake(struct serve *s);
+/* The monitor's go-ahead to the parser: the request may go on. */
+int serve_go(struct serve *s);
 
 /* For the request modules (query, import, build). */
 

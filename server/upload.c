@@ -1,0 +1,172 @@
+/* upload: the parser's side of imports. Every byte of a NAR is checked
+ * here before it goes on to the monitor: its structure as it passes, its
+ * size against the key's limit, and at its end its hash and, for a key that
+ * is not trusted, its content address and a derivation's shape. Only then
+ * does the parser vouch for it (PRIVSEP_NAR_OK), and only a NAR vouched for
+ * reaches the daemon from the monitor's spool. */
+#include <string.h>
+
+#include "aterm.h"
+#include "cacheck.h"
+#include "err.h"
+#include "hash.h"
+#include "import.h"
+#include "parser.h"
+#include "sha256.h"
+
+/* The NAR of an AddToStoreNar, of declared size, checked as it is teed. */
+static int pump_known(struct serve *s, uint64_t left, struct sha256 *st, struct cacheck *k)
+{
+	const unsigned char *p;
+	size_t got;
+	ssize_t n;
+
+	while (left > 0) {
+		if (rd_peek(&s->in, &p, &got) < 0)
+			return -1;
+		if (got > left)
+			got = (size_t)left;
+		if ((n = nar_feed(&s->nar, p, got)) < 0)
+			return refuse(s, "nar", "%s", reason());
+		if ((size_t)n < got)
+			return fail(EXIT_REFUSED, "the NAR ends before its declared size");
+		sha256_update(st, p, got);
+		if (k)
+			cacheck_nar(k, p, got);
+		s->req.bytes += got;
+		rd_consume(&s->in, got);
+		left -= got;
+	}
+	if (!nar_done(&s->nar))
+		return fail(EXIT_REFUSED, "the NAR does not end within its declared size");
+	return 0;
+}
+
+/* What the monitor checks again on the spooled bytes, refused here first
+ * with the same words: a derivation is one small regular file. */
+static int drv_shape(struct serve *s)
+{
+	if (s->nar.root != NAR_REGULAR || s->nar.root_exec)
+		return refuse(s, "import", "a derivation must be one regular, non-executable file");
+	if (s->nar.root_len > ATERM_MAX)
+		return refuse(s, "import", "its derivation of %llu bytes is over the limit of %u",
+			      (unsigned long long)s->nar.root_len, ATERM_MAX);
+	return 0;
+}
+
+static int vouch(struct serve *s)
+{
+	return wr_u64(&s->out, PRIVSEP_NAR_OK) < 0 || wr_flush(&s->out) < 0 ? -1 : 0;
+}
+
+int parse_add_to_store_nar(struct serve *s)
+{
+	static struct cacheck k;
+	static unsigned char sigs[SIGS_WIRE_MAX];
+	char path[STORE_PATH_MAX + 1], deriver[STORE_PATH_MAX + 1], h[HASH_TEXT_MAX + 1], ca[CA_MAX + 1];
+	char why[768], want[HASH_TEXT_MAX], got[HASH_TEXT_MAX];
+	unsigned char hash[SHA256_BYTES], got_hash[SHA256_BYTES];
+	uint64_t regtime, size;
+	struct sha256 st;
+	struct wr w;
+	size_t n;
+	int ultimate, r, check_ca;
+
+	wr_init_mem(&w, sigs, sizeof sigs);
+	if (storepath_read(&s->in, path, 0, "path") < 0 || storepath_read(&s->in, deriver, 1, "deriver") < 0 ||
+	    rd_str(&s->in, h, HASH_TEXT_MAX, &n, "nar hash") < 0)
+		return -1;
+	if (hash_parse(hash, h, n) < 0)
+		return fail(EXIT_REFUSED, "AddToStoreNar: '%s' is not a SHA-256 hash", h);
+	if (pathset_read(&s->ps, &s->in, "references") < 0 || rd_u64(&s->in, &regtime) < 0 ||
+	    rd_u64(&s->in, &size) < 0 || rd_bool(&s->in, &ultimate, "ultimate") < 0 || sigs_copy(&s->in, &w) < 0 ||
+	    rd_str(&s->in, ca, CA_MAX, NULL, "content address") < 0)
+		return -1;
+	note(s, path);
+	if (size == 0)
+		return fail(EXIT_REFUSED, "AddToStoreNar: '%s' has a NAR size of 0", path);
+	/* the monitor checks the claim, the references and the limits first */
+	if ((r = parser_wait(s)) != 0)
+		return r;
+	nar_init(&s->nar);
+	check_ca = !s->pol->trusted && ca[0];
+	if (check_ca && cacheck_init(&k, ca, path, &s->nar) < 0)
+		return -1;
+	sha256_init(&st);
+	r = pump_known(s, size, &st, check_ca ? &k : NULL);
+	if (r == 0) {
+		sha256_final(&st, got_hash);
+		if (memcmp(got_hash, hash, SHA256_BYTES)) {
+			hash_fmt32(want, hash);
+			hash_fmt32(got, got_hash);
+			r = refuse(s, "nar-hash", "NAR hash mismatch for '%s': declared %s, got %s", path, want, got);
+		}
+	}
+	if (check_ca && r == 0 && (r = cacheck_done(&k, cacheck_suffix(s->daemon_version), why, sizeof why)) == 1)
+		r = refuse(s, "import", "%s", why);
+	if (check_ca)
+		cacheck_free(&k);
+	if (r == 0 && !s->pol->trusted && storepath_is_drv(path))
+		r = drv_shape(s);
+	return r != 0 ? -1 : vouch(s);
+}
+
+/* ImportPaths (trusted keys only, the monitor decides): the NAR comes
+ * before its metadata, so its size is not known: it goes on in frames of
+ * at most WIRE_BUFSZ, a 0 frame last, the tee off meanwhile. */
+static int pump_frames(struct serve *s)
+{
+	const unsigned char *p;
+	size_t got;
+	ssize_t k;
+
+	nar_init(&s->nar);
+	s->in.tee = NULL;
+	while (!nar_done(&s->nar)) {
+		if (rd_peek(&s->in, &p, &got) < 0)
+			return -1;
+		if ((k = nar_feed(&s->nar, p, got)) < 0)
+			return -1;
+		/* a file's length is a claim like AddToStoreNar's size: refused
+		 * when it is read, not after the limit's worth of its bytes */
+		if (nar_size_ok(s, nar_claimed(&s->nar), 1) < 0)
+			return -1;
+		if (k > 0 && (wr_u64(&s->out, (uint64_t)k) < 0 || wr_bytes(&s->out, p, (size_t)k) < 0))
+			return -1;
+		s->req.bytes += (uint64_t)k;
+		rd_consume(&s->in, (size_t)k);
+	}
+	s->in.tee = &s->out;
+	return wr_u64(&s->out, 0);
+}
+
+int parse_import_paths(struct serve *s)
+{
+	char path[STORE_PATH_MAX + 1], deriver[STORE_PATH_MAX + 1];
+	uint64_t more, magic, legacy_sig;
+	int r;
+
+	if ((r = parser_wait(s)) != 0)
+		return r;
+	for (;;) {
+		if (rd_u64(&s->in, &more) < 0)
+			return -1;
+		if (more == 0)
+			return 0;
+		if (more != 1)
+			return fail(EXIT_REFUSED, "ImportPaths: expected 0 or 1 before a path, got %llu",
+				    (unsigned long long)more);
+		if (pump_frames(s) < 0 || rd_u64(&s->in, &magic) < 0)
+			return -1;
+		if (magic != EXPORT_MAGIC)
+			return fail(EXIT_REFUSED, "ImportPaths: the export magic does not follow the NAR");
+		if (storepath_read(&s->in, path, 0, "path") < 0 || pathset_read(&s->ps, &s->in, "references") < 0 ||
+		    storepath_read(&s->in, deriver, 1, "deriver") < 0 || rd_u64(&s->in, &legacy_sig) < 0)
+			return -1;
+		if (legacy_sig != 0)
+			return fail(EXIT_REFUSED, "ImportPaths: legacy signatures are not supported");
+		note(s, path);
+		if ((r = parser_wait(s)) != 0)
+			return r;
+	}
+}

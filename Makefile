@@ -16,7 +16,7 @@ FUZZ    := $(wildcard tests/fuzz/fuzz_*.c)
 HEADERS := $(wildcard */*.h tests/*/*.h)
 UNITSRC := $(PROTO) $(filter-out server/main.c,$(SERVER)) $(filter-out client/main.c,$(CLIENT)) $(UNIT)
 # What a fuzz harness links with: no main, no sandbox.
-FUZZLIB := tests/fuzz/harness.c $(PROTO) $(filter-out server/main.c server/privsep.c,$(wildcard server/*.c)) \
+FUZZLIB := tests/fuzz/harness.c tests/fuzz/daemoncheck.c $(PROTO) $(filter-out server/main.c server/privsep.c,$(wildcard server/*.c)) \
            $(filter-out client/main.c,$(CLIENT))
 
 obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
@@ -101,3 +101,14 @@ $(B)/sha256-bench: $(call obj,tests/tools/sha256_bench.c proto/sha256.c)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 all: $(B)/sha256-bench
+
+# The test build whose parser tries to connect a socket once in its sandbox:
+# tests/e2e/t_privsep.sh shows it dies by SIGSYS and the session ends.
+$(B)/connect/privsep.o: server/privsep.c $(HEADERS) Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -DNIXGATE_PARSER_CONNECT -Iserver -Isandbox -c -o $@ $<
+
+$(B)/connect-nixgate-serve: $(call obj,$(PROTO) $(filter-out server/privsep.c,$(SERVER))) $(B)/connect/privsep.o
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+all: $(B)/connect-nixgate-serve

@@ -132,13 +132,16 @@ static int parser_ended(struct serve *s)
 		kind = (int)strtol(rec, &sp, 10);
 		if (kind != EXIT_REFUSED)
 			kind = EXIT_SYSTEM;
+		/* the parser's error is the cause; the channel's end, its consequence */
+		err_clear();
 		if (*sp == ' ' && (nl = strchr(sp, '\n'))) {
 			s->req.rule = rule_of(sp + 1, (size_t)(nl - sp - 1));
-			err_clear();
 			return fail(kind, "%s", nl + 1);
 		}
 		return fail(EXIT_SYSTEM, "the parser process ended with an unreadable error record");
 	}
+	if (WIFSIGNALED(st) || WEXITSTATUS(st) != 0)
+		err_clear();
 	if (WIFSIGNALED(st))
 		return fail(EXIT_SYSTEM, "the parser process died by signal %d%s", WTERMSIG(st),
 			    WTERMSIG(st) == SIGSYS ? " (a system call its sandbox does not allow)" : "");

@@ -64,11 +64,13 @@ serve_build() {
 		print u64(0x390c9deb) . u64(0x200 + shift) . u64(6) . u64(scalar @ARGV) . join("", map { str($_) } @ARGV) .
 			u64(0) x 6;' "$@"
 }
-# ps lines of nixgate-serve processes whose command line has KEY (the
-# sanitizer build's name is cut to 15 characters)
+# ps lines of the sessions of KEY: each session's monitor, not its parser
+# (the monitor's child); the sanitizer build's name is cut to 15 characters
 gate_procs() {
-	ps -eo pid=,comm=,args= |
-		awk -v k="--key $1 " '($2 == "nixgate-serve" || $2 == "asan-nixgate-se") && index($0, k)'
+	ps -eo pid=,ppid=,comm=,args= |
+		awk -v k="--key $1 " '($3 == "nixgate-serve" || $3 == "asan-nixgate-se") && index($0, k) {
+			line[$1] = $0; parent[$1] = $2 }
+		END { for (p in line) if (!(parent[p] in line)) print line[p] }'
 }
 
 # A client that asks for a build and goes away (its connection dropped)

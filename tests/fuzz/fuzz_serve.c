@@ -1,6 +1,7 @@
-/* Serve-protocol requests, end to end through server/serve.c: the handshake,
- * then commands until the client's bytes end, with the daemon's replies
- * also taken from the input.
+/* Serve-protocol requests, end to end as nixgate-serve runs them: the
+ * client's bytes through the parser, what it forwards through the monitor,
+ * with the daemon's replies taken from the input, and what reaches the
+ * daemon checked against the policy (daemoncheck.c).
  * Input: config (SESSION_* bits), daemon minor, client length (u32 little
  * endian), the client's bytes, then the daemon's. */
 #include "harness.h"

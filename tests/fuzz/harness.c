@@ -1,11 +1,14 @@
 #include <fcntl.h>
 #include <sodium.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/mman.h>
 
 #include "err.h"
 #include "harness.h"
+#include "parser.h"
 #include "serve.h"
 
 /* Signed the paths of tests/unit/t_trust.c: seeds can carry real signatures. */
@@ -69,44 +72,114 @@ static void policy(struct policy *p, unsigned config)
 			abort();
 }
 
-void session(unsigned config, unsigned minor, const uint8_t *client, size_t clen,
-	     const uint8_t *daemon, size_t dlen)
+/* A memory file for what one side writes, emptied first. */
+static int capture(int *fd, const char *name)
 {
-	static struct serve s;
-	static struct worker d;
-	static struct policy pol;
+	if (*fd < 0 && (*fd = memfd_create(name, MFD_CLOEXEC)) < 0)
+		abort();
+	if (ftruncate(*fd, 0) < 0 || lseek(*fd, 0, SEEK_SET) < 0)
+		abort();
+	return *fd;
+}
+
+static uint8_t *captured(int fd, size_t *n)
+{
+	off_t end = lseek(fd, 0, SEEK_END);
+	uint8_t *b = malloc(end > 0 ? (size_t)end : 1);
+
+	if (end < 0 || !b || pread(fd, b, (size_t)end, 0) != (ssize_t)end)
+		abort();
+	*n = (size_t)end;
+	return b;
+}
+
+static void setup(struct serve *s, struct policy *pol, unsigned config)
+{
 	static struct audit audit;
 	static struct slots slots;
 
 	if (sodium_init() < 0)
 		abort();
-	policy(&pol, config);
+	policy(pol, config);
+	audit.fd = devnull();
+	audit.syslog = 0;
+	audit.pid = 1;
+	s->pol = pol;
+	s->audit = &audit;
+	s->key = "fuzz";
+	s->version = "fuzz";
+	s->peer = -1;
+	s->parser_end = NULL;
+	/* no build limit: a slot is always free, and no file is opened */
+	if (slots_open(&slots, "/nonexistent", "fuzz", 0) < 0)
+		abort();
+	s->key_slots = s->host_slots = &slots;
+	s->write_ok = (config & SESSION_WRITE) != 0;
+	s->max_jobs = 1;
+}
+
+void parser_session(unsigned config, const uint8_t *client, size_t clen, uint8_t **fwd, size_t *flen)
+{
+	static struct serve s;
+	static struct policy pol;
+	static int fd = -1;
+
+	setup(&s, &pol, config);
+	s.d = NULL;
+	s.spool_fd = -1;
+	snprintf(s.daemon_version, sizeof s.daemon_version, "%s", "2.18.1");
+	wr_init_fd(&s.out, fwd ? capture(&fd, "nixgate-fuzz-fwd") : devnull(), s.outbuf, sizeof s.outbuf, "the monitor");
+	rd_init_mem(&s.in, client, clen, EXIT_REFUSED, "client");
+	s.in.tee = &s.out;
+	(void)parser_run(&s);
+	s.in.tee = NULL;
+	(void)wr_flush(&s.out);
+	if (fwd)
+		*fwd = captured(fd, flen);
+	pathset_free(&s.ps);
+	err_clear();
+}
+
+void monitor_session(unsigned config, unsigned minor, const uint8_t *chan, size_t chlen,
+		     const uint8_t *daemon, size_t dlen)
+{
+	static struct serve s;
+	static struct worker d;
+	static struct policy pol;
+	static int fd = -1;
+	uint8_t *sent;
+	size_t n;
+
+	setup(&s, &pol, config);
+	memset(&d, 0, sizeof d);
 	d.fd = -1;
 	d.minor = minor;
 	d.logfd = devnull();
 	rd_init_mem(&d.r, daemon, dlen, EXIT_SYSTEM, "nix-daemon");
-	wr_init_fd(&d.w, devnull(), d.wbuf, sizeof d.wbuf, "nix-daemon");
-	audit.fd = devnull();
-	audit.syslog = 0;
-	audit.pid = 1;
+	wr_init_fd(&d.w, capture(&fd, "nixgate-fuzz-daemon"), d.wbuf, sizeof d.wbuf, "nix-daemon");
 	s.d = &d;
-	s.pol = &pol;
-	s.audit = &audit;
-	s.key = "fuzz";
-	s.version = "fuzz";
-	/* no build limit: a slot is always free, and no file is opened */
-	if (slots_open(&slots, "/nonexistent", "fuzz", 0) < 0)
-		abort();
-	s.key_slots = s.host_slots = &slots;
-	s.write_ok = (config & SESSION_WRITE) != 0;
 	s.spool_fd = spool();
-	s.max_jobs = 1;
-	rd_init_mem(&s.in, client, clen, EXIT_REFUSED, "client");
+	rd_init_mem(&s.in, chan, chlen, EXIT_REFUSED, "client");
 	wr_init_fd(&s.out, devnull(), s.outbuf, sizeof s.outbuf, "client");
 	if (serve_handshake(&s) == 0)
 		while (serve_one(&s) == 0)
 			;
+	(void)wr_flush(&d.w);
+	sent = captured(fd, &n);
+	daemon_check(config, minor, &pol, sent, n);
+	free(sent);
 	pathset_free(&s.ps);
 	pathset_free(&s.seen);
 	err_clear();
+}
+
+void session(unsigned config, unsigned minor, const uint8_t *client, size_t clen,
+	     const uint8_t *daemon, size_t dlen)
+{
+	uint8_t *fwd;
+	size_t n;
+
+	parser_session(config, client, clen, &fwd, &n);
+	monitor_session(config, minor, fwd, n, daemon, dlen);
+	free(fwd);
 }

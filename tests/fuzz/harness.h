@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "policy.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* A descriptor that takes any write, opened once: the harnesses write what a
@@ -25,9 +27,26 @@ enum {
 	SESSION_FEATURES = 16, SESSION_NAR_CAP = 32, SESSION_READ_ONLY = 64
 };
 
-/* One serve session: the client's bytes, and the daemon's replies read from
- * memory by a daemon of protocol 1.minor. Everything is freed afterwards. */
+/* The parser's side of a session (server/parser.c): the client's bytes in,
+ * what it forwards to the monitor out (malloc'd into *fwd, its length in
+ * *flen; fwd NULL: dropped). The monitor always says go. */
+void parser_session(unsigned config, const uint8_t *client, size_t clen, uint8_t **fwd, size_t *flen);
+
+/* The monitor's side: what a parser forwards (chan), and the daemon's
+ * replies read from memory by a daemon of protocol 1.minor. Every request
+ * the monitor sends the daemon is decoded afterwards and checked against
+ * the policy of config (fuzz_monitor.c's daemon_check): a request the
+ * policy forbids aborts. */
+void monitor_session(unsigned config, unsigned minor, const uint8_t *chan, size_t chlen,
+		     const uint8_t *daemon, size_t dlen);
+
+/* The client's bytes through the parser, what it forwards through the
+ * monitor: one session as nixgate-serve runs it. */
 void session(unsigned config, unsigned minor, const uint8_t *client, size_t clen,
 	     const uint8_t *daemon, size_t dlen);
+
+/* What the monitor sent the daemon, checked against the session's policy;
+ * aborts on a request the policy forbids (daemoncheck.c). */
+void daemon_check(unsigned config, unsigned minor, const struct policy *pol, const uint8_t *sent, size_t n);
 
 #endif

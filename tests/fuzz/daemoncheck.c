@@ -1,0 +1,189 @@
+/* daemoncheck: what the monitor sent the daemon, decoded as the daemon
+ * would read it, and held against the session's policy. The monitor is fed
+ * arbitrary bytes as a compromised parser would send: whatever they are,
+ * no request the policy forbids may reach the daemon. A violation aborts,
+ * which libFuzzer reports and the corpus replay fails on. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "claim.h"
+#include "drv.h"
+#include "err.h"
+#include "harness.h"
+#include "hash.h"
+#include "pathinfo.h"
+#include "pathset.h"
+#include "words.h"
+#include "worker.h"
+
+#define FIELD_MAX 65536
+
+static char field[FIELD_MAX + 1];
+
+static void violation(const char *what, uint64_t op)
+{
+	fprintf(stderr, "daemoncheck: %s (worker op %llu)\n", what, (unsigned long long)op);
+	abort();
+}
+
+static int str(struct rd *r)
+{
+	return rd_str(r, field, FIELD_MAX, NULL, "field");
+}
+
+static int strs(struct rd *r, struct pathset *ps)
+{
+	return pathset_read(ps, r, "list");
+}
+
+/* AddToStoreNar from a key that is not trusted: only what import_ok lets
+ * through, a claim that holds, and a NAR of the declared size. */
+static int add_nar(struct rd *r, unsigned minor, const struct policy *pol, uint64_t op)
+{
+	static struct pathset refs;
+	static unsigned char sigs[SIGS_WIRE_MAX];
+	char path[FIELD_MAX + 1], deriver[FIELD_MAX + 1], ca[FIELD_MAX + 1], why[768];
+	unsigned char hash[SHA256_BYTES];
+	uint64_t regtime, size, ultimate, repair, nocheck, len, total = 0;
+	size_t n;
+	struct wr w;
+
+	wr_init_mem(&w, sigs, sizeof sigs);
+	if (rd_str(r, path, FIELD_MAX, NULL, "path") < 0 || rd_str(r, deriver, FIELD_MAX, NULL, "deriver") < 0 ||
+	    rd_str(r, field, FIELD_MAX, &n, "hash") < 0)
+		return -1;
+	if (hash_parse(hash, field, n) < 0)
+		violation("AddToStoreNar with a NAR hash that is not SHA-256", op);
+	if (strs(r, &refs) < 0 || rd_u64(r, &regtime) < 0 || rd_u64(r, &size) < 0 || rd_u64(r, &ultimate) < 0 ||
+	    sigs_copy(r, &w) < 0 || rd_str(r, ca, FIELD_MAX, NULL, "ca") < 0 || rd_u64(r, &repair) < 0 ||
+	    rd_u64(r, &nocheck) < 0)
+		return -1;
+	if (repair)
+		violation("AddToStoreNar with repair", op);
+	if (pol->max_nar_size && size > pol->max_nar_size)
+		violation("AddToStoreNar over max-nar-size", op);
+	if (!pol->trusted) {
+		struct claim c = {path, ca, hash, size, sigs, w.len};
+
+		if (deriver[0] || ultimate || regtime)
+			violation("AddToStoreNar from an untrusted key with a deriver, ultimate or a time", op);
+		if (claim_check(&c, &refs, pol->keys, pol->nkeys, why, sizeof why) != 0)
+			violation("AddToStoreNar from an untrusted key whose claim does not hold", op);
+	}
+	if (!size)
+		violation("AddToStoreNar of size 0", op);
+	/* before 1.23 the NAR goes as answers to the daemon's reads, which
+	 * leave no mark of where they end: the decoding stops here */
+	if (minor < 23)
+		return -1;
+	for (;;) {
+		if (rd_u64(r, &len) < 0)
+			return -1;
+		if (!len)
+			break;
+		total += len;
+		if (rd_skip(r, len) < 0)
+			return -1;
+	}
+	/* a NAR cut short ends the add early, and the daemon fails it */
+	if (total > size)
+		violation("AddToStoreNar with more NAR than declared", op);
+	return 0;
+}
+
+static int build_drv(struct rd *r, const struct policy *pol, uint64_t op)
+{
+	static struct drvwire drv;
+	uint64_t mode;
+	unsigned i;
+
+	if (str(r) < 0 || drvwire_read(&drv, r) < 0 || rd_u64(r, &mode) < 0)
+		return -1;
+	if (!pol->any_system && !words_has(pol->systems, drv.info.system, strlen(drv.info.system), 0))
+		violation("BuildDerivation for a system the key may not build", op);
+	if (!pol->trusted) {
+		for (i = 0; i < drv.info.nout; i++)
+			if (!drv.info.out[i].algo[0])
+				violation("BuildDerivation of an input-addressed derivation from an untrusted key", op);
+	}
+	if (mode)
+		violation("BuildDerivation in a repair or check mode", op);
+	return 0;
+}
+
+void daemon_check(unsigned config, unsigned minor, const struct policy *pol, const uint8_t *sent, size_t n)
+{
+	static struct pathset ps;
+	uint64_t op, v, k, i;
+	struct rd r;
+	int writes = (config & SESSION_WRITE) != 0;
+
+	rd_init_mem(&r, sent, n, EXIT_SYSTEM, "capture");
+	while (rd_at_eof(&r) == 0) {
+		if (rd_u64(&r, &op) < 0)
+			break;
+		switch (op) {
+		case WOP_SET_OPTIONS:
+			for (i = 0; i < 12; i++)
+				if (rd_u64(&r, &v) < 0)
+					goto end;
+			if (rd_u64(&r, &k) < 0)
+				goto end;
+			for (i = 0; i < k; i++)
+				if (str(&r) < 0 || str(&r) < 0)
+					goto end;
+			continue;
+		case WOP_IS_VALID_PATH: case WOP_QUERY_PATH_INFO: case WOP_QUERY_DERIVATION_OUTPUT_MAP:
+			if (str(&r) < 0)
+				goto end;
+			continue;
+		case WOP_NAR_FROM_PATH:
+			/* exports, and the input derivations the monitor reads itself */
+			if (str(&r) < 0)
+				goto end;
+			continue;
+		case WOP_QUERY_VALID_PATHS:
+			if (strs(&r, &ps) < 0 || (minor >= 27 && rd_u64(&r, &v) < 0))
+				goto end;
+			if (minor >= 27 && v && (!writes || !pol->substitute))
+				violation("QueryValidPaths that substitutes for a key that may not", op);
+			continue;
+		case WOP_QUERY_MISSING:
+			if (strs(&r, &ps) < 0)
+				goto end;
+			continue;
+		case WOP_ADD_TEMP_ROOT:
+			if (!writes)
+				violation("AddTempRoot for a client without --write", op);
+			if (str(&r) < 0)
+				goto end;
+			continue;
+		case WOP_ADD_TO_STORE_NAR:
+			if (!writes || !(pol->allow & ALLOW_IMPORT))
+				violation("AddToStoreNar for a key that may not import", op);
+			if (add_nar(&r, minor, pol, op) < 0)
+				goto end;
+			continue;
+		case WOP_BUILD_PATHS:
+			if (!writes || !(pol->allow & ALLOW_BUILD))
+				violation("BuildPaths for a key that may not build", op);
+			if (strs(&r, &ps) < 0 || (minor >= 15 && rd_u64(&r, &v) < 0))
+				goto end;
+			if (minor >= 15 && v)
+				violation("BuildPaths in a repair or check mode", op);
+			continue;
+		case WOP_BUILD_DERIVATION:
+			if (!writes || !(pol->allow & ALLOW_BUILD))
+				violation("BuildDerivation for a key that may not build", op);
+			if (build_drv(&r, pol, op) < 0)
+				goto end;
+			continue;
+		default:
+			violation("a request the monitor never sends", op);
+		}
+	}
+end:
+	pathset_free(&ps);
+	err_clear();
+}

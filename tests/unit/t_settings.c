@@ -103,3 +103,116 @@ void t_settings_info(void)
 	CHECK(!strcmp(values[5], "any") && !strcmp(values[6], "none") && !strcmp(values[11], "true"));
 	CHECK(!strcmp(values[12], "none") && !strcmp(values[7], "none") && !strcmp(values[20], "600"));
 }
+
+#define README_MAX (1 << 20)
+
+/* The text of the first backquoted span in cell (up to |), or "". */
+static void quoted(const char *cell, char *out, size_t n)
+{
+	const char *a = strchr(cell, '`'), *bar = strchr(cell, '|'), *b;
+
+	out[0] = 0;
+	if (!a || (bar && a > bar) || !(b = strchr(a + 1, '`')) || (size_t)(b - a) > n)
+		return;
+	snprintf(out, n, "%.*s", (int)(b - a - 1), a + 1);
+}
+
+/* Each row of README.md's settings table against policy_settings: the
+ * same settings, each flag spelled as the table has it, taking an argument
+ * where the README shows one, and a flag without one setting the value the
+ * README's policy file line gives. */
+void t_settings_readme(void)
+{
+	static char text[README_MAX + 1];
+	static unsigned seen[POLICY_SETTINGS_MAX];
+	unsigned char *raw;
+	char flag[128], line[128], *row, *next, *eq, *sp;
+	const struct setting *s;
+	size_t n, i, rows = 0;
+	int failed;
+
+	/* the runner runs from the source tree (tests/run.sh) */
+	CHECK((raw = slurp(".", "README.md", &n)) != NULL && n < README_MAX);
+	if (!raw || n >= README_MAX)
+		return;
+	memcpy(text, raw, n);
+	text[n] = 0;
+	row = strstr(text, "\n| flag | policy file line |");
+	CHECK(row != NULL);
+	for (row = row ? strchr(row + 1, '\n') : NULL; row && row[1] == '|'; row = next) {
+		row++;
+		next = strchr(row, '\n');
+		if (!strncmp(row, "|---", 4))
+			continue;
+		rows++;
+		failed = check_failed;
+		quoted(row + 1, flag, sizeof flag);
+		quoted(strchr(row + 1, '|') + 1, line, sizeof line);
+		CHECK((eq = strstr(line, " = ")) != NULL);
+		if (!eq)
+			continue;
+		*eq = 0;
+		s = NULL;
+		for (i = 0; i < policy_nsettings; i++)
+			if (!strcmp(policy_settings[i].name, line))
+				s = &policy_settings[i];
+		if (!s) {
+			CHECK(!"README names a setting the table lacks");
+			printf("  README row of '%s'\n", line);
+			continue;
+		}
+		seen[s - policy_settings]++;
+		if ((sp = strchr(flag, ' ')))
+			*sp = 0;
+		CHECK(s->flag && !strcmp(s->flag, flag));
+		CHECK(!sp == (s->flag_value != NULL));
+		CHECK(!s->flag_value || !strcmp(s->flag_value, eq + 3));
+		if (check_failed > failed)
+			printf("  README row of '%s': flag '%s', value '%s'\n", line, flag, eq + 3);
+	}
+	CHECK(rows == policy_nsettings);
+	for (i = 0; i < policy_nsettings; i++)
+		if (seen[i] != 1) {
+			CHECK(seen[i] == 1);
+			printf("  setting %s: %u README rows\n", policy_settings[i].name, seen[i]);
+		}
+}
+
+/* usage names every setting's flag and file spelling; a flag taking a
+ * value is spelled as a name policy_set takes, so main can hand it on and
+ * its errors name the flag. */
+void t_settings_usage(void)
+{
+	static char out[16384];
+	char want[128];
+	struct policy p;
+	FILE *f = fmemopen(out, sizeof out - 1, "w");
+	size_t i;
+
+	CHECK(f != NULL);
+	if (!f)
+		return;
+	policy_usage(f);
+	CHECK(!ferror(f) && ftell(f) < (long)sizeof out - 2);
+	fclose(f);
+	for (i = 0; i < policy_nsettings; i++) {
+		const struct setting *s = &policy_settings[i];
+
+		CHECK(s->flag && policy_flag(s->flag) == s && s->help && *s->help && !strchr(s->help, '\n'));
+		snprintf(want, sizeof want, " %s%s%s ", s->flag, s->flag_value ? "" : " ", s->flag_value ? "" : s->arg);
+		CHECK(strstr(out, want) != NULL);
+		snprintf(want, sizeof want, " %s = %s\n", s->name, s->flag_value ? s->flag_value : s->arg);
+		CHECK(strstr(out, want) != NULL);
+		policy_init(&p);
+		err_clear();
+		if (s->flag_value)
+			CHECK(policy_set(&p, s->name, s->flag_value, FROM_FLAG) == 0);
+		else
+			CHECK(policy_set(&p, s->flag + 2, "", FROM_FLAG) == 0 || !strstr(err_msg(), "unknown setting"));
+		if (check_failed) {
+			printf("  setting %s\n", s->name);
+			return;
+		}
+	}
+	CHECK(policy_flag("--key") == NULL && policy_flag("trusted") == NULL);
+}

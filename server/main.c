@@ -32,26 +32,6 @@ static int slot_fds[2 * SLOTS_MAX];
 static const char *key = "-";
 static char logtag[KEY_MAX + 32];
 
-/* Policy settings given as flags: applied after the file, so they win. */
-static const struct { const char *flag, *setting, *value; } policy_flags[] = {
-	{"--trusted", "trusted", "true"},
-	{"--no-substitute", "substitute", "false"},
-	{"--allow", "allow", NULL},
-	{"--trusted-public-key", "trusted-public-key", NULL},
-	{"--systems", "systems", NULL},
-	{"--features", "features", NULL},
-	{"--max-nar-size", "max-nar-size", NULL},
-	{"--max-build-time", "max-build-time", NULL},
-	{"--max-silent-time", "max-silent-time", NULL},
-	{"--max-log-size", "max-log-size", NULL},
-	{"--audit-log", "audit-log", NULL},
-	{"--max-jobs", "max-jobs", NULL},
-	{"--max-sessions", "max-sessions", NULL},
-	{"--host-max-jobs", "host-max-jobs", NULL},
-	{"--state-dir", "state-dir", NULL},
-	{"--idle-timeout", "idle-timeout", NULL},
-};
-
 static void die(void)
 {
 	struct pollfd p = {2, POLLOUT, 0};
@@ -114,12 +94,9 @@ static void session_slot(void)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: nixgate-serve [--key NAME] [--policy FILE] [--trusted] [--allow LIST]\n"
-			"         [--trusted-public-key KEY]... [--systems LIST] [--features LIST]\n"
-			"         [--max-nar-size SIZE] [--max-build-time DURATION] [--max-silent-time DURATION]\n"
-			"         [--max-log-size SIZE] [--no-substitute] [--audit-log syslog|PATH|none]\n"
-			"         [--max-jobs N] [--max-sessions N] [--host-max-jobs N] [--state-dir PATH] [--idle-timeout DURATION]\n"
-			"         [--daemon-socket PATH] [--no-sandbox] [--print-sandbox] [-c COMMAND]\n");
+	fprintf(stderr, "usage: nixgate-serve [--key NAME] [--policy FILE] [SETTING]... [--daemon-socket PATH]\n"
+			"         [--no-sandbox] [--print-sandbox] [--version] [-c COMMAND]\n");
+	policy_usage(stderr);
 	exit(EXIT_REFUSED);
 }
 
@@ -222,20 +199,18 @@ int main(int argc, char **argv)
 	struct cmd c = {CMD_SERVE, 1};
 	struct sandbox_fds fds = {0, 1, 2, -1, -1, -1, SERVE_NAR_MAX, NULL, 0, -1, -1, 0};
 	const char *policy = NULL, *set[FLAGS_MAX], *val[FLAGS_MAX];
+	const struct setting *st;
 	int i, r, sandbox = 1, nset = 0;
-	size_t j;
 	long cpus;
 
 	std_fds();
 	for (i = 1; i < argc; i++) {
-		for (j = 0; j < sizeof policy_flags / sizeof *policy_flags; j++)
-			if (!strcmp(argv[i], policy_flags[j].flag))
-				break;
-		if (j < sizeof policy_flags / sizeof *policy_flags) {
-			if (nset == FLAGS_MAX || (!policy_flags[j].value && i + 1 == argc))
+		/* policy settings: applied after the file, so they win */
+		if ((st = policy_flag(argv[i]))) {
+			if (nset == FLAGS_MAX || (!st->flag_value && i + 1 == argc))
 				usage();
-			set[nset] = policy_flags[j].setting;
-			val[nset++] = policy_flags[j].value ? policy_flags[j].value : argv[++i];
+			set[nset] = st->flag_value ? st->name : st->flag + 2;
+			val[nset++] = st->flag_value ? st->flag_value : argv[++i];
 		} else if (!strcmp(argv[i], "--key") && i + 1 < argc)
 			key = argv[++i];
 		else if (!strcmp(argv[i], "--policy") && i + 1 < argc)

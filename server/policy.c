@@ -1,38 +1,60 @@
 #include <ctype.h>
 #include <errno.h>
+#include <sodium.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "err.h"
 #include "policy.h"
+#include "slots.h"
 #include "words.h"
 
-enum { S_TRUSTED, S_ALLOW, S_KEYS, S_SYSTEMS, S_FEATURES, S_NAR, S_BUILD_TIME, S_SILENT_TIME,
-       S_LOG_SIZE, S_SUBSTITUTE, S_AUDIT, S_MAX_JOBS, S_HOST_MAX_JOBS, S_STATE_DIR,
-       S_IDLE_TIMEOUT, S_MAX_SESSIONS };
+#define AT(field) offsetof(struct policy, field)
 
-enum { BOOL, OPS, KEYS, WORDS, SIZE, DURATION, TEXT, COUNT };
-
-static const struct { const char *name; int id, type; } settings[] = {
-	{"trusted", S_TRUSTED, BOOL},
-	{"allow", S_ALLOW, OPS},
-	{"trusted-public-key", S_KEYS, KEYS},
-	{"trusted-public-keys", S_KEYS, KEYS},
-	{"systems", S_SYSTEMS, WORDS},
-	{"features", S_FEATURES, WORDS},
-	{"max-nar-size", S_NAR, SIZE},
-	{"max-build-time", S_BUILD_TIME, DURATION},
-	{"max-silent-time", S_SILENT_TIME, DURATION},
-	{"max-log-size", S_LOG_SIZE, SIZE},
-	{"substitute", S_SUBSTITUTE, BOOL},
-	{"audit-log", S_AUDIT, TEXT},
-	{"max-jobs", S_MAX_JOBS, COUNT},
-	{"host-max-jobs", S_HOST_MAX_JOBS, COUNT},
-	{"state-dir", S_STATE_DIR, TEXT},
-	{"idle-timeout", S_IDLE_TIMEOUT, DURATION},
-	{"max-sessions", S_MAX_SESSIONS, COUNT},
+/* In NixgateInfo's order (INFO_POLICY, then INFO_LATE). */
+const struct setting policy_settings[] = {
+	{"trusted", NULL, "--trusted", "true", NULL, KIND_BOOL, SCOPE_KEY, INFO_POLICY,
+	 "like a Nix trusted user: may import unsigned paths and build any derivation", AT(trusted)},
+	{"allow", NULL, "--allow", NULL, "LIST", KIND_OPS, SCOPE_KEY, INFO_POLICY,
+	 "operations: query, export, import, build (default: all four)", AT(allow)},
+	{"systems", NULL, "--systems", NULL, "LIST", KIND_LIST, SCOPE_KEY, INFO_POLICY,
+	 "the systems a build may be for, its inputs included (default: any)", AT(systems), AT(any_system)},
+	{"features", NULL, "--features", NULL, "LIST", KIND_LIST, SCOPE_KEY, INFO_POLICY,
+	 "the requiredSystemFeatures a build may ask for (default: any)", AT(features), AT(any_feature)},
+	{"max-nar-size", NULL, "--max-nar-size", NULL, "SIZE", KIND_SIZE, SCOPE_KEY, INFO_POLICY,
+	 "largest NAR accepted on import (untrusted default: 4G)", AT(max_nar_size)},
+	{"max-build-time", NULL, "--max-build-time", NULL, "DURATION", KIND_DURATION, SCOPE_KEY, INFO_POLICY,
+	 "cap on a build's time (untrusted default: 10h)", AT(max_build_time)},
+	{"max-silent-time", NULL, "--max-silent-time", NULL, "DURATION", KIND_DURATION, SCOPE_KEY, INFO_POLICY,
+	 "cap on a build's time without output (untrusted default: 2h)", AT(max_silent_time)},
+	{"max-log-size", NULL, "--max-log-size", NULL, "SIZE", KIND_SIZE, SCOPE_KEY, INFO_POLICY,
+	 "cap on a build's log size", AT(max_log_size)},
+	{"substitute", NULL, "--no-substitute", "false", NULL, KIND_BOOL, SCOPE_KEY, INFO_POLICY,
+	 "ignore the client's request to substitute on the host", AT(substitute)},
+	{"trusted-public-keys", "trusted-public-key", "--trusted-public-key", NULL, "KEY", KIND_KEYS, SCOPE_KEY,
+	 INFO_POLICY, "a Nix signing key name:base64 whose signature makes an import acceptable (repeatable)"},
+	{"max-jobs", NULL, "--max-jobs", NULL, "N", KIND_COUNT, SCOPE_KEY, INFO_POLICY,
+	 "builds this key runs at once, across its sessions", AT(max_jobs), 0, 256},
+	{"max-sessions", NULL, "--max-sessions", NULL, "N", KIND_COUNT, SCOPE_KEY, INFO_POLICY,
+	 "sessions this key has open at once", AT(max_sessions), 0, 256},
+	{"host-max-jobs", NULL, "--host-max-jobs", NULL, "N", KIND_COUNT, SCOPE_HOST, INFO_POLICY,
+	 "builds all keys run at once", AT(host_max_jobs), 0, 256},
+	/* counted in milliseconds: a year is none in practice */
+	{"idle-timeout", NULL, "--idle-timeout", NULL, "DURATION", KIND_DURATION, SCOPE_KEY, INFO_LATE,
+	 "how long a session may move no byte (default: 10m)", AT(idle_timeout), 0, 366 * 86400ull},
+	{"audit-log", NULL, "--audit-log", NULL, "syslog|PATH|none", KIND_AUDIT, SCOPE_KEY, INFO_NONE,
+	 "where the audit lines go (default: syslog when /dev/log exists)", AT(audit)},
+	{"state-dir", NULL, "--state-dir", NULL, "PATH", KIND_DIR, SCOPE_HOST, INFO_NONE,
+	 "where the slot lock files live (default: " STATE_DIR ")", AT(state_dir)},
 };
+const size_t policy_nsettings = sizeof policy_settings / sizeof *policy_settings;
+
+_Static_assert(sizeof policy_settings / sizeof *policy_settings <= POLICY_SETTINGS_MAX, "from[] too small");
+/* KIND_AUDIT and KIND_DIR values are bounded by AUDIT_SPEC_MAX */
+_Static_assert(sizeof ((struct policy *)0)->audit == AUDIT_SPEC_MAX + 1 &&
+	       sizeof ((struct policy *)0)->state_dir == AUDIT_SPEC_MAX + 1, "text settings' room");
 
 static const char *ops[] = {"query", "export", "import", "build"};
 
@@ -149,72 +171,176 @@ static int keys(struct policy *p, const char *v)
 	return 0;
 }
 
+static const struct setting *find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < policy_nsettings; i++)
+		if (!strcmp(policy_settings[i].name, name) ||
+		    (policy_settings[i].alias && !strcmp(policy_settings[i].alias, name)))
+			return &policy_settings[i];
+	return NULL;
+}
+
+const struct setting *policy_flag(const char *flag)
+{
+	size_t i;
+
+	for (i = 0; i < policy_nsettings; i++)
+		if (policy_settings[i].flag && !strcmp(policy_settings[i].flag, flag))
+			return &policy_settings[i];
+	return NULL;
+}
+
+/* A bound in the largest unit that divides it ("366d"), for messages. */
+static void bound(char *out, size_t n, uint64_t v, const char *units, const uint64_t *factor)
+{
+	size_t i = strlen(units);
+
+	while (i > 0 && v % factor[i - 1])
+		i--;
+	if (i == 0)
+		snprintf(out, n, "%llu", (unsigned long long)v);
+	else
+		snprintf(out, n, "%llu%c", (unsigned long long)(v / factor[i - 1]), units[i - 1]);
+}
+
 int policy_set(struct policy *p, const char *name, const char *v, int from)
 {
-	static const uint64_t sizes[] = {1ull << 10, 1ull << 20, 1ull << 30, 1ull << 40}, times[] = {1, 60, 3600, 86400};
-	size_t i;
-	int id, again;
+	static const uint64_t sizes[] = {1ull << 10, 1ull << 20, 1ull << 30, 1ull << 40}, times[] = {1, 60, 3600, 86400},
+			      one[] = {1};
+	const struct setting *s = find(name);
+	char *at = (char *)p, max[32];
+	const uint64_t *factor = one;
+	const char *units = "", *what = "count";
+	uint64_t n = 0;
+	size_t id;
+	int again;
 
-	for (i = 0; i < sizeof settings / sizeof *settings; i++)
-		if (!strcmp(settings[i].name, name))
-			break;
-	if (i == sizeof settings / sizeof *settings)
+	if (!s)
 		return fail(EXIT_SYSTEM, "unknown setting '%s'", name);
-	id = settings[i].id;
+	at += s->at;
+	id = (size_t)(s - policy_settings);
 	/* a list given again by the same source adds to it (repeated flags);
 	 * a later source replaces it */
 	again = p->from[id] == from;
 	p->from[id] = (unsigned char)from;
-	switch (settings[i].type) {
-	case BOOL:
+	switch (s->kind) {
+	case KIND_BOOL:
 		if (strcmp(v, "true") && strcmp(v, "false"))
 			return fail(EXIT_SYSTEM, "%s must be true or false, not '%s'", name, v);
-		*(id == S_TRUSTED ? &p->trusted : &p->substitute) = !strcmp(v, "true");
+		*(int *)at = !strcmp(v, "true");
 		return 0;
-	case OPS:
+	case KIND_OPS:
 		return allow_list(p, v);
-	case KEYS:
+	case KIND_KEYS:
 		if (!again)
 			p->nkeys = 0;
 		return keys(p, v);
-	case WORDS:
-		if (id == S_SYSTEMS)
-			p->any_system = 0;
+	case KIND_LIST:
+		*(int *)((char *)p + s->any) = 0;
+		return words(at, v);
+	case KIND_SIZE:
+		units = "KMGT", factor = sizes, what = "size";
+		/* fall through */
+	case KIND_DURATION:
+		if (s->kind == KIND_DURATION)
+			units = "smhd", factor = times, what = "duration";
+		/* fall through */
+	case KIND_COUNT:
+		if (number(v, units, factor, &n, what) < 0)
+			return -1;
+		if (s->max && n > s->max) {
+			bound(max, sizeof max, s->max, units, factor);
+			return fail(EXIT_SYSTEM, "%s must be at most %s, not %s", name, max, v);
+		}
+		if (s->kind == KIND_COUNT)
+			*(unsigned *)at = (unsigned)n;
 		else
-			p->any_feature = 0;
-		return words(id == S_SYSTEMS ? p->systems : p->features, v);
-	case SIZE:
-		return number(v, "KMGT", sizes, id == S_NAR ? &p->max_nar_size : &p->max_log_size, "size");
-	case DURATION:
-		if (number(v, "smhd", times, id == S_BUILD_TIME ? &p->max_build_time :
-			   id == S_SILENT_TIME ? &p->max_silent_time : &p->idle_timeout, "duration") < 0)
-			return -1;
-		/* counted in milliseconds: a year is none in practice */
-		if (id == S_IDLE_TIMEOUT && p->idle_timeout > 366 * 86400ull)
-			return fail(EXIT_SYSTEM, "%s must be at most 366d, not %s", name, v);
+			*(uint64_t *)at = n;
 		return 0;
-	case COUNT: {
-		uint64_t n;
-		static const uint64_t one[] = {1};
-
-		if (number(v, "", one, &n, "count") < 0)
-			return -1;
-		if (n > 256)
-			return fail(EXIT_SYSTEM, "%s must be at most 256, not %s", name, v);
-		*(id == S_MAX_JOBS ? &p->max_jobs : id == S_MAX_SESSIONS ? &p->max_sessions : &p->host_max_jobs) = (unsigned)n;
+	case KIND_DIR:
+		if (*v != '/' || strlen(v) > AUDIT_SPEC_MAX)
+			return fail(EXIT_SYSTEM, "%s must be an absolute path, not '%s'", name, v);
+		strcpy(at, v);
+		return 0;
+	case KIND_AUDIT:
+		if (!*v || strlen(v) > AUDIT_SPEC_MAX || (strcmp(v, "syslog") && strcmp(v, "none") && *v != '/'))
+			return fail(EXIT_SYSTEM, "%s must be syslog, none or an absolute path, not '%s'", name, v);
+		strcpy(at, v);
 		return 0;
 	}
-	default:
-		if (id == S_STATE_DIR) {
-			if (*v != '/' || strlen(v) > AUDIT_SPEC_MAX)
-				return fail(EXIT_SYSTEM, "state-dir must be an absolute path, not '%s'", v);
-			strcpy(p->state_dir, v);
-			return 0;
+	return fail(EXIT_SYSTEM, "setting %s has no kind", name);
+}
+
+unsigned policy_shown(enum setting_info info)
+{
+	unsigned n = 0;
+	size_t i;
+
+	for (i = 0; i < policy_nsettings; i++)
+		n += policy_settings[i].info == info;
+	return n;
+}
+
+const char *policy_show(const struct policy *p, const struct setting *s, char *buf, size_t n)
+{
+	const char *at = (const char *)p + s->at;
+	char b64[sodium_base64_ENCODED_LEN(PUBKEY_BYTES, sodium_base64_VARIANT_ORIGINAL)];
+	uint64_t v;
+	unsigned i;
+
+	buf[0] = 0;
+	switch (s->kind) {
+	case KIND_BOOL:
+		return *(const int *)at ? "true" : "false";
+	case KIND_OPS:
+		return policy_ops(*(const unsigned *)at);
+	case KIND_KEYS:
+		for (i = 0; i < p->nkeys; i++) {
+			sodium_bin2base64(b64, sizeof b64, p->keys[i].key, PUBKEY_BYTES, sodium_base64_VARIANT_ORIGINAL);
+			snprintf(buf + strlen(buf), n - strlen(buf), "%s%s:%s", i ? " " : "", p->keys[i].name, b64);
 		}
-		if (!*v || strlen(v) > AUDIT_SPEC_MAX || (strcmp(v, "syslog") && strcmp(v, "none") && *v != '/'))
-			return fail(EXIT_SYSTEM, "audit-log must be syslog, none or an absolute path, not '%s'", v);
-		strcpy(p->audit, v);
-		return 0;
+		return buf[0] ? buf : "none";
+	case KIND_LIST:
+		return *(const int *)((const char *)p + s->any) ? "any" : *at ? at : "none";
+	case KIND_SIZE:
+	case KIND_DURATION:
+	case KIND_COUNT:
+		v = s->kind == KIND_COUNT ? *(const unsigned *)at : *(const uint64_t *)at;
+		if (!v)
+			return "none";
+		snprintf(buf, n, "%llu", (unsigned long long)v);
+		return buf;
+	case KIND_DIR:
+	case KIND_AUDIT:
+		return at;
+	}
+	return "";
+}
+
+void policy_usage(FILE *f)
+{
+	static const char *const scopes[] = {
+		[SCOPE_KEY] = "a key's settings (flags win over the policy file)",
+		[SCOPE_HOST] = "the host's settings (the same for every key: in the policy file, before any section)",
+	};
+	char flag[64], line[64];
+	size_t i;
+	int scope;
+
+	for (scope = SCOPE_KEY; scope <= SCOPE_HOST; scope++) {
+		fprintf(f, "%s:\n", scopes[scope]);
+		for (i = 0; i < policy_nsettings; i++) {
+			const struct setting *s = &policy_settings[i];
+
+			if ((int)s->scope != scope)
+				continue;
+			snprintf(flag, sizeof flag, "%s%s%s", s->flag ? s->flag : "(no flag)", s->flag_value ? "" : " ",
+				 s->flag_value ? "" : s->arg);
+			snprintf(line, sizeof line, "%s = %s", s->name, s->flag_value ? s->flag_value : s->arg);
+			fprintf(f, "  %-34s %s\n      %s\n", flag, line, s->help);
+		}
 	}
 }
 

@@ -18,6 +18,48 @@ enum { ALLOW_QUERY = 1, ALLOW_EXPORT = 2, ALLOW_IMPORT = 4, ALLOW_BUILD = 8, ALL
 /* Where a setting came from: a later source overrides an earlier one. */
 enum { FROM_DEFAULT, FROM_FILE, FROM_SECTION, FROM_FLAG };
 
+/* What a setting's value is: how it is parsed and how NixgateInfo shows it. */
+enum setting_kind {
+	KIND_BOOL,      /* true or false */
+	KIND_OPS,       /* operations, see policy_ops */
+	KIND_KEYS,      /* Nix signing keys name:base64 */
+	KIND_LIST,      /* words; unset: any */
+	KIND_SIZE,      /* bytes, K/M/G/T suffix, or none */
+	KIND_DURATION,  /* seconds, s/m/h/d suffix, or none */
+	KIND_COUNT,     /* a number up to 256, or none */
+	KIND_AUDIT,     /* syslog, none or an absolute path */
+	KIND_DIR,       /* an absolute path */
+};
+
+/* A host setting names what all keys share (the host's build slots and
+ * where they live): its place is before any section. */
+enum setting_scope { SCOPE_KEY, SCOPE_HOST };
+
+/* Where NixgateInfo shows a setting: not at all, among the key's policy,
+ * or after the session's load figures, where it was added last (clients
+ * read pairs by name, but the wire stays as it was). */
+enum setting_info { INFO_NONE, INFO_POLICY, INFO_LATE };
+
+/* One setting: the policy file, the flags, usage and NixgateInfo all read
+ * this. */
+struct setting {
+	const char *name;       /* the policy file's key, NixgateInfo's name */
+	const char *alias;      /* another spelling the file takes, or NULL */
+	const char *flag;       /* or NULL */
+	const char *flag_value; /* what a flag without argument sets; NULL: it takes one */
+	const char *arg;        /* the argument's name in usage */
+	enum setting_kind kind;
+	enum setting_scope scope;
+	enum setting_info info;
+	const char *help;       /* one line */
+	size_t at, any;         /* where the value and "unset: any" live in struct policy */
+	uint64_t max;           /* the largest value, 0: no bound */
+};
+
+#define POLICY_SETTINGS_MAX 32
+extern const struct setting policy_settings[];
+extern const size_t policy_nsettings;
+
 struct policy {
 	int trusted;
 	unsigned allow;
@@ -32,7 +74,7 @@ struct policy {
 	unsigned max_jobs, host_max_jobs; /* builds at once: this key's, all keys'; 0: no limit */
 	unsigned max_sessions;            /* this key's sessions at once; 0: no limit */
 	char state_dir[AUDIT_SPEC_MAX + 1]; /* slot files; "" for the default */
-	unsigned char from[16];
+	unsigned char from[POLICY_SETTINGS_MAX]; /* FROM_*, by place in policy_settings */
 };
 
 /* Long enough for a client that keeps its connection between requests
@@ -55,8 +97,20 @@ void policy_untrusted_defaults(struct policy *p);
 /* The safe defaults: untrusted, all four operations, no keys, no caps,
  * the default idle timeout. */
 void policy_init(struct policy *p);
-/* One setting by name; -1 with fail() naming the problem. */
+/* One setting by name (or alias); -1 with fail() naming the problem. */
 int policy_set(struct policy *p, const char *name, const char *value, int from);
+/* The setting a flag sets, or NULL. A flag that takes a value is spelled
+ * "--" and the name or alias, so policy_set takes it without the dashes
+ * and its errors name the flag. */
+const struct setting *policy_flag(const char *flag);
+/* Each flag and policy file line with its help, for usage. */
+void policy_usage(FILE *f);
+/* How many settings NixgateInfo shows at info. */
+unsigned policy_shown(enum setting_info info);
+/* A setting's value as NixgateInfo shows it, in buf (or a constant). */
+const char *policy_show(const struct policy *p, const struct setting *s, char *buf, size_t n);
+/* Room for any value policy_show renders. */
+#define POLICY_SHOW_MAX (POLICY_KEYS_MAX * (KEY_NAME_MAX + 48))
 /* The file's global settings, then the section [key NAME]; every section is
  * checked. Errors name file and line. */
 int policy_load(struct policy *p, const char *file, const char *key);

@@ -195,46 +195,47 @@ static int pair(struct serve *s, const char *name, const char *value)
 	return wr_cstr(&s->out, name) < 0 || wr_cstr(&s->out, value) < 0 ? -1 : 0;
 }
 
-/* A number; none_if_zero for limits, where 0 means none. */
-static int pair_num(struct serve *s, const char *name, uint64_t v, int none_if_zero)
+static int pairs(struct serve *s, const char *const (*p)[2], size_t n)
 {
-	char t[24];
+	size_t i;
 
-	snprintf(t, sizeof t, "%llu", (unsigned long long)v);
-	return pair(s, name, v || !none_if_zero ? t : "none");
+	for (i = 0; i < n; i++)
+		if (pair(s, p[i][0], p[i][1]) < 0)
+			return -1;
+	return 0;
 }
 
+/* The key's settings NixgateInfo shows at info, in the table's order. */
+static int settings(struct serve *s, enum setting_info info)
+{
+	char v[POLICY_SHOW_MAX];
+	size_t i;
+
+	for (i = 0; i < policy_nsettings; i++)
+		if (policy_settings[i].info == info &&
+		    pair(s, policy_settings[i].name, policy_show(s->pol, &policy_settings[i], v, sizeof v)) < 0)
+			return -1;
+	return 0;
+}
+
+/* The session's pairs, then the key's settings, then the host's load
+ * figures, then the settings added after those. */
 static int nixgate_info(struct serve *s)
 {
-	const struct policy *p = s->pol;
-	char keys[POLICY_KEYS_MAX * (KEY_NAME_MAX + 48)] = "";
-	char b64[48];
-	unsigned i;
-
-	for (i = 0; i < p->nkeys; i++) {
-		sodium_bin2base64(b64, sizeof b64, p->keys[i].key, PUBKEY_BYTES, sodium_base64_VARIANT_ORIGINAL);
-		snprintf(keys + strlen(keys), sizeof keys - strlen(keys), "%s%s:%s", i ? " " : "", p->keys[i].name, b64);
-	}
+	char builds[24], host_builds[24], load[32], cores[24];
+	const char *const head[][2] = {{"server", "nixgate-serve"}, {"version", s->version}, {"key", s->key}};
+	const char *const figures[][2] = {{"builds", builds}, {"host-builds", host_builds}, {"load", load},
+					  {"cores", cores}};
+	const size_t nhead = sizeof head / sizeof *head, nfigures = sizeof figures / sizeof *figures;
 	struct sysinfo si;
-	char load[32];
 
+	snprintf(builds, sizeof builds, "%u", slots_busy(s->key_slots));
+	snprintf(host_builds, sizeof host_builds, "%u", slots_busy(s->host_slots));
 	snprintf(load, sizeof load, "%.2f", sysinfo(&si) == 0 ? (double)si.loads[0] / 65536.0 : -1.0);
-	if (wr_u64(&s->out, 21) < 0 || pair(s, "server", "nixgate-serve") < 0 || pair(s, "version", s->version) < 0 ||
-	    pair(s, "key", s->key) < 0 || pair(s, "trusted", p->trusted ? "true" : "false") < 0 ||
-	    pair(s, "allow", policy_ops(p->allow)) < 0 ||
-	    pair(s, "systems", p->any_system ? "any" : p->systems[0] ? p->systems : "none") < 0 ||
-	    pair(s, "features", p->any_feature ? "any" : p->features[0] ? p->features : "none") < 0 ||
-	    pair_num(s, "max-nar-size", p->max_nar_size, 1) < 0 ||
-	    pair_num(s, "max-build-time", p->max_build_time, 1) < 0 ||
-	    pair_num(s, "max-silent-time", p->max_silent_time, 1) < 0 || pair_num(s, "max-log-size", p->max_log_size, 1) < 0 ||
-	    pair(s, "substitute", p->substitute ? "true" : "false") < 0 ||
-	    pair(s, "trusted-public-keys", keys[0] ? keys : "none") < 0 ||
-	    pair_num(s, "max-jobs", p->max_jobs, 1) < 0 ||
-	    pair_num(s, "max-sessions", p->max_sessions, 1) < 0 || pair_num(s, "host-max-jobs", p->host_max_jobs, 1) < 0 ||
-	    pair_num(s, "builds", slots_busy(s->key_slots), 0) < 0 ||
-	    pair_num(s, "host-builds", slots_busy(s->host_slots), 0) < 0 ||
-	    pair(s, "load", load) < 0 || pair_num(s, "cores", s->max_jobs, 0) < 0 ||
-	    pair_num(s, "idle-timeout", p->idle_timeout, 1) < 0)
+	snprintf(cores, sizeof cores, "%llu", (unsigned long long)s->max_jobs);
+	if (wr_u64(&s->out, nhead + policy_shown(INFO_POLICY) + nfigures + policy_shown(INFO_LATE)) < 0 ||
+	    pairs(s, head, nhead) < 0 || settings(s, INFO_POLICY) < 0 || pairs(s, figures, nfigures) < 0 ||
+	    settings(s, INFO_LATE) < 0)
 		return -1;
 	return 0;
 }

@@ -4,7 +4,7 @@ B      := build
 DEPS   := $(B)/deps
 CC     := musl-gcc
 CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Wshadow -Wno-unused-parameter -Wno-missing-field-initializers \
-          -fstack-protector-strong -D_FORTIFY_SOURCE=2 -I$(DEPS)/include -I$(DEPS)/kinc -Iproto
+          -fstack-protector-strong -D_FORTIFY_SOURCE=2 -I$(DEPS)/include -I$(DEPS)/kinc
 LDFLAGS := -static -L$(DEPS)/lib
 LIBS   := -lsodium -lseccomp
 
@@ -21,11 +21,21 @@ FUZZLIB := tests/fuzz/harness.c tests/fuzz/daemoncheck.c $(PROTO) $(filter-out s
 
 obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 
+# The layering: each directory compiles with only the headers it may use
+# (besides its own, which a quoted include finds first), so a wrong include
+# fails to compile. The tests may see everything.
+INC_proto   := -Iproto
+INC_sandbox := -Iproto -Isandbox
+INC_server  := -Iproto -Isandbox -Iserver
+INC_client  := -Iproto -Iclient
+INC_tests   := -Iproto -Isandbox -Iserver -Iclient -Itests/unit -Itests/fuzz
+inc = $(INC_$(firstword $(subst /, ,$(1))))
+
 all: $(B)/nixgate-serve $(B)/nixgate $(B)/unit $(B)/static-ok
 
 $(B)/obj/%.o: %.c $(HEADERS) Makefile
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Iserver -Isandbox -Iclient -c -o $@ $<
+	$(CC) $(CFLAGS) $(call inc,$<) -c -o $@ $<
 
 $(B)/nixgate-serve: $(call obj,$(PROTO) $(SERVER))
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
@@ -64,20 +74,26 @@ all: $(patsubst tests/fuzz/%.c,$(B)/replay/%,$(FUZZ))
 # ./build.sh fuzz.
 SAN     := -std=c11 -D_GNU_SOURCE -O1 -g -fno-omit-frame-pointer -Wall -Wextra -Wshadow \
            -Wno-unused-parameter -Wno-missing-field-initializers \
-           -fsanitize=address,undefined -fno-sanitize-recover=all -Iproto -Iserver -Isandbox -Iclient
-$(B)/asan-unit: $(UNITSRC) $(HEADERS) Makefile
-	gcc $(SAN) -o $@ $(filter %.c,$^) -lsodium -lseccomp
+           -fsanitize=address,undefined -fno-sanitize-recover=all
+aobj = $(patsubst %.c,$(B)/asan/obj/%.o,$(1))
+
+$(B)/asan/obj/%.o: %.c $(HEADERS) Makefile
+	@mkdir -p $(dir $@)
+	gcc $(SAN) $(call inc,$<) -c -o $@ $<
+
+$(B)/asan-unit: $(call aobj,$(UNITSRC))
+	gcc $(SAN) -o $@ $^ -lsodium -lseccomp
 
 # The server under the sanitizers, for a second run of the end-to-end tests
 # with the sandbox off.
-$(B)/asan-nixgate-serve: $(PROTO) $(SERVER) $(HEADERS) Makefile
-	gcc $(SAN) -o $@ $(filter %.c,$^) -lsodium -lseccomp
+$(B)/asan-nixgate-serve: $(call aobj,$(PROTO) $(SERVER))
+	gcc $(SAN) -o $@ $^ -lsodium -lseccomp
 
 # The client too: it parses what every build host answers (ping, doctor,
 # the build hook), so the same run uses it wherever the tests run nixgate.
 # It has no sandbox of its own, so it runs as shipped.
-$(B)/asan-nixgate: $(PROTO) $(CLIENT) $(HEADERS) Makefile
-	gcc $(SAN) -o $@ $(filter %.c,$^) -lsodium
+$(B)/asan-nixgate: $(call aobj,$(PROTO) $(CLIENT))
+	gcc $(SAN) -o $@ $^ -lsodium
 
 all: $(B)/asan-unit $(B)/asan-nixgate-serve $(B)/asan-nixgate
 
@@ -85,7 +101,7 @@ fobj = $(patsubst %.c,$(B)/fuzz/obj/%.o,$(1))
 
 $(B)/fuzz/obj/%.o: %.c $(HEADERS) Makefile
 	@mkdir -p $(dir $@)
-	clang $(SAN) -fsanitize=fuzzer-no-link -c -o $@ $<
+	clang $(SAN) $(call inc,$<) -fsanitize=fuzzer-no-link -c -o $@ $<
 
 $(B)/fuzz/fuzz_%: $(call fobj,tests/fuzz/fuzz_%.c $(FUZZLIB))
 	clang $(SAN) -fsanitize=fuzzer -o $@ $^ -lsodium
@@ -106,9 +122,32 @@ all: $(B)/sha256-bench
 # tests/e2e/t_privsep.sh shows it dies by SIGSYS and the session ends.
 $(B)/connect/privsep.o: server/privsep.c $(HEADERS) Makefile
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -DNIXGATE_PARSER_CONNECT -Iserver -Isandbox -c -o $@ $<
+	$(CC) $(CFLAGS) $(INC_server) -DNIXGATE_PARSER_CONNECT -c -o $@ $<
 
 $(B)/connect-nixgate-serve: $(call obj,$(PROTO) $(filter-out server/privsep.c,$(SERVER))) $(B)/connect/privsep.o
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 all: $(B)/connect-nixgate-serve
+
+# Proof of the layering: each probe tests/layering/DIR_*.c includes a header
+# that DIR may not see. It must compile with every include path (so it fails
+# for no other reason) and must not with DIR's.
+PROBES := $(wildcard tests/layering/*.c)
+
+$(B)/layering-ok: $(PROBES) $(HEADERS) Makefile
+	@for f in $(PROBES); do \
+		d=$$(basename $$f); d=$${d%%_*}; \
+		case $$d in \
+		proto) i="$(INC_proto)" ;; sandbox) i="$(INC_sandbox)" ;; \
+		server) i="$(INC_server)" ;; client) i="$(INC_client)" ;; \
+		*) echo "$$f: no directory $$d" >&2; exit 1 ;; \
+		esac; \
+		$(CC) $(CFLAGS) $(INC_tests) -fsyntax-only $$f || { echo "$$f does not compile at all" >&2; exit 1; }; \
+		! $(CC) $(CFLAGS) $$i -fsyntax-only $$f 2>/dev/null || \
+			{ echo "layering: $$f compiles with $$d's include paths ($$i)" >&2; exit 1; }; \
+	done; touch $@
+
+layering-check: $(B)/layering-ok
+
+.PHONY: layering-check
+all: $(B)/layering-ok

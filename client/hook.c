@@ -13,6 +13,7 @@
 #include "aterm.h"
 #include "choose.h"
 #include "claim.h"
+#include "daemon.h"
 #include "drvstore.h"
 #include "err.h"
 #include "hook.h"
@@ -341,10 +342,8 @@ static int build(const struct machine *m, const struct ping *pi, const char *drv
 	for (i = 0; i < f.nout; i++)
 		if (f.out[i].path[0] && (!wanted[0] || list_has(wanted, f.out[i].name)))
 			pathset_add(&outs, f.out[i].path, strlen(f.out[i].path));
-	if (wr_u64(&local.w, WOP_QUERY_VALID_PATHS) < 0 || pathset_write(&outs, &local.w) < 0 ||
-	    (local.minor >= 27 && wr_u64(&local.w, 0) < 0) || worker_wait(&local, NULL, NULL) != 0 ||
-	    pathset_read(&valid, &local.r, "valid outputs") < 0)
-		return err_kind() ? -1 : fail(EXIT_SYSTEM, "the local daemon: %s", local.errmsg);
+	if (daemon_valid(&local, &outs, 0, &valid) < 0)
+		return -1;
 	for (i = 0; i < outs.n; i++) {
 		const char *o = pathset_get(&outs, i);
 

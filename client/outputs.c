@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "daemon.h"
 #include "err.h"
 #include "outputs.h"
 
@@ -75,16 +76,6 @@ static int remove_tree(const char *path)
 	return 0;
 }
 
-static int local_valid(struct worker *d, const char *path)
-{
-	uint64_t v;
-
-	if (wr_u64(&d->w, WOP_IS_VALID_PATH) < 0 || wr_cstr(&d->w, path) < 0 || worker_wait(d, NULL, NULL) != 0 ||
-	    rd_u64(&d->r, &v) < 0)
-		return err_kind() ? -1 : fail(EXIT_SYSTEM, "the local daemon: %s", d->errmsg);
-	return v != 0;
-}
-
 static int restore(struct remote *h, struct worker *local, const char *path, const struct pathinfo *in)
 {
 	char *argv[] = { "nix-store", "--restore", (char *)path, NULL };
@@ -94,7 +85,7 @@ static int restore(struct remote *h, struct worker *local, const char *path, con
 	int fd, r;
 
 	/* never a valid path: the caller asked, but a store path is too dear */
-	if ((r = local_valid(local, path)) != 0)
+	if ((r = daemon_is_valid(local, path)) != 0)
 		return r < 0 ? -1 : fail(EXIT_SYSTEM, "%s is already valid here", path);
 	if (remove_tree(path) < 0 || (fd = spawn(argv, &pid)) < 0)
 		return -1;
@@ -138,14 +129,9 @@ static int reg_write(struct wr *w, const char *path, const struct pathinfo *in, 
  * takes no path lock. */
 static int add_sigs(struct worker *d, const char *path, const unsigned char *sigs, size_t len)
 {
-	uint64_t one;
-
 	if (len <= 8)
 		return 0;
-	if (wr_u64(&d->w, WOP_ADD_SIGNATURES) < 0 || wr_cstr(&d->w, path) < 0 || wr_bytes(&d->w, sigs, len) < 0 ||
-	    worker_wait(d, NULL, NULL) != 0 || rd_u64(&d->r, &one) < 0)
-		return err_kind() ? -1 : fail(EXIT_SYSTEM, "the local daemon: %s", d->errmsg);
-	return 0;
+	return daemon_add_signatures(d, path, sigs, len);
 }
 
 int outputs_import(struct remote *h, struct worker *local, const struct pathset *outs)
@@ -207,7 +193,7 @@ undo:
 clean:
 	/* a path that did become valid is the store's now, not debris */
 	for (i = 0; i < done; i++)
-		if (local_valid(local, pathset_get(outs, i)) == 0)
+		if (daemon_is_valid(local, pathset_get(outs, i)) == 0)
 			remove_tree(pathset_get(outs, i));
 out:
 	for (i = 0; i < outs->n; i++)

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "buildresult.h"
+#include "daemon.h"
 #include "err.h"
 #include "nar.h"
 #include "remote.h"
@@ -121,14 +122,11 @@ int remote_valid(struct remote *h, const struct pathset *paths, struct pathset *
 
 int local_info(struct worker *d, const char *path, struct pathinfo *in, struct pathset *refs)
 {
-	uint64_t valid = 1;
+	int r = daemon_path_info(d, path, in, refs);
 
-	if (wr_u64(&d->w, WOP_QUERY_PATH_INFO) < 0 || wr_cstr(&d->w, path) < 0 || worker_wait(d, NULL, NULL) != 0 ||
-	    (d->minor >= 17 && rd_u64(&d->r, &valid) < 0))
-		return err_kind() ? -1 : fail(EXIT_SYSTEM, "the local daemon: %s", d->errmsg);
-	if (!valid)
+	if (r == 0)
 		return fail(EXIT_SYSTEM, "%s is not valid in the local store", path);
-	return pathinfo_read_worker(&d->r, d->minor, in, refs);
+	return r < 0 ? -1 : 0;
 }
 
 int remote_add(struct remote *h, struct worker *local, const char *path)
@@ -148,9 +146,8 @@ int remote_add(struct remote *h, struct worker *local, const char *path)
 	    wr_u64(&h->w, in.nar_size) < 0 || wr_u64(&h->w, (uint64_t)in.ultimate) < 0 ||
 	    wr_bytes(&h->w, in.sigs, in.sigs_len) < 0 || wr_cstr(&h->w, in.ca) < 0)
 		return -1;
-	if (wr_u64(&local->w, WOP_NAR_FROM_PATH) < 0 || wr_cstr(&local->w, path) < 0 ||
-	    worker_wait(local, NULL, NULL) != 0)
-		return err_kind() ? -1 : fail(EXIT_SYSTEM, "the local daemon: %s", local->errmsg);
+	if (daemon_nar_begin(local, path) < 0)
+		return -1;
 	for (left = in.nar_size; left > 0; left -= got)
 		if (rd_chunk(&local->r, &p, &got, left) < 0 || wr_bytes(&h->w, p, got) < 0)
 			return -1;

@@ -6,6 +6,7 @@
 #include "build.h"
 #include "buildresult.h"
 #include "ca.h"
+#include "daemon.h"
 #include "drv.h"
 #include "drvstore.h"
 #include "missing.h"
@@ -72,25 +73,6 @@ static void slots_free(struct serve *s)
 {
 	slots_release(s->host_slots);
 	slots_release(s->key_slots);
-}
-
-/* BuildPaths of paths sent to the daemon (its answer is the caller's). */
-static int send_build_paths(struct worker *d, const struct pathset *paths)
-{
-	return wr_u64(&d->w, WOP_BUILD_PATHS) < 0 || pathset_write(paths, &d->w) < 0 ||
-	       (d->minor >= 15 && wr_u64(&d->w, 0) < 0) ? -1 : 0;
-}
-
-/* The daemon's answer to a build request already written, the build
- * holding its slots (slots_hold) while the daemon works on it, each build
- * bounded by nixgate's clock. */
-static int build_wait(struct serve *s, const struct build_opts *o)
-{
-	int r;
-
-	r = worker_build_wait(s->d, o->build_timeout);
-	slots_free(s);
-	return r;
 }
 
 /* A build nixgate's clock ended: the client hears it as a failed build if
@@ -421,14 +403,14 @@ static int substitutes_first(struct serve *s)
 
 	if (!reads_drvs(s) || !plan.subst.n)
 		return 0;
-	if (send_build_paths(d, &plan.subst) < 0 || (r = worker_build_wait(d, 0)) == -1)
+	if ((r = daemon_build_paths(d, &plan.subst, 0)) == -1)
 		return -1;
 	if (r == -2) {
 		r = refuse(s, "substitute", "a substitute it counts on failed, and the daemon would build in its place "
 			   "what this key's rules have not read: %.600s", d->errmsg);
 		return build_failed(s, r) < 0 ? -1 : 1;
 	}
-	return expect_one(s, "BuildPaths") < 0 ? -1 : 0;
+	return 0;
 }
 
 /* The plan asked for again once the build holds its slots, when it waited
@@ -496,22 +478,19 @@ int build_paths(struct serve *s)
 	}
 	if (!plan_asks(s) || jobs != 1) {
 		o.max_jobs = jobs;
-		if (worker_set_options(d, &o) < 0)
-			goto release;
+		if (worker_set_options(d, &o) < 0) {
+			slots_free(s);
+			return -1;
+		}
 	}
-	if (send_build_paths(d, &targets) < 0)
-		goto release;
-	r = build_wait(s, &o);
+	/* the slots are held while the daemon works on the build */
+	r = daemon_build_paths(d, &targets, o.build_timeout);
+	slots_free(s);
 	if (r == -1)
 		return timed_out(s, NULL);
 	if (r == -2)
 		return build_failed(s, r);
-	if (expect_one(s, "BuildPaths") < 0)
-		return -1;
 	return wr_u64(&s->out, 0);
-release:
-	slots_free(s);
-	return -1;
 }
 
 /* BuildDerivation: the key's permission is checked once the .drv path is
@@ -542,18 +521,16 @@ int build_derivation(struct serve *s)
 	} else {
 		if (!(o.max_jobs = slots_hold(s, 1, &r)))
 			return -1;
-		if (worker_set_options(d, &o) < 0 || wr_u64(&d->w, WOP_BUILD_DERIVATION) < 0 ||
-		    wr_cstr(&d->w, path) < 0 || wr_bytes(&d->w, drv.buf, drv.len) < 0 || wr_u64(&d->w, 0) < 0) {
+		if (worker_set_options(d, &o) < 0) {
 			slots_free(s);
 			return -1;
 		}
-		r = build_wait(s, &o);
+		r = daemon_build_derivation(d, path, &drv, o.build_timeout, &br);
+		slots_free(s);
 		if (r == -1)
 			return timed_out(s, &br);
 		if (r == -2)
 			build_result_set(&br, BUILD_MISC_FAILURE, d->errmsg);
-		else if (build_result_read(&d->r, worker_result_fields(d->minor, 0), &br) < 0)
-			return -1;
 	}
 	/* built outputs: DrvOutput id -> Realisation JSON, passed through */
 	return build_result_write(&s->out, serve_result_fields(s->minor), &br);

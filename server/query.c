@@ -1,6 +1,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "daemon.h"
 #include "err.h"
 #include "drv.h"
 #include "query.h"
@@ -61,8 +62,7 @@ static int nar_from_daemon(struct serve *s, const char *path)
 	size_t got;
 	ssize_t k;
 
-	if (wr_u64(&d->w, WOP_NAR_FROM_PATH) < 0 || wr_cstr(&d->w, path) < 0 ||
-	    daemon_ok(s, "NarFromPath") < 0)
+	if (daemon_nar_begin(d, path) < 0)
 		return -1;
 	nar_init(&s->nar);
 	while (!nar_done(&s->nar)) {
@@ -124,28 +124,24 @@ bad:
 	return -1;
 }
 
-/* Where the bytes of an incoming NAR come from: the client (validated as
- * they pass) or the spool file of ImportPaths (validated on the way in). */
+/* drv's outputs that are valid on the host, into set. The whole map is
+ * read before the first IsValidPath: its answer follows the map's. */
 static int drv_outputs(struct serve *s, const char *drv, struct pathset *set)
 {
-	struct worker *d = s->d;
-	char name[STORE_NAME_MAX + 1], out[STORE_PATH_MAX + 1];
-	uint64_t n, i, valid;
+	static struct outmap m;
+	size_t i;
+	int v;
 
-	if (wr_u64(&d->w, WOP_QUERY_DERIVATION_OUTPUT_MAP) < 0 || wr_cstr(&d->w, drv) < 0 ||
-	    daemon_ok(s, "QueryDerivationOutputMap") < 0 ||
-	    rd_count(&d->r, &n, DRV_OUTPUTS_MAX, "outputs") < 0)
+	if (daemon_output_map(s->d, drv, &m) < 0)
 		return -1;
-	for (i = 0; i < n; i++) {
-		if (rd_str(&d->r, name, STORE_NAME_MAX, NULL, "output name") < 0 ||
-		    storepath_read(&d->r, out, 1, "output path") < 0)
-			return -1;
+	for (i = 0; i < m.n; i++) {
+		const char *out = m.out[i].path;
+
 		if (!out[0])
 			continue;
-		if (wr_u64(&d->w, WOP_IS_VALID_PATH) < 0 || wr_cstr(&d->w, out) < 0 ||
-		    daemon_ok(s, "IsValidPath") < 0 || rd_u64(&d->r, &valid) < 0)
+		if ((v = daemon_is_valid(s->d, out)) < 0)
 			return -1;
-		if (valid && pathset_insert(set, out, strlen(out)) < 0)
+		if (v && pathset_insert(set, out, strlen(out)) < 0)
 			return -1;
 	}
 	return 0;

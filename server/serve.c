@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "build.h"
+#include "daemon.h"
 #include "err.h"
 #include "import.h"
 #include "parser.h"
@@ -133,61 +134,24 @@ int request_paths(struct serve *s, struct pathset *ps, unsigned op)
 	return allowed(s, op);
 }
 
-/* The daemon's answer to a request that must succeed. */
-int daemon_ok(struct serve *s, const char *req)
-{
-	int r = worker_wait(s->d, NULL, NULL);
-
-	if (r == -2)
-		return fail(EXIT_SYSTEM, "%s: nix-daemon: %s", req, s->d->errmsg);
-	return r;
-}
-
-int expect_one(struct serve *s, const char *req)
-{
-	uint64_t v;
-
-	if (rd_u64(&s->d->r, &v) < 0)
-		return -1;
-	return v == 1 ? 0 : fail(EXIT_SYSTEM, "%s: nix-daemon answered %llu", req, (unsigned long long)v);
-}
-
 int temp_roots(struct serve *s, const struct pathset *ps)
 {
-	struct worker *d = s->d;
 	size_t i;
 
 	for (i = 0; i < ps->n; i++)
-		if (wr_u64(&d->w, WOP_ADD_TEMP_ROOT) < 0 || wr_cstr(&d->w, pathset_get(ps, i)) < 0 ||
-		    daemon_ok(s, "AddTempRoot") < 0 || expect_one(s, "AddTempRoot") < 0)
+		if (daemon_add_temp_root(s->d, pathset_get(ps, i)) < 0)
 			return -1;
 	return 0;
 }
 
 int ask_valid(struct serve *s, const struct pathset *ps, int subst)
 {
-	struct worker *d = s->d;
-
-	if (wr_u64(&d->w, WOP_QUERY_VALID_PATHS) < 0 || pathset_write(ps, &d->w) < 0 ||
-	    (d->minor >= 27 && wr_u64(&d->w, (uint64_t)subst) < 0))
-		return -1;
-	return daemon_ok(s, "QueryValidPaths");
+	return daemon_valid_begin(s->d, ps, subst);
 }
 
 int path_info(struct serve *s, const char *path, struct pathinfo *in, struct pathset *refs)
 {
-	struct worker *d = s->d;
-	uint64_t valid = 1;
-
-	if (wr_u64(&d->w, WOP_QUERY_PATH_INFO) < 0 || wr_cstr(&d->w, path) < 0)
-		return -1;
-	if (daemon_ok(s, "QueryPathInfo") < 0)
-		return -1;
-	if (d->minor >= 17 && rd_u64(&d->r, &valid) < 0)
-		return -1;
-	if (!valid)
-		return 0;
-	return pathinfo_read_worker(&d->r, d->minor, in, refs) < 0 ? -1 : 1;
+	return daemon_path_info(s->d, path, in, refs);
 }
 
 static int pair(struct serve *s, const char *name, const char *value)

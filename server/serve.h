@@ -96,9 +96,6 @@ void note(struct serve *s, const char *path);
 void note_set(struct serve *s, const struct pathset *ps);
 /* A request's path list read, noted, and the key's permission checked. */
 int request_paths(struct serve *s, struct pathset *ps, unsigned op);
-/* The daemon's answer to a request that must succeed. */
-int daemon_ok(struct serve *s, const char *req);
-int expect_one(struct serve *s, const char *req);
 /* AddTempRoot for each path of ps: the daemon's GC keeps them while the
  * session lasts. */
 int temp_roots(struct serve *s, const struct pathset *ps);

@@ -25,6 +25,7 @@ static int info(const struct policy *p, char names[][64], char values[][512], si
 	uint64_t count, i;
 
 	memset(&s, 0, sizeof s);
+	s.peer = -1;
 	le64_put(in, CMD_NIXGATE_INFO);
 	rd_init_mem(&s.in, in, sizeof in, EXIT_REFUSED, "client");
 	wr_init_mem(&s.out, out, sizeof out);

@@ -1,0 +1,2 @@
+/* client may not see sandbox/: this must not compile with its include paths. */
+#include "sandbox.h"

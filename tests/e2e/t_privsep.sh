@@ -84,3 +84,20 @@ t_parser_sigsys() {
 		bad parser-sigsys-control "the test build fails without its sandbox too"
 	fi
 }
+
+# --print-sandbox shows both tables, and the parser's allows nothing on the
+# daemon socket, the audit log or the spool.
+t_print_sandbox() {
+	"$B/bin/nixgate-serve" --print-sandbox > "$B/ps.out" 2>&1
+	par=$(sed -n '/^parser seccomp/,/^monitor seccomp/p' "$B/ps.out")
+	mon=$(sed -n '/^monitor seccomp/,/^rlimits/p' "$B/ps.out")
+	if [ -z "$par" ] || [ -z "$mon" ]; then
+		bad print-sandbox "not both tables: $(head -c 300 "$B/ps.out" | tr '\n' '|')"
+	elif echo "$par" | grep -q "daemon socket\|audit log\|spool file\|client output"; then
+		bad print-sandbox "the parser's table names what it must not hold: $par"
+	elif ! echo "$mon" | grep -q "daemon socket" || echo "$mon" | grep -q "client input"; then
+		bad print-sandbox "the monitor's table: $mon"
+	else
+		ok print-sandbox
+	fi
+}

@@ -6,7 +6,6 @@
 #include "aterm.h"
 #include "drvhash.h"
 #include "drvstore.h"
-#include "cacheck.h"
 #include "err.h"
 #include "claim.h"
 #include "hash.h"

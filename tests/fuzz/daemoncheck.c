@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ca.h"
 #include "claim.h"
 #include "drv.h"
 #include "err.h"
@@ -68,8 +69,14 @@ static int add_nar(struct rd *r, unsigned minor, const struct policy *pol, uint6
 
 		if (deriver[0] || ultimate || regtime)
 			violation("AddToStoreNar from an untrusted key with a deriver, ultimate or a time", op);
+		struct ca k;
+
 		if (claim_check(&c, &refs, pol->keys, pol->nkeys, why, sizeof why) != 0)
 			violation("AddToStoreNar from an untrusted key whose claim does not hold", op);
+		/* the one content address that must be the NAR hash the daemon checks */
+		if (ca[0] && ca_parse(&k, ca, strlen(ca)) == 0 && !k.text && k.recursive && !strcmp(k.algo, "sha256") &&
+		    pathset_find(&refs, path, strlen(path)) == -1 && memcmp(k.hash, hash, SHA256_BYTES))
+			violation("AddToStoreNar from an untrusted key whose fixed:r:sha256 is not its NAR hash", op);
 	}
 	if (!size)
 		violation("AddToStoreNar of size 0", op);

@@ -165,6 +165,9 @@ void monitor_session(unsigned config, unsigned minor, const uint8_t *chan, size_
 		while (serve_one(&s) == 0)
 			;
 	(void)wr_flush(&d.w);
+	/* why a seed ended where it did, when writing one */
+	if (getenv("NIXGATE_FUZZ_DEBUG"))
+		dprintf(3, "monitor: %s\n", err_msg());
 	sent = captured(fd, &n);
 	daemon_check(config, minor, &pol, sent, n);
 	free(sent);

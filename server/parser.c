@@ -113,23 +113,15 @@ int parser_wait(struct serve *s)
 	return 0;
 }
 
+/* The monitor answers the client's magic (serve_handshake) from what the
+ * tee forwards, before the parser waits for the version. */
 static int handshake(struct serve *s)
 {
 	uint64_t magic, v;
 
-	if (rd_u64(&s->in, &magic) < 0)
+	if (rd_u64(&s->in, &magic) < 0 || serve_magic(magic) < 0 || rd_u64(&s->in, &v) < 0)
 		return -1;
-	if (magic != SERVE_MAGIC_1)
-		return fail(EXIT_REFUSED, "protocol mismatch: the client did not start with the serve protocol magic");
-	if (rd_u64(&s->in, &v) < 0)
-		return -1;
-	if ((v & 0xff00) != 0x200)
-		return fail(EXIT_REFUSED, "unsupported serve protocol version %llu.%llu (2.x expected)",
-			    (unsigned long long)(v >> 8), (unsigned long long)(v & 0xff));
-	s->minor = (unsigned)(v & 0xff);
-	if (s->minor > (SERVE_VERSION & 0xff))
-		s->minor = SERVE_VERSION & 0xff;
-	return 0;
+	return serve_version(s, v);
 }
 
 int parser_run(struct serve *s)

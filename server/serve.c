@@ -50,17 +50,15 @@ int serve_go(struct serve *s)
 	return write_all(s->peer, b, sizeof b) < 0 ? fail_sys("telling the parser to go on") : 0;
 }
 
-int serve_handshake(struct serve *s)
+int serve_magic(uint64_t magic)
 {
-	uint64_t magic, v;
-
-	if (rd_u64(&s->in, &magic) < 0)
-		return -1;
 	if (magic != SERVE_MAGIC_1)
 		return fail(EXIT_REFUSED, "protocol mismatch: the client did not start with the serve protocol magic");
-	if (wr_u64(&s->out, SERVE_MAGIC_2) < 0 || wr_u64(&s->out, SERVE_VERSION) < 0 ||
-	    wr_flush(&s->out) < 0 || rd_u64(&s->in, &v) < 0)
-		return -1;
+	return 0;
+}
+
+int serve_version(struct serve *s, uint64_t v)
+{
 	if ((v & 0xff00) != 0x200)
 		return fail(EXIT_REFUSED, "unsupported serve protocol version %llu.%llu (2.x expected)",
 			    (unsigned long long)(v >> 8), (unsigned long long)(v & 0xff));
@@ -68,6 +66,18 @@ int serve_handshake(struct serve *s)
 	if (s->minor > (SERVE_VERSION & 0xff))
 		s->minor = SERVE_VERSION & 0xff;
 	return 0;
+}
+
+int serve_handshake(struct serve *s)
+{
+	uint64_t magic, v;
+
+	if (rd_u64(&s->in, &magic) < 0 || serve_magic(magic) < 0)
+		return -1;
+	if (wr_u64(&s->out, SERVE_MAGIC_2) < 0 || wr_u64(&s->out, SERVE_VERSION) < 0 ||
+	    wr_flush(&s->out) < 0 || rd_u64(&s->in, &v) < 0)
+		return -1;
+	return serve_version(s, v);
 }
 
 /* A request the policy refuses: one line naming request, path and rule.

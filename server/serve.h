@@ -79,6 +79,9 @@ struct command {
 const struct command *command_find(uint64_t op);
 
 int serve_handshake(struct serve *s);
+/* The client's magic, and its version (s->minor, capped at nixgate's). */
+int serve_magic(uint64_t magic);
+int serve_version(struct serve *s, uint64_t v);
 /* The monitor's go-ahead to the parser: the request may go on. */
 int serve_go(struct serve *s);
 

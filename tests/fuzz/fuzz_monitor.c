@@ -2,24 +2,14 @@
  * parser's forwarded requests would be, the daemon's replies also from the
  * input. Whatever arrives, every request the monitor sends the daemon is
  * checked against the policy (daemoncheck.c): one it forbids aborts.
- * Input: config (SESSION_* bits), daemon minor, channel length (u32 little
- * endian), the channel's bytes, then the daemon's. */
+ * Input: as split_input (harness.h), the channel's bytes first. */
 #include "harness.h"
-#include "wire.h"
-#include "worker.h"
-
-#define HEAD 6
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	size_t clen;
+	struct split sp;
 
-	if (size < HEAD)
-		return 0;
-	clen = (size_t)(data[2] | data[3] << 8 | (uint32_t)data[4] << 16 | (uint32_t)data[5] << 24);
-	if (clen > size - HEAD)
-		clen = size - HEAD;
-	monitor_session(data[0], WORKER_MIN_MINOR + data[1] % ((WORKER_VERSION & 0xff) - WORKER_MIN_MINOR + 1),
-			data + HEAD, clen, data + HEAD + clen, size - HEAD - clen);
+	if (split_input(data, size, &sp) == 0)
+		monitor_session(sp.config, sp.minor, sp.in, sp.ilen, sp.daemon, sp.dlen);
 	return 0;
 }

@@ -72,6 +72,25 @@ static void policy(struct policy *p, unsigned config)
 			abort();
 }
 
+int split_input(const uint8_t *data, size_t size, struct split *sp)
+{
+	size_t n;
+
+	if (size < 6)
+		return -1;
+	n = (size_t)(data[2] | data[3] << 8 | (uint32_t)data[4] << 16 | (uint32_t)data[5] << 24);
+	if (n > size - 6)
+		n = size - 6;
+	sp->config = data[0];
+	/* the daemon speaks a minor between the oldest nixgate takes and its own */
+	sp->minor = WORKER_MIN_MINOR + data[1] % ((WORKER_VERSION & 0xff) - WORKER_MIN_MINOR + 1);
+	sp->in = data + 6;
+	sp->ilen = n;
+	sp->daemon = data + 6 + n;
+	sp->dlen = size - 6 - n;
+	return 0;
+}
+
 /* A memory file for what one side writes, emptied first. */
 static int capture(int *fd, const char *name)
 {

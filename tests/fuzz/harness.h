@@ -27,6 +27,17 @@ enum {
 	SESSION_FEATURES = 16, SESSION_NAR_CAP = 32, SESSION_READ_ONLY = 64
 };
 
+/* The input of the session harnesses: config (SESSION_* bits), daemon minor
+ * byte, a length (u32 little endian), that many bytes for the server's
+ * input, then the daemon's replies. 0, or -1 when it is too short. */
+struct split {
+	unsigned config, minor;
+	const uint8_t *in, *daemon;
+	size_t ilen, dlen;
+};
+
+int split_input(const uint8_t *data, size_t size, struct split *sp);
+
 /* The parser's side of a session (server/parser.c): the client's bytes in,
  * what it forwards to the monitor out (malloc'd into *fwd, its length in
  * *flen; fwd NULL: dropped). The monitor always says go. */

@@ -23,6 +23,20 @@ struct allow {
 	const char *why;
 };
 
+/* What both processes may do: memory that is never executable, and exit. */
+static const struct allow both_table[] = {
+	{"mmap", NO_EXEC, "malloc, never executable"},
+	{"mprotect", NO_EXEC, "malloc, never executable"},
+	{"munmap", ANY, "free"},
+	{"mremap", ANY, "realloc"},
+	{"madvise", ANY, "free"},
+	{"brk", ANY, "malloc"},
+	{"rt_sigprocmask", ANY, "abort"},
+	{"rt_sigreturn", ANY, "signal return"},
+	{"exit", ANY, "exit"},
+	{"exit_group", ANY, "exit"},
+};
+
 /* The parser reads the network: it may read the client and write to the
  * monitor, and little else. */
 static const struct allow parser_table[] = {
@@ -30,19 +44,9 @@ static const struct allow parser_table[] = {
 	{"read", FD_CHAN, "the monitor's go-ahead"},
 	{"write", FD_CHAN, "the requests, forwarded to the monitor"},
 	{"write", FD_ERRPIPE, "its last error, to the monitor"},
-	{"mmap", NO_EXEC, "malloc, never executable"},
-	{"mprotect", NO_EXEC, "malloc, never executable"},
-	{"munmap", ANY, "free"},
-	{"mremap", ANY, "realloc"},
-	{"madvise", ANY, "free"},
-	{"brk", ANY, "malloc"},
 	{"poll", ANY, "the idle timeout: waiting for the client"},
 	{"ppoll", ANY, "poll where the C library makes it ppoll"},
 	{"clock_gettime", ANY, "deadlines"},
-	{"rt_sigprocmask", ANY, "abort"},
-	{"rt_sigreturn", ANY, "signal return"},
-	{"exit", ANY, "exit"},
-	{"exit_group", ANY, "exit"},
 };
 
 /* The monitor holds the daemon socket: it reads only the parser and the
@@ -62,12 +66,6 @@ static const struct allow monitor_table[] = {
 	{"ftruncate", FD_SPOOL, "imports: reusing the spool"},
 	{"wait4", PID_PARSER, "the parser's end"},
 	{"kill", PID_PARSER, "a parser that lingers after closing its channel"},
-	{"mmap", NO_EXEC, "malloc, never executable"},
-	{"mprotect", NO_EXEC, "malloc, never executable"},
-	{"munmap", ANY, "free"},
-	{"mremap", ANY, "realloc"},
-	{"madvise", ANY, "free"},
-	{"brk", ANY, "malloc"},
 	{"poll", ANY, "deadlines: waiting for a peer, bounded by nixgate's clock"},
 	{"ppoll", ANY, "deadlines: poll where the C library makes it ppoll"},
 	{"shutdown", FD_DAEMON, "a build past max-build-time: the daemon kills it at the hang-up"},
@@ -77,10 +75,6 @@ static const struct allow monitor_table[] = {
 	{"sysinfo", ANY, "the host's load, for NixgateInfo"},
 	{"clock_gettime", ANY, "audit and build times"},
 	{"gettimeofday", ANY, "audit times"},
-	{"rt_sigprocmask", ANY, "abort"},
-	{"rt_sigreturn", ANY, "signal return"},
-	{"exit", ANY, "exit"},
-	{"exit_group", ANY, "exit"},
 };
 
 #define N(t) (sizeof t / sizeof *t)
@@ -169,17 +163,12 @@ int sandbox_landlock(void)
 	return 0;
 }
 
-static int seccomp(const struct allow *table, size_t n, const struct sandbox_fds *f)
+static int rules(scmp_filter_ctx ctx, const struct allow *table, size_t n, const struct sandbox_fds *f)
 {
-	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
 	size_t i;
 	unsigned j;
 	int r = 0, nr, fd;
 
-	if (!ctx)
-		return fail(EXIT_SYSTEM, "sandbox: seccomp_init failed");
-	if (seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS) < 0)
-		r = -1;
 	for (i = 0; r == 0 && i < n; i++) {
 		if ((nr = seccomp_syscall_resolve_name(table[i].name)) == __NR_SCMP_ERROR)
 			continue; /* not on this architecture */
@@ -195,6 +184,22 @@ static int seccomp(const struct allow *table, size_t n, const struct sandbox_fds
 		else if ((fd = fd_of(f, table[i].arg)) >= 0)
 			r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)fd));
 	}
+	return r;
+}
+
+static int seccomp(const struct allow *table, size_t n, const struct sandbox_fds *f)
+{
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
+	int r = 0;
+
+	if (!ctx)
+		return fail(EXIT_SYSTEM, "sandbox: seccomp_init failed");
+	if (seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS) < 0)
+		r = -1;
+	if (r == 0)
+		r = rules(ctx, both_table, N(both_table), f);
+	if (r == 0)
+		r = rules(ctx, table, n, f);
 	if (r == 0)
 		r = seccomp_load(ctx);
 	seccomp_release(ctx);
@@ -240,6 +245,7 @@ void sandbox_print(FILE *o, const struct sandbox_fds *f)
 {
 	fprintf(o, "two processes: the parser reads the client and holds nothing else; the monitor holds the "
 		   "daemon socket and decides on what the parser forwards\n");
+	print_table(o, "each process's", both_table, N(both_table));
 	print_table(o, "parser", parser_table, N(parser_table));
 	print_table(o, "monitor", monitor_table, N(monitor_table));
 	fprintf(o, "rlimits (both): NPROC 0, NOFILE highest descriptor + 1, FSIZE %llu when a file "

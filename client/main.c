@@ -53,6 +53,7 @@ static int cmd_ping(int argc, char **argv)
 static int cmd_doctor(int argc, char **argv)
 {
 	static struct machine m[MACHINES_MAX];
+	static struct daemon_hook h;
 	static char builders[BUILDERS_MAX + 1];
 	int json = 0, n, i, bad;
 	const char *given = NULL;
@@ -70,11 +71,15 @@ static int cmd_doctor(int argc, char **argv)
 		return failed("doctor");
 	if ((n = machines_parse(m, MACHINES_MAX, builders, 0)) < 0)
 		return failed("doctor");
+	daemon_hook_look(&h);
 	if (json)
-		printf("{\"builders\":[");
+		printf("{\"daemon\":");
+	bad = doctor_daemon(stdout, &h, json);
+	if (json)
+		printf(",\"builders\":[");
 	else if (n == 0)
 		printf("no builders configured (builders = %s)\n", builders);
-	bad = doctor_run(stdout, m, (unsigned)n, json);
+	bad += doctor_run(stdout, m, (unsigned)n, &h, json);
 	if (json)
 		printf("]}\n");
 	return bad ? EXIT_UNUSABLE : 0;

@@ -5,7 +5,7 @@
 # then end-to-end suites run in a matrix of Nix versions (tests/roots.sh):
 # every version as host with the newest as client, and the newest as host
 # with every version as client. Each cell runs MATRIX_SUITES, and the hook's
-# suite where the client is the newest (its daemon runs the hook). big and
+# suites where the client is the newest (its daemon runs the hook). big and
 # load measure nixgate's own memory and concurrency: the default cell's.
 # NIXGATE_MATRIX narrows it to the cells named: a version V is the cell
 # where V is host and client ("2.8": only the default cell, as before),
@@ -14,7 +14,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 111
 . tests/roots.sh
 MATRIX_SUITES="basic proto client malformed policy faults derivation hostile_import hostile_build deadlines"
-NEWEST_CLIENT_SUITES="hook"
+NEWEST_CLIENT_SUITES="hook hook_ca"
 mv=$(roots_machine_version)
 versions=$(roots_versions)
 newest=$(echo "$versions" | tail -n 1)

@@ -14,6 +14,7 @@
 #include "choose.h"
 #include "claim.h"
 #include "daemon.h"
+#include "drvhash.h"
 #include "drvstore.h"
 #include "err.h"
 #include "hook.h"
@@ -21,6 +22,7 @@
 #include "nixlog.h"
 #include "outputs.h"
 #include "ping.h"
+#include "realisation.h"
 #include "remote.h"
 #include "serveproto.h"
 #include "words.h"
@@ -236,7 +238,7 @@ static int upload_lock(const struct machine *m)
 /* BuildDerivation: the local .drv as a BasicDerivation, its sources
  * replaced by all its inputs. */
 static int build_inline(struct remote *h, struct worker *local, const char *drv, const struct pathset *inputs,
-			char *msg, size_t max)
+			struct build_result *br)
 {
 	unsigned char *wire = NULL;
 	size_t n, cap, i;
@@ -256,11 +258,85 @@ static int build_inline(struct remote *h, struct worker *local, const char *drv,
 		wr_init_mem(&w, wire, cap);
 		r = aterm_basic(&w, text, n, inputs);
 		if (r == 0)
-			r = remote_build_inline(h, drv, wire, w.len, msg, max);
+			r = remote_build_inline(h, drv, wire, w.len, br);
 	}
 	free(wire);
 	free(text);
 	return r;
+}
+
+/* Whether every output is floating content-addressed: a path known only
+ * once built, which the host's realisation then gives. */
+static int floating(const struct drvinfo *f)
+{
+	unsigned i;
+
+	for (i = 0; i < f->nout; i++)
+		if (f->out[i].path[0] || !f->out[i].algo[0] || f->out[i].hash[0])
+			return 0;
+	return f->nout > 0;
+}
+
+static int fetch_local(void *ctx, const char *path, char **text, size_t *len)
+{
+	int r = drv_text_from_daemon(ctx, path, text, len);
+
+	return r == -2 ? 1 : r;
+}
+
+/* The outputs of a floating content-addressed derivation, by the
+ * realisations of the host's BuildResult (DrvOutput id -> Realisation), as
+ * Nix's own hook takes them: each wanted output the local store has no
+ * realisation of is copied back (unless valid here already) and its
+ * realisation registered, which is what the goal then looks for. The ids
+ * are this store's, computed here: the host's answer counts only for them. */
+static int realise(struct remote *h, struct worker *local, const char *drv, const struct drvinfo *f,
+		   const char *wanted, const struct build_result *br, size_t *copied)
+{
+	static struct realisation re;
+	unsigned char hm[SHA256_BYTES];
+	char id[DRV_OUTPUT_ID_MAX + 1], have[STORE_PATH_MAX + 1], why[768], *text;
+	const char *json;
+	size_t n, i, j;
+	int r;
+
+	if (!(serve_result_fields(h->minor) & BR_OUTPUT_IDS))
+		return fail(EXIT_SYSTEM, "the host speaks serve protocol 2.%u, whose build results do not give the "
+			    "realisations of floating content-addressed outputs (2.6 and 2.7 do)", h->minor);
+	if ((r = drv_text_from_daemon(local, drv, &text, &n)) < 0)
+		return r == -2 ? fail(EXIT_SYSTEM, "the local daemon: %s", local->errmsg) : -1;
+	r = drv_output_hash(drv, text, n, fetch_local, local, DRVTEXT_CA_FLOATING, hm, why, sizeof why);
+	free(text);
+	if (r)
+		return r < 0 ? -1 : fail(EXIT_SYSTEM, "the output ids of %s: %s", drv, why);
+	for (i = 0; i < f->nout; i++) {
+		if (wanted[0] && !list_has(wanted, f->out[i].name))
+			continue;
+		drv_output_id(id, hm, f->out[i].name);
+		if ((r = daemon_query_realisation(local, id, have)) != 0) {
+			if (r < 0)
+				return -1;
+			continue;
+		}
+		for (j = 0, json = NULL; j < br->nouts && !json; j++)
+			if (!strcmp(pathset_get(&br->outs, 2 * j), id))
+				json = pathset_get(&br->outs, 2 * j + 1);
+		if (!json)
+			return fail(EXIT_SYSTEM, "the host built %s but gave no realisation of its output %s (%s)", drv,
+				    f->out[i].name, id);
+		if (realisation_parse(&re, json, strlen(json)) < 0)
+			return -1;
+		if (strcmp(re.id, id))
+			return fail(EXIT_SYSTEM, "the host's realisation of %s is for %s", id, re.id);
+		if ((r = daemon_is_valid(local, re.out_path)) < 0)
+			return -1;
+		if (!r && outputs_add(h, local, re.out_path) < 0)
+			return -1;
+		*copied += !r;
+		if (daemon_register_drv_output(local, &re, json, strlen(json)) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 static int build(const struct machine *m, const struct ping *pi, const char *drv, const struct pathset *inputs,
@@ -271,33 +347,39 @@ static int build(const struct machine *m, const struct ping *pi, const char *drv
 	static struct drvinfo f;
 	static struct worker local;
 	static struct remote h;
+	static struct build_result br;
 	static struct pubkey keys[HOST_KEYS_MAX];
 	const char *sock = getenv("NIX_DAEMON_SOCKET_PATH");
 	int trusted = !pi->nixgate || !strcmp(ping_info(pi, "trusted") ? ping_info(pi, "trusted") : "", "true");
-	char spec[PATH_OUTPUTS_MAX + 1], msg[4096];
+	char spec[PATH_OUTPUTS_MAX + 1], msg[sizeof br.msg], first[STORE_PATH_MAX + 1] = "";
 	size_t i, added = 0, left = 0, need = 0;
-	int upload, r;
+	int upload, r, ca, sent;
 
 	local.logfd = -1;
 	if (worker_connect(&local, sock && *sock ? sock : DEFAULT_DAEMON_SOCKET) < 0 || worker_handshake(&local) < 0)
 		return -1;
+	if ((r = drv_from_daemon(&local, drv, &f)) < 0)
+		return r == -2 ? fail(EXIT_SYSTEM, "the local daemon: %s", local.errmsg) : -1;
 	/* A trusted key gets the inputs and the derivation inline, as from
-	 * Nix's own hook. Otherwise the .drv closure, content-addressed, which
-	 * any key may add, and the host derives the outputs itself. */
-	if (trusted) {
-		for (i = 0; i < inputs->n; i++)
-			if (visit(&g, &local, pathset_get(inputs, i), 0) < 0)
-				return -1;
-	} else {
+	 * Nix's own hook; so does any key for a floating content-addressed
+	 * derivation, whose outputs the host computes (and the host's nixgate
+	 * takes inline from any key), and whose realisations only the inline
+	 * build's result gives. Otherwise the .drv closure, content-addressed,
+	 * which any key may add, and the host derives the outputs itself. */
+	ca = floating(&f);
+	sent = trusted || ca;
+	if (!trusted) {
 		g.keys = keys;
 		g.nkeys = host_keys(pi, keys, HOST_KEYS_MAX);
+	}
+	if (!sent) {
 		if (visit(&g, &local, drv, 0) < 0)
 			return -1;
 		need = g.order.n;
-		for (i = 0; i < inputs->n; i++)
-			if (visit(&g, &local, pathset_get(inputs, i), 0) < 0)
-				return -1;
 	}
+	for (i = 0; i < inputs->n; i++)
+		if (visit(&g, &local, pathset_get(inputs, i), 0) < 0)
+			return -1;
 	h.opts = opts;
 	h.substitute = use_substitutes;
 	if (remote_open(&h, &m->uri, LOG_FD) < 0)
@@ -314,7 +396,8 @@ static int build(const struct machine *m, const struct ping *pi, const char *drv
 			continue;
 		/* the .drv closure must go; past it, only what the host will take */
 		if (!trusted && i >= need && !offered(&g, p, &valid)) {
-			left++;
+			if (!left++)
+				snprintf(first, sizeof first, "%s", p);
 			continue;
 		}
 		if (remote_add(&h, &local, p) < 0 || pathset_insert(&valid, p, strlen(p)) < 0)
@@ -323,22 +406,34 @@ static int build(const struct machine *m, const struct ping *pi, const char *drv
 	}
 	if (upload >= 0)
 		close(upload);
+	/* built inline, the host has no .drv to build them from */
+	if (sent && left)
+		return fail(EXIT_SYSTEM, "%zu inputs of %s are not on %s, and key %s cannot send them: they are neither "
+			    "content-addressed nor signed by a key it trusts (%s%s)", left, drv, m->uri.text,
+			    ping_info(pi, "key") ? ping_info(pi, "key") : "", first, left > 1 ? ", ..." : "");
 	say("nixgate: %s on %s (%s key%s%s): %zu paths copied, %zu inputs left to the host, building %s", drv,
 	    m->uri.text, trusted ? "trusted" : "untrusted", pi->nixgate ? " " : "",
 	    pi->nixgate ? ping_info(pi, "key") : "", added, left,
-	    trusted ? "the derivation sent inline" : "the .drv there");
-	if (trusted)
-		r = build_inline(&h, &local, drv, inputs, msg, sizeof msg);
-	else {
+	    sent ? "the derivation sent inline" : "the .drv there");
+	if (sent) {
+		r = build_inline(&h, &local, drv, inputs, &br);
+		snprintf(msg, sizeof msg, "%s", br.msg);
+	} else {
 		snprintf(spec, sizeof spec, "%s!%s", drv, wanted[0] ? wanted : "*");
 		pathset_add(&req, spec, strlen(spec));
 		r = remote_build(&h, &req, msg, sizeof msg);
 	}
 	if (r != 0)
 		return r < 0 ? -1 : fail(EXIT_SYSTEM, "%s", msg);
+	if (ca) {
+		added = 0;
+		if (realise(&h, &local, drv, &f, wanted, &br, &added) < 0)
+			return -1;
+		say("nixgate: %zu outputs copied back from %s, their realisations registered", added, m->uri.text);
+		remote_close(&h);
+		return 0;
+	}
 	/* the outputs the goal wants and the local store lacks */
-	if ((r = drv_from_daemon(&local, drv, &f)) < 0)
-		return r == -2 ? fail(EXIT_SYSTEM, "the local daemon: %s", local.errmsg) : -1;
 	for (i = 0; i < f.nout; i++)
 		if (f.out[i].path[0] && (!wanted[0] || list_has(wanted, f.out[i].name)))
 			pathset_add(&outs, f.out[i].path, strlen(f.out[i].path));

@@ -202,3 +202,37 @@ out:
 	free(nsigs);
 	return r;
 }
+
+static int to_daemon(void *ctx, const unsigned char *p, size_t n)
+{
+	return daemon_nar_frame(ctx, p, n);
+}
+
+int outputs_add(struct remote *h, struct worker *local, const char *path)
+{
+	static struct pathinfo in;
+	static struct pathset refs;
+	unsigned char hash[SHA256_BYTES];
+	uint64_t size;
+	int k;
+
+	if ((k = remote_info(h, path, &in, &refs)) != 1)
+		return k == 0 ? fail(EXIT_SYSTEM, "the host has no %s after the build", path) : -1;
+	/* what the copy proves the path by, here and to the next host */
+	if (!in.ca[0])
+		return fail(EXIT_SYSTEM, "the host gives no content address for %s, the output of a floating "
+			    "content-addressed derivation", path);
+	if (daemon_add_nar_begin(local, path, &in, &refs) < 0)
+		return -1;
+	if (remote_dump_to(h, path, to_daemon, local, hash, &size) < 0) {
+		/* the end frame early: the daemon fails the add and keeps nothing */
+		daemon_add_nar_end(local);
+		return -1;
+	}
+	k = daemon_add_nar_end(local);
+	if (size != in.nar_size || memcmp(hash, in.hash, sizeof hash))
+		return fail(EXIT_SYSTEM, "the host's NAR of %s does not match the hash and size it gave for it", path);
+	if (k == -2)
+		return fail(EXIT_SYSTEM, "the local daemon did not take %s from the host: %s", path, local->errmsg);
+	return k;
+}

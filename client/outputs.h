@@ -12,5 +12,11 @@
  * registered valid at once, then the host's signatures added through the
  * local daemon. On a failure no restored path is left behind. */
 int outputs_import(struct remote *h, struct worker *local, const struct pathset *outs);
+/* An output of a floating content-addressed derivation from the host,
+ * added through the local daemon with the host's metadata, its content
+ * address included, which the daemon checks against the NAR (as Nix's own
+ * hook copies it). The goal holds no lock on such a path (only one named
+ * after the .drv and the output), so the daemon's add does not wait. */
+int outputs_add(struct remote *h, struct worker *local, const char *path);
 
 #endif

@@ -170,19 +170,16 @@ int remote_build(struct remote *h, const struct pathset *paths, char *msg, size_
 	return 1;
 }
 
-int remote_build_inline(struct remote *h, const char *drv, const unsigned char *wire, size_t len, char *msg,
-			size_t max)
+int remote_build_inline(struct remote *h, const char *drv, const unsigned char *wire, size_t len,
+			struct build_result *br)
 {
-	static struct build_result br;
-
 	if (wr_u64(&h->w, CMD_BUILD_DERIVATION) < 0 || wr_cstr(&h->w, drv) < 0 || wr_bytes(&h->w, wire, len) < 0 ||
 	    serve_opts_write(&h->w, h->minor, &h->opts) < 0 || wr_flush(&h->w) < 0 ||
-	    build_result_read(&h->r, serve_result_fields(h->minor), &br) < 0)
+	    build_result_read(&h->r, serve_result_fields(h->minor), br) < 0)
 		return -1;
-	if (br.status == BUILT || br.status == SUBSTITUTED || br.status == ALREADY_VALID ||
-	    br.status == RESOLVES_TO_ALREADY_VALID)
+	if (br->status == BUILT || br->status == SUBSTITUTED || br->status == ALREADY_VALID ||
+	    br->status == RESOLVES_TO_ALREADY_VALID)
 		return 0;
-	snprintf(msg, max, "%s", br.msg);
 	return 1;
 }
 
@@ -202,7 +199,8 @@ int remote_info(struct remote *h, const char *path, struct pathinfo *in, struct 
 	return end[0] ? fail(EXIT_SYSTEM, "the host answered for more paths than asked") : 1;
 }
 
-int remote_dump(struct remote *h, const char *path, int fd, unsigned char hash[SHA256_BYTES], uint64_t *size)
+int remote_dump_to(struct remote *h, const char *path, remote_sink sink, void *ctx, unsigned char hash[SHA256_BYTES],
+		   uint64_t *size)
 {
 	static struct nar nar;
 	struct sha256 st;
@@ -220,11 +218,30 @@ int remote_dump(struct remote *h, const char *path, int fd, unsigned char hash[S
 		if ((k = nar_feed(&nar, p, got)) < 0)
 			return -1;
 		sha256_update(&st, p, (size_t)k);
-		if (write_all(fd, p, (size_t)k) < 0)
-			return fail_sys("passing on the NAR of %s", path);
+		if (sink(ctx, p, (size_t)k) < 0)
+			return -1;
 		rd_consume(&h->r, (size_t)k);
 	}
 	sha256_final(&st, hash);
 	*size = nar.total;
 	return 0;
+}
+
+struct fdsink {
+	int fd;
+	const char *path;
+};
+
+static int to_fd(void *ctx, const unsigned char *p, size_t n)
+{
+	struct fdsink *f = ctx;
+
+	return write_all(f->fd, p, n) < 0 ? fail_sys("passing on the NAR of %s", f->path) : 0;
+}
+
+int remote_dump(struct remote *h, const char *path, int fd, unsigned char hash[SHA256_BYTES], uint64_t *size)
+{
+	struct fdsink f = { fd, path };
+
+	return remote_dump_to(h, path, to_fd, &f, hash, size);
 }

@@ -3,6 +3,7 @@
 #ifndef NIXGATE_REMOTE_H
 #define NIXGATE_REMOTE_H
 
+#include "buildresult.h"
 #include "pathinfo.h"
 #include "pathset.h"
 #include "serveopts.h"
@@ -43,14 +44,20 @@ int remote_add(struct remote *h, struct worker *local, const char *path);
 /* BuildPaths of "drv!outputs" entries: 0 built, 1 failed (the host's
  * message in msg), -1 on a failure of the connection. */
 int remote_build(struct remote *h, const struct pathset *paths, char *msg, size_t max);
-/* BuildDerivation of drv with the derivation in wire form (aterm_basic):
- * 0 built, 1 failed (the host's message in msg), -1 on a failure. */
-int remote_build_inline(struct remote *h, const char *drv, const unsigned char *wire, size_t len, char *msg,
-			size_t max);
+/* BuildDerivation of drv with the derivation in wire form (aterm_basic),
+ * the host's BuildResult into br: 0 built, 1 failed (the host's message in
+ * br->msg), -1 on a failure. */
+int remote_build_inline(struct remote *h, const char *drv, const unsigned char *wire, size_t len,
+			struct build_result *br);
 /* A path's metadata on the host: 1, or 0 when it has no such path. */
 int remote_info(struct remote *h, const char *path, struct pathinfo *in, struct pathset *refs);
-/* A path's NAR from the host, checked as it passes, written to fd; its
- * SHA-256 and size to hash and size. */
+/* Takes the next n bytes of a NAR: 0, or -1 with fail(). */
+typedef int (*remote_sink)(void *ctx, const unsigned char *p, size_t n);
+/* A path's NAR from the host, checked as it passes, to sink; its SHA-256
+ * and size to hash and size. */
+int remote_dump_to(struct remote *h, const char *path, remote_sink sink, void *ctx, unsigned char hash[SHA256_BYTES],
+		   uint64_t *size);
+/* The same, written to fd. */
 int remote_dump(struct remote *h, const char *path, int fd, unsigned char hash[SHA256_BYTES], uint64_t *size);
 
 #endif

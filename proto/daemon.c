@@ -117,6 +117,70 @@ int daemon_add_signatures(struct worker *d, const char *path, const unsigned cha
 	return one(d, "AddSignatures");
 }
 
+int daemon_add_nar_begin(struct worker *d, const char *path, const struct pathinfo *in, const struct pathset *refs)
+{
+	char h[HASH_TEXT_MAX];
+
+	if (d->minor < 23)
+		return fail(EXIT_SYSTEM, "AddToStoreNar: nix-daemon speaks 1.%u, which does not take a framed NAR",
+			    d->minor);
+	hash_fmt16(h, in->hash);
+	if (ask_path(d, WOP_ADD_TO_STORE_NAR, path) < 0 || wr_cstr(&d->w, in->deriver) < 0 || wr_cstr(&d->w, h) < 0 ||
+	    pathset_write(refs, &d->w) < 0 || wr_u64(&d->w, in->regtime) < 0 || wr_u64(&d->w, in->nar_size) < 0 ||
+	    wr_u64(&d->w, (uint64_t)in->ultimate) < 0 || wr_bytes(&d->w, in->sigs, in->sigs_len) < 0 ||
+	    wr_cstr(&d->w, in->ca) < 0 || wr_u64(&d->w, 0) < 0 /* repair */ ||
+	    wr_u64(&d->w, 1) < 0 /* don't check signatures */)
+		return -1;
+	return 0;
+}
+
+int daemon_nar_frame(struct worker *d, const unsigned char *p, size_t n)
+{
+	if (!n)
+		return 0;
+	return wr_u64(&d->w, n) < 0 || wr_bytes(&d->w, p, n) < 0 ? -1 : 0;
+}
+
+int daemon_add_nar_end(struct worker *d)
+{
+	if (wr_u64(&d->w, 0) < 0)
+		return -1;
+	return worker_wait(d, NULL, NULL);
+}
+
+int daemon_query_realisation(struct worker *d, const char *id, char out_path[STORE_PATH_MAX + 1])
+{
+	static char json[REALISATION_MAX + 1];
+	static struct realisation r;
+	uint64_t n;
+	size_t len;
+
+	out_path[0] = 0;
+	if (ask_path(d, WOP_QUERY_REALISATION, id) < 0 || done(d, "QueryRealisation") < 0 ||
+	    rd_count(&d->r, &n, 1, "realisations") < 0)
+		return -1;
+	if (!n)
+		return 0;
+	if (d->minor < 31)
+		return storepath_read(&d->r, out_path, 0, "realisation") < 0 ? -1 : 1;
+	if (rd_str(&d->r, json, REALISATION_MAX, &len, "realisation") < 0 || realisation_parse(&r, json, len) < 0)
+		return -1;
+	if (strcmp(r.id, id))
+		return fail(EXIT_SYSTEM, "QueryRealisation: nix-daemon answered for %s, not %s", r.id, id);
+	memcpy(out_path, r.out_path, sizeof r.out_path);
+	return 1;
+}
+
+int daemon_register_drv_output(struct worker *d, const struct realisation *r, const char *json, size_t len)
+{
+	if (wr_u64(&d->w, WOP_REGISTER_DRV_OUTPUT) < 0)
+		return -1;
+	if (d->minor < 31 ? wr_cstr(&d->w, r->id) < 0 || wr_cstr(&d->w, r->out_path) < 0
+			  : wr_str(&d->w, json, len) < 0)
+		return -1;
+	return done(d, "RegisterDrvOutput");
+}
+
 int daemon_build_paths(struct worker *d, const struct pathset *targets, uint64_t timeout_s)
 {
 	int r;

@@ -13,6 +13,7 @@
 #include "drv.h"
 #include "pathinfo.h"
 #include "pathset.h"
+#include "realisation.h"
 #include "storepath.h"
 #include "worker.h"
 
@@ -46,6 +47,20 @@ int daemon_output_map(struct worker *d, const char *drv, struct outmap *m);
 /* AddSignatures: sigs is a signature list in wire form, as struct pathinfo
  * keeps it. */
 int daemon_add_signatures(struct worker *d, const char *path, const unsigned char *sigs, size_t len);
+/* AddToStoreNar of path (in, refs), as a trusted client's copy: no repair,
+ * no signature check. The header; then the NAR in frames (daemon_nar_frame,
+ * from 1.23, where the NAR is framed), then daemon_add_nar_end. */
+int daemon_add_nar_begin(struct worker *d, const char *path, const struct pathinfo *in, const struct pathset *refs);
+int daemon_nar_frame(struct worker *d, const unsigned char *p, size_t n);
+/* The end frame and the daemon's work: 0, or -2 when it refused the path
+ * (its text in d->errmsg), -1 on any other failure. */
+int daemon_add_nar_end(struct worker *d);
+/* QueryRealisation of a DrvOutput id: 1 with its out path in out_path, 0
+ * when the store has none. */
+int daemon_query_realisation(struct worker *d, const char *id, char out_path[STORE_PATH_MAX + 1]);
+/* RegisterDrvOutput: json, a Realisation as Nix writes it (parsed into r),
+ * goes as it is from 1.31; before, r's id and out path. */
+int daemon_register_drv_output(struct worker *d, const struct realisation *r, const char *json, size_t len);
 
 /* The builds answer -2 when the daemon refused or the build failed (its
  * text in d->errmsg), which the caller passes on as a failed build; -1 is

@@ -315,6 +315,26 @@ out:
 	return r;
 }
 
+int drv_output_hash(const char *drvpath, const char *text, size_t len, drvhash_fetch fetch, void *ctx,
+		    unsigned flags, unsigned char h[SHA256_BYTES], char *why, size_t max)
+{
+	struct drvwhy y = {why, max, NULL};
+	struct walk w = {fetch, ctx, flags, {0}, NULL, 0, 0, 0, &y};
+	struct drvtext d;
+	int r, deferred;
+	long at;
+
+	why[0] = 0;
+	memset(&d, 0, sizeof d);
+	pathset_init(&w.seen);
+	if (!(r = drv_path_name(drvpath, &y)) &&
+	    !(r = drvtext_load(&d, storepath_name(drvpath), text, len, flags, &y)) && !(r = enter(&w, drvpath, &at)))
+		r = modulo(&w, &d, 1, 0, h, &deferred);
+	drvtext_free(&d);
+	walk_free(&w);
+	return r;
+}
+
 /* Its references as Nix writes them: input derivations and sources. */
 static int inputs(struct pathset *refs, const struct drvtext *d)
 {

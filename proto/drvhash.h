@@ -42,6 +42,12 @@ int drv_canonical(const char *drvpath, const char *text, size_t len, unsigned fl
  * input derivation's outputs are not known before the build. */
 int drv_outputs_own(const char *drvpath, const char *text, size_t len, drvhash_fetch fetch, void *ctx,
 		    unsigned flags, char *why, size_t max);
+/* The hash Nix's realisations name the outputs of the derivation at drvpath
+ * (text, len) by (DrvOutput, staticOutputHashes: its hash modulo, outputs
+ * masked), the same for every output; input derivations read through
+ * fetch. 0, 1 (why) or -1. */
+int drv_output_hash(const char *drvpath, const char *text, size_t len, drvhash_fetch fetch, void *ctx,
+		    unsigned flags, unsigned char h[SHA256_BYTES], char *why, size_t max);
 /* The store path Nix writes the derivation (text, len) to: text:sha256
  * named name (with ".drv"), referring to its input derivations and
  * sources. 0, 1 (why) or -1. */

@@ -5,7 +5,7 @@
 # then end-to-end suites run in a matrix of Nix versions (tests/roots.sh):
 # every version as host with the newest as client, and the newest as host
 # with every version as client. Each cell runs MATRIX_SUITES, and the hook's
-# suite where the client is the newest (its daemon runs the hook). The
+# suites where the client is the newest (its daemon runs the hook). The
 # doctor suite is one of MATRIX_SUITES: what the client's daemon makes of
 # build-hook in nix.conf differs by version (2.26 ignores it). big and
 # load measure nixgate's own memory and concurrency: the default cell's.
@@ -15,8 +15,8 @@
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 111
 . tests/roots.sh
-MATRIX_SUITES="basic proto client doctor malformed policy faults derivation hostile_import hostile_build deadlines"
-NEWEST_CLIENT_SUITES="hook"
+MATRIX_SUITES="basic proto client doctor malformed policy faults derivation hostile_import hostile_build deadlines privsep"
+NEWEST_CLIENT_SUITES="hook hook_ca"
 mv=$(roots_machine_version)
 versions=$(roots_versions)
 newest=$(echo "$versions" | tail -n 1)

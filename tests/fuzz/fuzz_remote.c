@@ -6,6 +6,7 @@
 
 #include "err.h"
 #include "harness.h"
+#include "realisation.h"
 #include "remote.h"
 
 #define P "/nix/store/0mdqa9w1p6cmli6976v4wi0sw9r4p5pr-hello-2.12"
@@ -16,6 +17,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct remote h;
 	static struct pathset paths, got, refs;
 	static struct pathinfo in;
+	static struct build_result br;
+	static struct realisation re;
+	size_t i;
 	static const unsigned char wire[8]; /* an empty BasicDerivation's first count */
 	unsigned char hash[SHA256_BYTES];
 	uint64_t narsize;
@@ -36,7 +40,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	err_clear();
 	remote_build(&h, &paths, msg, sizeof msg);
 	err_clear();
-	remote_build_inline(&h, DRV, wire, sizeof wire, msg, sizeof msg);
+	/* the built outputs' realisations as the hook parses them */
+	if (remote_build_inline(&h, DRV, wire, sizeof wire, &br) >= 0 && !br.out_paths)
+		for (i = 0; i < br.nouts; i++) {
+			const char *j = pathset_get(&br.outs, 2 * i + 1);
+
+			realisation_parse(&re, j, strlen(j));
+			err_clear();
+		}
 	err_clear();
 	remote_dump(&h, P, devnull(), hash, &narsize);
 	err_clear();

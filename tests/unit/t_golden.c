@@ -18,6 +18,7 @@
 #include "json.h"
 #include "pathinfo.h"
 #include "pathset.h"
+#include "realisation.h"
 #include "serve.h"
 #include "serveopts.h"
 #include "storepath.h"
@@ -53,9 +54,17 @@ static int c_output_id(struct rd *r, struct wr *w, unsigned minor, int i, const 
 	return str_value(r, w, REALISATION_MAX, "\"%s\"");
 }
 
+/* and what the build hook takes from one: its id and out path */
 static int c_realisation_json(struct rd *r, struct wr *w, unsigned minor, int i, const char *js)
 {
-	return str_value(r, w, REALISATION_MAX, "%s");
+	static struct realisation re;
+	size_t at = jn;
+
+	if (str_value(r, w, REALISATION_MAX, "%s") < 0)
+		return -1;
+	CHECK(realisation_parse(&re, jb + at, jn - at) == 0 && strstr(jb + at, base(re.out_path)) &&
+	      strstr(jb + at, re.id));
+	return 0;
 }
 
 static int path_value(struct rd *r, struct wr *w, int optional)
@@ -280,6 +289,11 @@ static void outputs_json(const struct build_result *b, const char *js)
 		if (!name)
 			continue;
 		name += !b->out_paths;
+		if (!b->out_paths) {
+			static struct realisation re;
+
+			CHECK(realisation_parse(&re, val, strlen(val)) == 0 && !strcmp(re.id, key));
+		}
 		if (b->out_paths)
 			snprintf(v, sizeof v, "\"%s\"", base(val));
 		else if (json_get(val, "outPath", v, sizeof v) < 0)

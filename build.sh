@@ -11,7 +11,7 @@ DEPS=$B/deps
 
 PKGS="musl-tools gperf autoconf automake libtool dpkg-dev make gcc clang libclang-rt-14-dev
       libsodium-dev libseccomp-dev nix-bin openssh-server openssh-client file binutils util-linux procps iproute2 perl xz-utils
-      debootstrap mandoc"
+      debootstrap mandoc man-db"
 
 say() { printf 'build.sh: %s\n' "$*" >&2; }
 

@@ -151,3 +151,19 @@ layering-check: $(B)/layering-ok
 
 .PHONY: layering-check
 all: $(B)/layering-ok
+
+# ./build.sh install: the two binaries, the hook's name for the client, and
+# the manual pages, under PREFIX (DESTDIR for packaging).
+PREFIX  ?= /usr/local
+MANDIR  ?= $(PREFIX)/share/man
+MANPAGES := $(wildcard man/*.[0-9])
+
+install: $(B)/nixgate-serve $(B)/nixgate $(B)/static-ok
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(B)/nixgate-serve $(B)/nixgate $(DESTDIR)$(PREFIX)/bin/
+	ln -sf nixgate $(DESTDIR)$(PREFIX)/bin/nixgate-build-hook
+	for m in $(MANPAGES); do \
+		s=$${m##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s && install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/; \
+	done
+
+.PHONY: install

@@ -1,6 +1,7 @@
 #!/bin/sh
-# nixgate: the one entry point. ./build.sh [deps|build|chroots|test|demo|bench|fuzz|clean]
+# nixgate: the one entry point. ./build.sh [deps|build|install|chroots|test|demo|bench|fuzz|clean]
 # fuzz takes [SECONDS [HARNESS...]]: see tests/fuzz/run.sh.
+# install puts the binaries and manual pages under PREFIX (/usr/local).
 # chroots makes the Debian roots whose Nix the test matrix runs (tests/roots.sh).
 set -eu
 cd "$(dirname "$0")"
@@ -10,7 +11,7 @@ DEPS=$B/deps
 
 PKGS="musl-tools gperf autoconf automake libtool dpkg-dev make gcc clang libclang-rt-14-dev
       libsodium-dev libseccomp-dev nix-bin openssh-server openssh-client file binutils util-linux procps iproute2 perl xz-utils
-      debootstrap"
+      debootstrap mandoc man-db"
 
 say() { printf 'build.sh: %s\n' "$*" >&2; }
 
@@ -137,11 +138,12 @@ deps() {
 case "${1:-build}" in
 deps) deps ;;
 build) deps; make -s all ;;
+install) deps; make -s all; make -s install PREFIX="${PREFIX:-/usr/local}" ;;
 chroots) need_pkgs; chroots ;;
 test) deps; make -s all; chroots; exec sh tests/run.sh ;;
 demo) deps; make -s all; exec unshare -m --propagation private sh tests/demo.sh ;;
 bench) deps; make -s all; exec unshare -m --propagation private sh bench/run.sh "${2:-}" ;;
 fuzz) deps; shift; exec sh tests/fuzz/run.sh "$@" ;;
 clean) rm -rf "$B" ;;
-*) say "usage: ./build.sh [deps|build|chroots|test|demo|bench|fuzz|clean]"; exit 100 ;;
+*) say "usage: ./build.sh [deps|build|install|chroots|test|demo|bench|fuzz|clean]"; exit 100 ;;
 esac

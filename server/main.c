@@ -1,5 +1,4 @@
 /* nixgate-serve: the forced command of a build host's authorized_keys line. */
-#include <ctype.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -10,6 +9,7 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "checkpolicy.h"
 #include "cmd.h"
 #include "err.h"
 #include "policy.h"
@@ -20,7 +20,7 @@
 #include "worker.h"
 
 #define VERSION "0.1"
-#define KEY_MAX 64
+#define KEY_MAX POLICY_KEY_MAX
 #define FLAGS_MAX 64
 
 static struct serve sv;
@@ -95,40 +95,28 @@ static void session_slot(void)
 static void usage(void)
 {
 	fprintf(stderr, "usage: nixgate-serve [--key NAME] [--policy FILE] [SETTING]... [--daemon-socket PATH]\n"
-			"         [--no-sandbox] [--print-sandbox] [--version] [-c COMMAND]\n");
+			"         [--no-sandbox] [--print-sandbox] [--version] [-c COMMAND]\n"
+			"       nixgate-serve --check-policy FILE [--key NAME] [SETTING]...\n");
 	policy_usage(stderr);
 	exit(EXIT_REFUSED);
 }
 
-static int key_ok(const char *k)
+/* The file first, then the flags in their order. */
+static void load_policy(const char *file, const char *const *set, const char *const *val, int n)
 {
-	size_t i, n = strlen(k);
-
-	if (n == 0 || n > KEY_MAX)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!isalnum((unsigned char)k[i]) && !strchr("._@+-", k[i]))
-			return 0;
-	return 1;
+	policy_init(&pol);
+	if ((file && policy_load(&pol, file, key) < 0) || policy_flags(&pol, set, val, n) < 0)
+		die();
 }
 
-/* The file first, then the flags in their order. */
-static void load_policy(const char *file, const char **set, const char **val, int n)
+/* --check-policy: the policy as the forced command would apply it, on
+ * stdout; the first problem on stderr, as the host would report it. */
+static int check(const char *file, const char *const *set, const char *const *val, int n)
 {
-	int i;
-
-	policy_init(&pol);
-	if (file && policy_load(&pol, file, key) < 0)
-		die();
-	for (i = 0; i < n; i++)
-		if (policy_set(&pol, set[i], val[i], FROM_FLAG) < 0) {
-			char m[512];
-
-			snprintf(m, sizeof m, "%s", err_msg());
-			err_clear();
-			fail(EXIT_SYSTEM, "option --%s: %s", set[i], m);
-			die();
-		}
+	if (check_policy(stdout, file, strcmp(key, "-") ? key : NULL, set, val, n) == 0 && fflush(stdout) == 0)
+		return 0;
+	fprintf(stderr, "nixgate-serve: %s\n", err_msg()[0] ? err_msg() : "writing the policy failed");
+	return err_kind() ? err_kind() : EXIT_SYSTEM;
 }
 
 /* A descriptor among 0, 1, 2 that is closed would be taken by the daemon
@@ -198,7 +186,7 @@ int main(int argc, char **argv)
 	const char *sock = getenv("NIX_DAEMON_SOCKET_PATH"), *command = NULL;
 	struct cmd c = {CMD_SERVE, 1};
 	struct sandbox_fds fds = {0, 1, 2, -1, -1, -1, SERVE_NAR_MAX, NULL, 0, -1, -1, 0};
-	const char *policy = NULL, *set[FLAGS_MAX], *val[FLAGS_MAX];
+	const char *policy = NULL, *checked = NULL, *set[FLAGS_MAX], *val[FLAGS_MAX];
 	const struct setting *st;
 	int i, r, sandbox = 1, nset = 0;
 	long cpus;
@@ -217,6 +205,8 @@ int main(int argc, char **argv)
 			policy = argv[++i];
 		else if (!strcmp(argv[i], "--daemon-socket") && i + 1 < argc)
 			sock = argv[++i];
+		else if (!strcmp(argv[i], "--check-policy") && i + 1 < argc)
+			checked = argv[++i];
 		else if (!strcmp(argv[i], "--no-sandbox"))
 			sandbox = 0;
 		else if (!strcmp(argv[i], "--print-sandbox")) {
@@ -230,7 +220,9 @@ int main(int argc, char **argv)
 		} else
 			usage();
 	}
-	if (!key_ok(key) && strcmp(key, "-")) {
+	if (checked)
+		return check(checked, set, val, nset);
+	if (!policy_key_ok(key) && strcmp(key, "-")) {
 		fail(EXIT_SYSTEM, "--key: a name of up to %d letters, digits and ._@+- is expected", KEY_MAX);
 		key = "-";
 		die();

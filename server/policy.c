@@ -356,10 +356,44 @@ static char *trim(char *s)
 	return s;
 }
 
-/* One line: a section header, a setting or nothing. *section: 0 before
- * any, 1 inside our key's, 2 inside another's. */
-static int line(struct policy *p, struct policy *scratch, char *s, const char *key, int *section, int *found)
+int policy_key_ok(const char *k)
 {
+	size_t i, n = strlen(k);
+
+	if (n == 0 || n > POLICY_KEY_MAX)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)k[i]) && !strchr("._@+-", k[i]))
+			return 0;
+	return 1;
+}
+
+/* The sections seen, for policy_sections. */
+struct names {
+	char (*name)[POLICY_KEY_MAX + 1];
+	unsigned n, max;
+};
+
+static int add_name(struct names *ns, const char *name)
+{
+	unsigned i;
+
+	for (i = 0; i < ns->n; i++)
+		if (!strcmp(ns->name[i], name))
+			return fail(EXIT_SYSTEM, "a second section for key %s", name);
+	if (ns->n == ns->max)
+		return fail(EXIT_SYSTEM, "more than %u sections", ns->max);
+	strcpy(ns->name[ns->n++], name);
+	return 0;
+}
+
+/* One line: a section header, a setting or nothing. *section: 0 before
+ * any, 1 inside our key's, 2 inside another's. key NULL: no section is
+ * ours, each is named in ns. */
+static int line(struct policy *p, struct policy *scratch, char *s, const char *key, int *section, int *found,
+		struct names *ns)
+{
+	const struct setting *st;
 	char *eq, *name;
 	size_t n;
 
@@ -376,7 +410,13 @@ static int line(struct policy *p, struct policy *scratch, char *s, const char *k
 		name = trim(s + 5);
 		if (!*name || strchr(name, ' ') || strchr(name, '\t'))
 			return fail(EXIT_SYSTEM, "a section is written [key NAME]");
-		*section = strcmp(name, key) ? 2 : 1;
+		/* no --key could ever choose it */
+		if (!policy_key_ok(name))
+			return fail(EXIT_SYSTEM, "'%s' is not a key name (up to %d letters, digits and ._@+-)", name,
+				    POLICY_KEY_MAX);
+		if (ns && add_name(ns, name) < 0)
+			return -1;
+		*section = key && !strcmp(name, key) ? 1 : 2;
 		if (*section == 1 && (*found)++)
 			return fail(EXIT_SYSTEM, "a second section for key %s", key);
 		policy_init(scratch);
@@ -387,12 +427,16 @@ static int line(struct policy *p, struct policy *scratch, char *s, const char *k
 	*eq = 0;
 	name = trim(s);
 	s = trim(eq + 1);
+	/* in a section it would hold for one key, and the host's slots are
+	 * every key's */
+	if (*section && (st = find(name)) && st->scope == SCOPE_HOST)
+		return fail(EXIT_SYSTEM, "%s is a host setting: its place is before any section", name);
 	if (*section == 2)
 		return policy_set(scratch, name, s, FROM_SECTION);
 	return policy_set(p, name, s, *section ? FROM_SECTION : FROM_FILE);
 }
 
-int policy_read(struct policy *p, FILE *f, const char *file, const char *key)
+static int parse(struct policy *p, FILE *f, const char *file, const char *key, struct names *ns)
 {
 	static struct policy scratch;
 	char buf[POLICY_LINE_MAX + 2];
@@ -408,7 +452,7 @@ int policy_read(struct policy *p, FILE *f, const char *file, const char *key)
 		else if (!strchr(buf, '\n') && !feof(f))
 			r = fail(EXIT_SYSTEM, "line longer than %u bytes", POLICY_LINE_MAX);
 		else
-			r = line(p, &scratch, buf, key, &section, &found);
+			r = line(p, &scratch, buf, key, &section, &found, ns);
 	}
 	if (r == 0 && ferror(f))
 		r = fail_sys("reading");
@@ -419,8 +463,40 @@ int policy_read(struct policy *p, FILE *f, const char *file, const char *key)
 		err_clear();
 		return fail(EXIT_SYSTEM, "%s:%u: %s", file, lineno, m);
 	}
-	if (!found)
+	if (key && !found)
 		return fail(EXIT_SYSTEM, "%s: no section [key %s]", file, key);
+	return 0;
+}
+
+int policy_read(struct policy *p, FILE *f, const char *file, const char *key)
+{
+	return parse(p, f, file, key, NULL);
+}
+
+int policy_sections(FILE *f, const char *file, char (*names)[POLICY_KEY_MAX + 1], unsigned max, unsigned *n)
+{
+	struct names ns = {names, 0, max};
+	struct policy p;
+
+	policy_init(&p);
+	*n = 0;
+	if (parse(&p, f, file, NULL, &ns) < 0)
+		return -1;
+	*n = ns.n;
+	return 0;
+}
+
+int policy_flags(struct policy *p, const char *const *set, const char *const *val, int n)
+{
+	char m[512];
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (policy_set(p, set[i], val[i], FROM_FLAG) < 0) {
+			snprintf(m, sizeof m, "%s", err_msg());
+			err_clear();
+			return fail(EXIT_SYSTEM, "option --%s: %s", set[i], m);
+		}
 	return 0;
 }
 

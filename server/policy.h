@@ -10,6 +10,8 @@
 enum { ALLOW_QUERY = 1, ALLOW_EXPORT = 2, ALLOW_IMPORT = 4, ALLOW_BUILD = 8, ALLOW_ALL = 15 };
 
 #define POLICY_KEYS_MAX 32
+#define POLICY_KEY_MAX 64           /* a --key NAME, a section's name */
+#define POLICY_SECTIONS_MAX 1024
 #define POLICY_LIST_MAX 1024        /* systems or features, space-separated */
 #define POLICY_LINE_MAX 4096
 #define POLICY_FILE_MAX (1u << 20)
@@ -117,6 +119,15 @@ int policy_load(struct policy *p, const char *file, const char *key);
 /* The same from an open stream; file names it in errors. The fuzz harness
  * reads from memory through this. */
 int policy_read(struct policy *p, FILE *f, const char *file, const char *key);
+/* Every section's key name, in the file's order, into names; the whole
+ * file is checked as policy_read checks it. */
+int policy_sections(FILE *f, const char *file, char (*names)[POLICY_KEY_MAX + 1], unsigned max, unsigned *n);
+/* Settings given as flags (set[i] as policy_flag's setting names it), in
+ * their order; errors name the flag. */
+int policy_flags(struct policy *p, const char *const *set, const char *const *val, int n);
+/* A name --key and a section may have: up to POLICY_KEY_MAX letters,
+ * digits and ._@+- (it names slot files and audit lines). */
+int policy_key_ok(const char *name);
 /* "query,export" for messages */
 const char *policy_ops(unsigned allow);
 

@@ -51,6 +51,7 @@ run() { # name command...
 default_cell() {
 	run unit build/unit
 	run asan/unit build/asan-unit
+	run man sh tests/man.sh
 	. tests/fuzz/seeds.sh
 	for h in build/replay/fuzz_*; do
 		n=${h#build/replay/fuzz_}

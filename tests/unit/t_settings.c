@@ -217,3 +217,62 @@ void t_settings_usage(void)
 	}
 	CHECK(policy_flag("--key") == NULL && policy_flag("trusted") == NULL);
 }
+
+/* How many lines of text are exactly want. */
+static unsigned lines_equal(const char *text, const char *want)
+{
+	size_t n = strlen(want);
+	unsigned count = 0;
+	const char *at;
+
+	for (at = text; (at = strstr(at, want)); at += n)
+		if ((at == text || at[-1] == '\n') && (at[n] == '\n' || !at[n]))
+			count++;
+	return count;
+}
+
+static char *man_page(const char *name, char *buf, size_t cap)
+{
+	unsigned char *raw;
+	size_t n;
+
+	if (!(raw = slurp("man", name, &n)) || n >= cap)
+		return NULL;
+	memcpy(buf, raw, n);
+	buf[n] = 0;
+	return buf;
+}
+
+/* nixgate-policy(5) names each setting of the table once, in its list of
+ * settings (".It Cm NAME No = Ar VALUE"), and no other; nixgate-serve(8)
+ * names each setting's flag once, with the table's argument. */
+void t_settings_man(void)
+{
+	static char policy[README_MAX + 1], serve[README_MAX + 1];
+	char want[128];
+	const char *at;
+	size_t i, items = 0;
+
+	CHECK(man_page("nixgate-policy.5", policy, sizeof policy) && man_page("nixgate-serve.8", serve, sizeof serve));
+	if (check_failed)
+		return;
+	for (i = 0; i < policy_nsettings; i++) {
+		const struct setting *s = &policy_settings[i];
+		const char *arg = s->kind == KIND_BOOL ? "true|false" : s->kind == KIND_KEYS ? "KEY ..." : s->arg;
+
+		snprintf(want, sizeof want, ".It Cm %s No = Ar %s", s->name, arg);
+		if (lines_equal(policy, want) != 1) {
+			CHECK(!"nixgate-policy(5) lacks a setting of the table, or has it twice");
+			printf("  want one line '%s'\n", want);
+		}
+		snprintf(want, sizeof want, ".It Fl %s%s%s", s->flag + 1, s->flag_value ? "" : " Ar ",
+			 s->flag_value ? "" : s->arg);
+		if (lines_equal(serve, want) != 1) {
+			CHECK(!"nixgate-serve(8) lacks a flag of the table, or has it twice");
+			printf("  want one line '%s'\n", want);
+		}
+	}
+	for (at = policy; (at = strstr(at, "\n.It Cm ")); at++)
+		items += !!strstr(at, " No = ") && strstr(at, " No = ") < strchr(at + 1, '\n');
+	CHECK(items == policy_nsettings);
+}

@@ -13,7 +13,7 @@
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 111
 . tests/roots.sh
-MATRIX_SUITES="basic proto client malformed policy faults derivation hostile_import hostile_build deadlines"
+MATRIX_SUITES="basic proto client malformed policy faults derivation hostile_import hostile_build deadlines sshng"
 NEWEST_CLIENT_SUITES="hook"
 mv=$(roots_machine_version)
 versions=$(roots_versions)

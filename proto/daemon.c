@@ -75,6 +75,28 @@ int daemon_path_info(struct worker *d, const char *path, struct pathinfo *in, st
 	return pathinfo_read_worker(&d->r, d->minor, in, refs) < 0 ? -1 : 1;
 }
 
+int daemon_referrers_begin(struct worker *d, const char *path)
+{
+	if (ask_path(d, WOP_QUERY_REFERRERS, path) < 0)
+		return -1;
+	return done(d, "QueryReferrers");
+}
+
+int daemon_path_from_hash_part(struct worker *d, const char *hash_part, char path[STORE_PATH_MAX + 1])
+{
+	if (wr_u64(&d->w, WOP_QUERY_PATH_FROM_HASH_PART) < 0 || wr_cstr(&d->w, hash_part) < 0 ||
+	    done(d, "QueryPathFromHashPart") < 0)
+		return -1;
+	return storepath_read(&d->r, path, 1, "path from hash part");
+}
+
+int daemon_missing_begin(struct worker *d, const struct pathset *targets)
+{
+	if (wr_u64(&d->w, WOP_QUERY_MISSING) < 0 || pathset_write(targets, &d->w) < 0)
+		return -1;
+	return done(d, "QueryMissing");
+}
+
 int daemon_nar_begin(struct worker *d, const char *path)
 {
 	if (ask_path(d, WOP_NAR_FROM_PATH, path) < 0)

@@ -39,6 +39,16 @@ int daemon_valid_begin(struct worker *d, const struct pathset *ps, int subst);
 int daemon_valid(struct worker *d, const struct pathset *ps, int subst, struct pathset *valid);
 /* QueryPathInfo: 1 valid (info read, references into refs), 0 invalid. */
 int daemon_path_info(struct worker *d, const char *path, struct pathinfo *in, struct pathset *refs);
+/* QueryReferrers sent and waited for: the referrers follow on d->r as a
+ * path list. */
+int daemon_referrers_begin(struct worker *d, const char *path);
+/* QueryPathFromHashPart: the valid path with that hash part into path, ""
+ * when there is none. */
+int daemon_path_from_hash_part(struct worker *d, const char *hash_part, char path[STORE_PATH_MAX + 1]);
+/* QueryMissing of targets (path or drv!outputs strings) sent and waited
+ * for: what would be built, substituted and is unknown follow on d->r as
+ * three path lists, then the download and NAR sizes. */
+int daemon_missing_begin(struct worker *d, const struct pathset *targets);
 /* NarFromPath sent and waited for: the NAR follows raw on d->r, for the
  * caller to read to its end (its own structure says where that is). */
 int daemon_nar_begin(struct worker *d, const char *path);

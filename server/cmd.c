@@ -50,6 +50,38 @@ static int is_prog(const char *w, const char *name)
 	return !strcmp(b ? b + 1 : w, name);
 }
 
+/* --store daemon or --store auto (a remote-store parameter): the daemon is
+ * the store nixgate always uses. */
+static int store_arg(char w[][CMD_MAX + 1], int n, int *i)
+{
+	if (strcmp(w[*i], "--store") || *i + 1 == n || (strcmp(w[*i + 1], "daemon") && strcmp(w[*i + 1], "auto")))
+		return 0;
+	++*i;
+	return 1;
+}
+
+/* ssh-ng:// runs nix-daemon --stdio, with --store when the store URI has a
+ * remote-store parameter. --process-ops (mounted-ssh-ng://) would have the
+ * client share the host's file system, and the --force-* switches are the
+ * host's to choose: refused like any other argument. */
+static int daemon_args(struct cmd *c, char w[][CMD_MAX + 1], int n)
+{
+	int i, stdio = 0;
+
+	for (i = 1; i < n; i++) {
+		if (!strcmp(w[i], "--stdio"))
+			stdio = 1;
+		else if (!store_arg(w, n, &i))
+			return fail(EXIT_REFUSED, "command has the argument '%.60s', which nixgate does not accept", w[i]);
+	}
+	if (!stdio)
+		return fail(EXIT_REFUSED, "command lacks --stdio");
+	/* the worker protocol has no read-only mode: the policy decides */
+	c->write = 1;
+	c->what = CMD_DAEMON;
+	return 0;
+}
+
 int cmd_parse(struct cmd *c, const char *s, size_t len)
 {
 	static char w[CMD_WORDS_MAX][CMD_MAX + 1];
@@ -66,16 +98,17 @@ int cmd_parse(struct cmd *c, const char *s, size_t len)
 		c->what = CMD_ECHO_STARTED;
 		return 0;
 	}
+	if (n > 0 && is_prog(w[0], "nix-daemon"))
+		return daemon_args(c, w, n);
 	if (n == 0 || !(is_prog(w[0], "nix-store") || is_prog(w[0], "nixgate-serve")))
-		return fail(EXIT_REFUSED, "command '%.60s' is not nix-store --serve", n ? w[0] : "");
+		return fail(EXIT_REFUSED, "command '%.60s' is not nix-store --serve or nix-daemon --stdio", n ? w[0] : "");
 	for (i = 1; i < n; i++) {
 		if (!strcmp(w[i], "--serve"))
 			serve = 1;
 		else if (!strcmp(w[i], "--write"))
 			c->write = 1;
-		else if (!strcmp(w[i], "--store") && i + 1 < n &&
-			 (!strcmp(w[i + 1], "daemon") || !strcmp(w[i + 1], "auto")))
-			i++; /* the daemon is the store nixgate always uses */
+		else if (store_arg(w, n, &i))
+			;
 		else
 			return fail(EXIT_REFUSED, "command has the argument '%.60s', which nixgate does not accept", w[i]);
 	}

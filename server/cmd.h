@@ -10,10 +10,11 @@
 #define CMD_MAX 4096
 #define CMD_WORDS_MAX 16
 
-enum { CMD_SERVE, CMD_ECHO_STARTED };
+/* nix-store --serve (ssh://), nix-daemon --stdio (ssh-ng://), echo started */
+enum { CMD_SERVE, CMD_DAEMON, CMD_ECHO_STARTED };
 
 struct cmd {
-	int what;        /* CMD_SERVE or CMD_ECHO_STARTED */
+	int what;        /* CMD_* */
 	int write;       /* --write */
 };
 

@@ -18,6 +18,7 @@
 #include "serve.h"
 #include "slots.h"
 #include "worker.h"
+#include "wserve.h"
 
 #define VERSION "0.1"
 #define KEY_MAX POLICY_KEY_MAX
@@ -44,8 +45,8 @@ static void die(void)
 }
 
 /* A command refused before the session still leaves its audit line: it is
- * what an ssh-ng:// client (nix-daemon --stdio) or a probe looks like. The
- * refusal stays the one reported, whether or not the log opens. */
+ * what a probe looks like. The refusal stays the one reported, whether or
+ * not the log opens. */
 /* A double quote inside a quoted audit value would end it early and let
  * the client write fields of its own: it becomes a single one, as in the
  * request lines' reasons. */
@@ -265,6 +266,7 @@ int main(int argc, char **argv)
 	sv.sandboxed = sandbox;
 	sv.audit = &audit;
 	sv.write_ok = c.write;
+	sv.worker = c.what == CMD_DAEMON;
 	/* ImportPaths puts a NAR's metadata after it: the NAR waits here,
 	 * unnamed, so memory stays flat. */
 	sv.spool_fd = open(getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
@@ -289,11 +291,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "nixgate-serve: key %s: running WITHOUT the sandbox (--no-sandbox)\n", key);
 	else if (sandbox_enter_monitor(&fds) < 0)
 		die();
-	r = serve_handshake(&sv);
+	r = sv.worker ? wserve_handshake(&sv) : serve_handshake(&sv);
 	if (r < 0 && sv.in.ended)
 		(void)sv.parser_end(&sv);
-	audit_write(&audit, "key=%s op=session client=2.%u write=%d trusted=%d allow=%s sandbox=%s result=%s", key,
-		    sv.minor, sv.write_ok, pol.trusted, policy_ops(pol.allow), sandbox ? "on" : "OFF",
+	audit_write(&audit, "key=%s op=session client=%d.%u write=%d trusted=%d allow=%s sandbox=%s result=%s", key,
+		    sv.worker ? 1 : 2, sv.minor, sv.write_ok, pol.trusted, policy_ops(pol.allow), sandbox ? "on" : "OFF",
 		    r < 0 ? "error" : "ok");
 	if (r < 0)
 		die();

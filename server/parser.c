@@ -6,6 +6,8 @@
 #include "err.h"
 #include "parser.h"
 #include "serveopts.h"
+#include "wparse.h"
+#include "wserve.h"
 
 static int paths(struct serve *s)
 {
@@ -130,7 +132,7 @@ int parser_run(struct serve *s)
 	uint64_t op;
 	int e;
 
-	if (handshake(s) < 0)
+	if ((s->worker ? wparse_handshake(s) : handshake(s)) < 0)
 		return -1;
 	for (;;) {
 		if (wr_flush(&s->out) < 0)
@@ -140,8 +142,9 @@ int parser_run(struct serve *s)
 		if (rd_u64(&s->in, &op) < 0)
 			return -1;
 		memset(&s->req, 0, sizeof s->req);
-		if (!(c = command_find(op)))
-			return fail(EXIT_REFUSED, "unknown serve command %llu", (unsigned long long)op);
+		if (!(c = s->worker ? wcommand_find(op) : command_find(op)))
+			return fail(EXIT_REFUSED, "unknown %s %llu", s->worker ? "worker operation" : "serve command",
+				    (unsigned long long)op);
 		s->req.op = c->name;
 		if (c->parse(s) < 0)
 			return -1;

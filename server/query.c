@@ -53,17 +53,15 @@ bad:
 	return -1;
 }
 
-/* NarFromPath: the daemon sends the NAR raw after its log stream; the NAR's
+/* The daemon sends NarFromPath's NAR raw after its log stream; the NAR's
  * own structure says where it ends. */
-static int nar_from_daemon(struct serve *s, const char *path)
+int nar_stream(struct serve *s, const char *path)
 {
 	struct worker *d = s->d;
 	const unsigned char *p;
 	size_t got;
 	ssize_t k;
 
-	if (daemon_nar_begin(d, path) < 0)
-		return -1;
 	nar_init(&s->nar);
 	while (!nar_done(&s->nar)) {
 		if (rd_peek(&d->r, &p, &got) < 0)
@@ -76,6 +74,11 @@ static int nar_from_daemon(struct serve *s, const char *path)
 		rd_consume(&d->r, (size_t)k);
 	}
 	return 0;
+}
+
+static int nar_from_daemon(struct serve *s, const char *path)
+{
+	return daemon_nar_begin(s->d, path) < 0 ? -1 : nar_stream(s, path);
 }
 
 int dump_path(struct serve *s)

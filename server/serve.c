@@ -14,6 +14,7 @@
 #include "parser.h"
 #include "query.h"
 #include "serve.h"
+#include "wserve.h"
 
 static int nixgate_info(struct serve *s);
 
@@ -267,16 +268,29 @@ int serve_one(struct serve *s)
 	trips0 = s->d->round_trips;
 	wait0 = s->d->wait_us;
 	memset(&s->req, 0, sizeof s->req);
-	if ((c = command_find(cmd))) {
+	s->answered = s->soft = 0;
+	s->d->errmsg[0] = 0;
+	if ((c = s->worker ? wcommand_find(cmd) : command_find(cmd))) {
 		s->req.op = c->name;
 		r = c->serve(s);
 	} else {
 		s->req.op = "unknown";
-		r = fail(EXIT_REFUSED, "unknown serve command %llu", (unsigned long long)cmd);
+		r = fail(EXIT_REFUSED, "unknown %s %llu", s->worker ? "worker operation" : "serve command",
+			 (unsigned long long)cmd);
 	}
 	if (r < 0 && s->in.ended && s->parser_end)
 		(void)s->parser_end(s);
 	audited(s, r, &t0, trips0, wait0);
+	/* the worker protocol tells the client why in its own framing; a
+	 * request the daemon failed, or one failed as the daemon would, leaves
+	 * the session in step, and it goes on as the daemon's would */
+	if (r < 0 && s->worker) {
+		wserve_error(s);
+		if (!s->answered && !s->req.rule && !s->in.ended && (s->soft || s->d->errmsg[0])) {
+			err_clear();
+			r = 0;
+		}
+	}
 	if (r == 0 && (wr_flush(&s->out) < 0 || serve_go(s) < 0))
 		r = -1;
 	return r < 0 ? -1 : 0;

@@ -45,6 +45,15 @@ struct serve {
 	struct worker *d;
 	unsigned minor;
 	int write_ok;       /* the client ran --serve --write */
+	/* The front end: the worker protocol (nix-daemon --stdio, ssh-ng://)
+	 * instead of the serve protocol; chosen by the command, before the
+	 * parser starts. s->minor is then the worker protocol's. */
+	int worker;
+	int answered;       /* the worker request's STDERR_LAST is written */
+	/* The worker request failed as the daemon fails one and goes on (a
+	 * path that is not valid): the session stays in step. */
+	int soft;
+	struct build_opts wopts; /* SetOptions' build limits, capped */
 	int sandboxed;
 	const char *version;
 	const struct policy *pol;

@@ -79,13 +79,15 @@ t_forced_command() {
 }
 
 # A command refused before the session leaves its audit line too: it is what
-# an ssh-ng:// client (nix-daemon --stdio) or a probe looks like to the admin.
+# a mounted-ssh-ng:// client (nix-daemon --stdio --process-ops) or a probe
+# looks like to the admin.
 t_command_audit() {
 	rm -f "$B/home/cmdlog.log"
-	ssh -F "$B/ssh_config" cmdlog "nix-daemon --stdio" < /dev/null > "$B/ca.out" 2> "$B/ca.err"; rc=$?
-	if [ $rc = 100 ] && [ "$(errlines "$B/ca.err")" = 1 ] && grep -q "key cmdlog: command 'nix-daemon' is not" "$B/ca.err" &&
+	ssh -F "$B/ssh_config" cmdlog "nix-daemon --stdio --process-ops" < /dev/null > "$B/ca.out" 2> "$B/ca.err"; rc=$?
+	if [ $rc = 100 ] && [ "$(errlines "$B/ca.err")" = 1 ] &&
+	   grep -q "key cmdlog: command has the argument '--process-ops', which nixgate does not accept" "$B/ca.err" &&
 	   [ "$(wc -l < "$B/home/cmdlog.log" 2>/dev/null)" = 1 ] &&
-	   grep -q ' key=cmdlog op=command result=refused rule=command .*command="nix-daemon --stdio"$' "$B/home/cmdlog.log"; then
+	   grep -q ' key=cmdlog op=command result=refused rule=command .*command="nix-daemon --stdio --process-ops"$' "$B/home/cmdlog.log"; then
 		ok command-audited
 	else
 		bad command-audited "exit $rc: $(cat "$B/ca.err") log: $(cat "$B/home/cmdlog.log")"
@@ -108,10 +110,12 @@ t_command_audit() {
 	else
 		bad command-audit-quote "log: $(cat "$B/home/cmdlog.log")"
 	fi
-	# what Nix itself sends for ssh-ng://
+	# what Nix itself sends for ssh-ng://: a worker-protocol session
 	rm -f "$B/home/cmdlog.log"
-	if ! nix store ping --store ssh-ng://cmdlog > /dev/null 2>&1 &&
-	   grep -q ' key=cmdlog op=command result=refused rule=command .*command="nix-daemon --stdio"$' "$B/home/cmdlog.log"; then
+	nix store ping --store ssh-ng://cmdlog > /dev/null 2>&1; rc=$?
+	for i in $(seq 50); do grep -q op=session "$B/home/cmdlog.log" 2>/dev/null && break; sleep 0.1; done
+	if [ $rc = 0 ] && head -n 1 "$B/home/cmdlog.log" | grep -q ' key=cmdlog op=session client=1\.[0-9]* ' &&
+	   ! grep -q 'op=command' "$B/home/cmdlog.log"; then
 		ok ssh-ng-audited
 	else
 		bad ssh-ng-audited "log: $(cat "$B/home/cmdlog.log")"

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base32.h"
 #include "ca.h"
 #include "claim.h"
 #include "drv.h"
@@ -15,6 +16,7 @@
 #include "hash.h"
 #include "pathinfo.h"
 #include "pathset.h"
+#include "storepath.h"
 #include "words.h"
 #include "worker.h"
 
@@ -123,6 +125,7 @@ void daemon_check(unsigned config, unsigned minor, const struct policy *pol, con
 {
 	static struct pathset ps;
 	uint64_t op, v, k, i;
+	size_t len;
 	struct rd r;
 	int writes = (config & SESSION_WRITE) != 0;
 
@@ -142,8 +145,18 @@ void daemon_check(unsigned config, unsigned minor, const struct policy *pol, con
 					goto end;
 			continue;
 		case WOP_IS_VALID_PATH: case WOP_QUERY_PATH_INFO: case WOP_QUERY_DERIVATION_OUTPUT_MAP:
+		case WOP_QUERY_REFERRERS:
 			if (str(&r) < 0)
 				goto end;
+			continue;
+		case WOP_QUERY_PATH_FROM_HASH_PART:
+			/* a shorter prefix would list the store */
+			if (rd_str(&r, field, FIELD_MAX, &len, "hash part") < 0)
+				goto end;
+			for (i = 0; i < len && base32_char_ok((unsigned char)field[i]); i++)
+				;
+			if (len != STORE_HASH_CHARS || i != len)
+				violation("QueryPathFromHashPart of something that is not a hash part", op);
 			continue;
 		case WOP_NAR_FROM_PATH:
 			/* exports, and the input derivations the monitor reads itself */

@@ -10,6 +10,7 @@
 #include "harness.h"
 #include "parser.h"
 #include "serve.h"
+#include "wserve.h"
 
 /* Signed the paths of tests/unit/t_trust.c: seeds can carry real signatures. */
 #define FUZZ_KEY "vec-key-1:H7vJwcRAr64va2fujVmSXbICbxPGw5xSZQjW6jOxSrg="
@@ -41,6 +42,13 @@ char *copy_str(const uint8_t *data, size_t size)
 		s[size] = 0;
 	}
 	return s;
+}
+
+static int worker;
+
+void harness_worker(int on)
+{
+	worker = on;
 }
 
 /* The ImportPaths spool: in memory, kept across inputs as main keeps its file
@@ -133,7 +141,9 @@ static void setup(struct serve *s, struct policy *pol, unsigned config)
 	if (slots_open(&slots, "/nonexistent", "fuzz", 0) < 0)
 		abort();
 	s->key_slots = s->host_slots = &slots;
-	s->write_ok = (config & SESSION_WRITE) != 0;
+	/* the worker protocol has no read-only mode (cmd.c) */
+	s->worker = worker;
+	s->write_ok = worker || (config & SESSION_WRITE) != 0;
 	s->max_jobs = 1;
 }
 
@@ -180,7 +190,7 @@ void monitor_session(unsigned config, unsigned minor, const uint8_t *chan, size_
 	s.spool_fd = spool();
 	rd_init_mem(&s.in, chan, chlen, EXIT_REFUSED, "client");
 	wr_init_fd(&s.out, devnull(), s.outbuf, sizeof s.outbuf, "client");
-	if (serve_handshake(&s) == 0)
+	if ((worker ? wserve_handshake(&s) : serve_handshake(&s)) == 0)
 		while (serve_one(&s) == 0)
 			;
 	(void)wr_flush(&d.w);
@@ -188,7 +198,7 @@ void monitor_session(unsigned config, unsigned minor, const uint8_t *chan, size_
 	if (getenv("NIXGATE_FUZZ_DEBUG"))
 		dprintf(3, "monitor: %s\n", err_msg());
 	sent = captured(fd, &n);
-	daemon_check(config, minor, &pol, sent, n);
+	daemon_check(worker ? config | SESSION_WRITE : config, minor, &pol, sent, n);
 	free(sent);
 	pathset_free(&s.ps);
 	pathset_free(&s.seen);

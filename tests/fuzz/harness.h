@@ -38,6 +38,10 @@ struct split {
 
 int split_input(const uint8_t *data, size_t size, struct split *sp);
 
+/* The sessions that follow speak the worker protocol (nix-daemon --stdio,
+ * ssh-ng://) when on, the serve protocol when off (the default). */
+void harness_worker(int on);
+
 /* The parser's side of a session (server/parser.c): the client's bytes in,
  * what it forwards to the monitor out (malloc'd into *fwd, its length in
  * *flen; fwd NULL: dropped). The monitor always says go. */

@@ -314,3 +314,44 @@ for f in "$D"/*.drv; do
 done
 printf '1/nix/store/00000000000000000000000000000000-fl.drv\nDerive([("out","","r:sha256","")],[],[],"x","b",[],[("out","")])' |
 	seed drvhash floating-ca
+
+# --- the worker protocol (ssh-ng://). wparser: config, the client's
+# stream. wmonitor: config, daemon minor (13: 1.34), the client's stream's
+# length (u32), the stream, the daemon's replies.
+WORKER_MAGIC_1=0x6e697863
+w_hello() { u64 $WORKER_MAGIC_1; u64 0x122; u64 0; u64 0; }
+w_hello38() { u64 $WORKER_MAGIC_1; u64 0x126; strs some-feature; u64 1; u64 3; u64 0; }
+w_opts() { u64 19; for v in 0 0 0 0 1 60 0 0 0 0 1 1; do u64 $v; done; u64 2; str timeout; str 100; str substituters; str "https://x"; }
+w_info() { u64 $LAST; u64 1; str ""; str "${NAR_B16#sha256:}"; strs "$P"; u64 1700000000; u64 120; u64 1; strs; str ""; }
+wseed() { # name client-function daemon-function
+	"$2" > "$C/.client"
+	"$3" > "$C/.daemon"
+	{ byte 0; cat "$C/.client"; } | seed wparser "$1"
+	{ byte 0; byte 13; u32 "$(wc -c < "$C/.client")"; cat "$C/.client" "$C/.daemon"; } | seed wmonitor "$1"
+	rm -f "$C/.client" "$C/.daemon"
+}
+c_queries() {
+	w_hello; u64 1; str "$P"; u64 31; strs "$P" "$OUT"; u64 1; u64 26; str "$P"
+	u64 29; str 0mdqa9w1p6cmli6976v4wi0sw9r4p5pr; u64 6; str "$P"; u64 41; str "$DRV"
+	u64 11; str "$P"; u64 40; strs "$DRV!out" "$P"; w_opts
+}
+d_queries() {
+	u64 $LAST; u64 1; u64 $LAST; strs "$P"; w_info; u64 $LAST; str "$P"; u64 $LAST; strs "$OUT"
+	u64 $LAST; u64 1; str out; str "$OUT"; u64 $LAST; u64 1; u64 $LAST; strs "$DRV"; strs; strs "$P"; u64 10; u64 20
+}
+wseed queries c_queries d_queries
+c_export() { w_hello38; u64 38; str "$P"; u64 26; str "$P"; }
+d_export() { u64 $LAST; hello_nar; w_info; }
+wseed export-38 c_export d_export
+c_ensure() { w_hello; u64 46; strs "$P"; u64 0; u64 10; str "$P"; u64 9; strs "$P"; u64 0; u64 46; strs "$OUT"; u64 0; u64 1; str "$P"; }
+d_ensure() { u64 $LAST; strs "$P"; u64 $LAST; strs "$P"; u64 $LAST; strs "$P"; u64 $LAST; strs; u64 $LAST; u64 0; }
+wseed ensure c_ensure d_ensure
+c_build() { w_hello; u64 46; strs "$DRV!out"; u64 0; }
+wseed build-refused c_build true
+c_gc() { w_hello; u64 20; u64 2; strs; u64 0; u64 0; u64 0; u64 0; u64 0; }
+wseed gc-refused c_gc true
+c_hash_part() { w_hello; u64 29; str 0m; }
+wseed hash-part-short c_hash_part true
+c_daemon_error() { w_hello; u64 41; str "$DRV"; u64 1; str "$P"; }
+d_daemon_error() { u64 $ERROR; str Error; u64 0; str Error; str "path is not valid"; u64 0; u64 0; u64 $LAST; u64 0; }
+wseed daemon-error c_daemon_error d_daemon_error

@@ -337,3 +337,59 @@ void t_daemon_golden(void)
 		pathset_free(&br.outs);
 	}
 }
+
+/* The queries ssh-ng:// clients send that the serve protocol has no twin
+ * for: QueryReferrers (6), QueryPathFromHashPart (29), QueryMissing (40). */
+void t_daemon_ng_queries(void)
+{
+	static struct pathset ps, got;
+	char p[STORE_PATH_MAX + 1];
+	uint64_t v;
+
+	pathset_init(&ps);
+	pathset_init(&got);
+	pathset_add(&ps, DRV "!out", strlen(DRV "!out"));
+	pathset_add(&ps, P1, strlen(P1));
+
+	/* QueryReferrers: op 6, the path; the list left for the caller */
+	begin();
+	wr_u64(&e, 6); wr_cstr(&e, P1);
+	wr_u64(&a, STDERR_LAST); wr_u64(&a, 1); wr_cstr(&a, P2);
+	go(34);
+	CHECK(daemon_referrers_begin(&d, P1) == 0 && sent_ok() && d.r.pos == 8);
+	CHECK(pathset_read(&got, &d.r, "referrers") == 0 && got.n == 1 && in_step());
+	begin();
+	refusal(34, "path is not valid");
+	go(34);
+	CHECK(daemon_referrers_begin(&d, P1) == -1 && strstr(err_msg(), "QueryReferrers: nix-daemon: path is not valid"));
+
+	/* QueryPathFromHashPart: op 29, the hash part; a path or "" back */
+	begin();
+	wr_u64(&e, 29); wr_cstr(&e, "00000000000000000000000000000000");
+	wr_u64(&a, STDERR_LAST); wr_cstr(&a, P1);
+	go(34);
+	CHECK(daemon_path_from_hash_part(&d, "00000000000000000000000000000000", p) == 0 && sent_ok() && in_step() &&
+	      !strcmp(p, P1));
+	begin();
+	wr_u64(&a, STDERR_LAST); wr_cstr(&a, "");
+	go(34);
+	CHECK(daemon_path_from_hash_part(&d, "00000000000000000000000000000000", p) == 0 && p[0] == 0);
+	/* an answer that is no store path is the daemon's fault */
+	begin();
+	wr_u64(&a, STDERR_LAST); wr_cstr(&a, "/etc/passwd");
+	go(34);
+	CHECK(daemon_path_from_hash_part(&d, "00000000000000000000000000000000", p) == -1 &&
+	      err_kind() == EXIT_SYSTEM);
+
+	/* QueryMissing: op 40, the targets as sent; the answer left */
+	begin();
+	wr_u64(&e, 40); pathset_write(&ps, &e);
+	wr_u64(&a, STDERR_LAST); wr_u64(&a, 0); wr_u64(&a, 0); wr_u64(&a, 1); wr_cstr(&a, P1);
+	wr_u64(&a, 5); wr_u64(&a, 6);
+	go(34);
+	CHECK(daemon_missing_begin(&d, &ps) == 0 && sent_ok() && d.r.pos == 8);
+	CHECK(pathset_read(&got, &d.r, "x") == 0 && got.n == 0 && pathset_read(&got, &d.r, "x") == 0 &&
+	      pathset_read(&got, &d.r, "x") == 0 && got.n == 1 && rd_u64(&d.r, &v) == 0 && v == 5);
+	pathset_free(&ps);
+	pathset_free(&got);
+}

@@ -11,7 +11,7 @@
 	T(t_audit_syslog) T(t_audit_file) T(t_audit_escape) \
 	T(t_words) T(t_policy_values) T(t_policy_sources) T(t_policy_untrusted) \
 	T(t_aterm) T(t_aterm_basic) T(t_drv_sandbox) T(t_missing_ops) \
-	T(t_daemon_queries) T(t_daemon_builds) T(t_daemon_golden) T(t_query_closure_outputs) \
+	T(t_daemon_queries) T(t_daemon_ng_queries) T(t_daemon_builds) T(t_daemon_golden) T(t_query_closure_outputs) \
 	T(t_drvhash_real) T(t_drvhash_changed) T(t_drvhash_canonical) \
 	T(t_drvhash_graph) T(t_drvhash_floating) T(t_drvhash_refs) \
 	T(t_realisation_ids) T(t_realisation_json) T(t_realisation_daemon) \

@@ -1,0 +1,380 @@
+/* wserve: the worker protocol's operations on the monitor's side. Each
+ * reads its request again from what the parser forwarded, checks it, asks
+ * the daemon, then answers: STDERR_LAST and the result. */
+#include <stdio.h>
+#include <string.h>
+
+#include "base32.h"
+#include "buildresult.h"
+#include "daemon.h"
+#include "err.h"
+#include "parser.h"
+#include "query.h"
+#include "wparse.h"
+#include "wserve.h"
+
+/* Nix's lvlError: the level of an error record. */
+#define LVL_ERROR 0
+/* BuildResult's status for a path that was valid already. */
+#define BUILD_ALREADY_VALID 2
+
+static int is_valid(struct serve *s);
+static int referrers(struct serve *s);
+static int temp_root(struct serve *s);
+static int set_options(struct serve *s);
+static int path_info_op(struct serve *s);
+static int hash_part(struct serve *s);
+static int valid_paths(struct serve *s);
+static int nar_from_path(struct serve *s);
+static int output_map(struct serve *s);
+static int query_missing(struct serve *s);
+static int build_paths(struct serve *s);
+static int build_results(struct serve *s);
+static int ensure_path(struct serve *s);
+static int unserved(struct serve *s);
+
+/* Every operation of Nix's worker protocol, by the name Nix gives it; those
+ * nixgate does not serve are refused by that name before any of their
+ * request is read. */
+static const struct command wcommands[] = {
+	{1, "IsValidPath", wparse_path, is_valid},
+	{6, "QueryReferrers", wparse_path, referrers},
+	{7, "AddToStore", parse_nothing, unserved},
+	{8, "AddTextToStore", parse_nothing, unserved},
+	{9, "BuildPaths", wparse_build, build_paths},
+	{10, "EnsurePath", wparse_path, ensure_path},
+	{11, "AddTempRoot", wparse_path, temp_root},
+	{12, "AddIndirectRoot", parse_nothing, unserved},
+	{13, "SyncWithGC", parse_nothing, unserved},
+	{14, "FindRoots", parse_nothing, unserved},
+	{16, "ExportPath", parse_nothing, unserved},
+	{18, "QueryDeriver", parse_nothing, unserved},
+	{19, "SetOptions", wparse_set_options, set_options},
+	{20, "CollectGarbage", parse_nothing, unserved},
+	{21, "QuerySubstitutablePathInfo", parse_nothing, unserved},
+	{22, "QueryDerivationOutputs", parse_nothing, unserved},
+	{23, "QueryAllValidPaths", parse_nothing, unserved},
+	{26, "QueryPathInfo", wparse_path, path_info_op},
+	{27, "ImportPaths", parse_nothing, unserved},
+	{28, "QueryDerivationOutputNames", parse_nothing, unserved},
+	{29, "QueryPathFromHashPart", wparse_hash_part, hash_part},
+	{30, "QuerySubstitutablePathInfos", parse_nothing, unserved},
+	{31, "QueryValidPaths", wparse_valid_paths, valid_paths},
+	{32, "QuerySubstitutablePaths", parse_nothing, unserved},
+	{33, "QueryValidDerivers", parse_nothing, unserved},
+	{34, "OptimiseStore", parse_nothing, unserved},
+	{35, "VerifyStore", parse_nothing, unserved},
+	{36, "BuildDerivation", parse_nothing, unserved},
+	{37, "AddSignatures", parse_nothing, unserved},
+	{38, "NarFromPath", wparse_path, nar_from_path},
+	{39, "AddToStoreNar", parse_nothing, unserved},
+	{40, "QueryMissing", wparse_targets, query_missing},
+	{41, "QueryDerivationOutputMap", wparse_path, output_map},
+	{42, "RegisterDrvOutput", parse_nothing, unserved},
+	{43, "QueryRealisation", parse_nothing, unserved},
+	{44, "AddMultipleToStore", parse_nothing, unserved},
+	{45, "AddBuildLog", parse_nothing, unserved},
+	{46, "BuildPathsWithResults", wparse_build, build_results},
+	{47, "AddPermRoot", parse_nothing, unserved},
+};
+
+const struct command *wcommand_find(uint64_t op)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof wcommands / sizeof *wcommands; i++)
+		if (wcommands[i].op == op)
+			return &wcommands[i];
+	return NULL;
+}
+
+int wserve_handshake(struct serve *s)
+{
+	const char *version = s->daemon_version[0] ? s->daemon_version : s->version;
+	uint64_t magic, v;
+
+	if (rd_u64(&s->in, &magic) < 0)
+		return -1;
+	if (magic != WORKER_MAGIC_1)
+		return fail(EXIT_REFUSED, "protocol mismatch: the client did not start with the worker protocol magic");
+	/* newer clients send their version with the magic, older ones after
+	 * this answer: it goes first either way */
+	if (wr_u64(&s->out, WORKER_MAGIC_2) < 0 || wr_u64(&s->out, WSERVE_VERSION) < 0 || wr_flush(&s->out) < 0 ||
+	    rd_u64(&s->in, &v) < 0 || wversion(s, v) < 0)
+		return -1;
+	if (s->minor >= 38 && (wfeatures_read(&s->in) < 0 || wr_u64(&s->out, 0) < 0 || wr_flush(&s->out) < 0))
+		return -1;
+	if (whello_tail(&s->in, s->minor) < 0)
+		return -1;
+	/* the host daemon's version, which clients only show; the key's trust
+	 * as nixgate applies it, whatever the daemon thinks of the host user */
+	if ((s->minor >= 33 && wr_cstr(&s->out, version) < 0) ||
+	    (s->minor >= 35 && wr_u64(&s->out, s->pol->trusted ? TRUST_YES : TRUST_NO) < 0) ||
+	    wr_u64(&s->out, STDERR_LAST) < 0)
+		return -1;
+	return wr_flush(&s->out);
+}
+
+void wserve_error(struct serve *s)
+{
+	char m[1024];
+
+	if (s->answered)
+		return;
+	/* the first error stays the one reported (err.h): a client gone by now
+	 * changes nothing */
+	snprintf(m, sizeof m, "nixgate-serve: key %s: %s", s->key, err_msg());
+	if (wr_u64(&s->out, STDERR_ERROR) < 0)
+		return;
+	if (s->minor >= 26) {
+		if (wr_cstr(&s->out, "Error") < 0 || wr_u64(&s->out, LVL_ERROR) < 0 || wr_cstr(&s->out, "Error") < 0 ||
+		    wr_cstr(&s->out, m) < 0 || wr_u64(&s->out, 0) < 0 || wr_u64(&s->out, 0) < 0)
+			return;
+	} else if (wr_cstr(&s->out, m) < 0 || wr_u64(&s->out, 1) < 0)
+		return;
+	(void)wr_flush(&s->out);
+}
+
+/* The request's work is done: its result follows. */
+static int last(struct serve *s)
+{
+	s->answered = 1;
+	return wr_u64(&s->out, STDERR_LAST);
+}
+
+/* A request of one store path: read, noted, the key's permission checked. */
+static int one_path(struct serve *s, char p[STORE_PATH_MAX + 1], unsigned op)
+{
+	if (storepath_read(&s->in, p, 0, "path") < 0)
+		return -1;
+	note(s, p);
+	return allowed(s, op);
+}
+
+static int unserved(struct serve *s)
+{
+	return refuse(s, "operation", "nixgate-serve does not serve this operation");
+}
+
+static int is_valid(struct serve *s)
+{
+	char p[STORE_PATH_MAX + 1];
+	int v;
+
+	if (one_path(s, p, ALLOW_QUERY) < 0 || (v = daemon_is_valid(s->d, p)) < 0)
+		return -1;
+	return last(s) < 0 ? -1 : wr_u64(&s->out, (uint64_t)v);
+}
+
+static int referrers(struct serve *s)
+{
+	char p[STORE_PATH_MAX + 1];
+
+	if (one_path(s, p, ALLOW_QUERY) < 0 || daemon_referrers_begin(s->d, p) < 0 || last(s) < 0)
+		return -1;
+	return pathlist_copy(&s->d->r, &s->out, "referrers");
+}
+
+/* The daemon's GC keeps the path while the session lasts, as the serve
+ * protocol's QueryValidPaths with lock does. */
+static int temp_root(struct serve *s)
+{
+	char p[STORE_PATH_MAX + 1];
+
+	if (one_path(s, p, ALLOW_QUERY) < 0 || daemon_add_temp_root(s->d, p) < 0 || last(s) < 0)
+		return -1;
+	return wr_u64(&s->out, 1);
+}
+
+static uint64_t cap(uint64_t v, uint64_t limit)
+{
+	return limit && (v == 0 || v > limit) ? limit : v;
+}
+
+/* Only the build limits are kept, capped by the policy, for the builds of
+ * this session; every other setting is ignored, as the daemon ignores them
+ * for a client it does not trust. */
+static int set_options(struct serve *s)
+{
+	struct wopts o;
+
+	if (wopts_read(&s->in, &o) < 0)
+		return -1;
+	s->wopts.max_silent_time = cap(o.max_silent_time, s->pol->max_silent_time);
+	s->wopts.build_timeout = cap(o.build_timeout, s->pol->max_build_time);
+	s->wopts.max_log_size = cap(o.max_log_size, s->pol->max_log_size);
+	s->wopts.use_substitutes = o.use_substitutes && s->pol->substitute;
+	s->wopts.max_jobs = s->max_jobs;
+	return last(s);
+}
+
+static int path_info_op(struct serve *s)
+{
+	static struct pathset refs;
+	static struct pathinfo in;
+	char p[STORE_PATH_MAX + 1];
+	int v;
+
+	if (one_path(s, p, ALLOW_QUERY) < 0 || (v = path_info(s, p, &in, &refs)) < 0)
+		return -1;
+	if (last(s) < 0 || wr_u64(&s->out, (uint64_t)v) < 0)
+		return -1;
+	return v ? pathinfo_write_worker(&s->out, s->minor, &in, &refs) : 0;
+}
+
+/* Exactly a hash part: the daemon looks up the first path at or after the
+ * prefix, so a shorter one would walk the store's listing. */
+static int hash_part(struct serve *s)
+{
+	char h[HASH_PART_READ_MAX + 1], p[STORE_PATH_MAX + 1];
+	size_t len, i;
+
+	if (rd_str(&s->in, h, HASH_PART_READ_MAX, &len, "hash part") < 0)
+		return -1;
+	for (i = 0; i < len && base32_char_ok((unsigned char)h[i]); i++)
+		;
+	if (len != STORE_HASH_CHARS || i != len)
+		return refuse(s, "hash-part", "a hash part is %d characters of Nix's base32", STORE_HASH_CHARS);
+	if (allowed(s, ALLOW_QUERY) < 0 || daemon_path_from_hash_part(s->d, h, p) < 0)
+		return -1;
+	if (p[0])
+		note(s, p);
+	return last(s) < 0 ? -1 : wr_cstr(&s->out, p);
+}
+
+static int valid_paths(struct serve *s)
+{
+	int subst = 0;
+
+	if (pathset_read(&s->ps, &s->in, "paths") < 0)
+		return -1;
+	note_set(s, &s->ps);
+	if ((s->minor >= 27 && rd_bool(&s->in, &subst, "substitute") < 0) || allowed(s, ALLOW_QUERY) < 0)
+		return -1;
+	/* substituting adds paths to the store: a key that may neither import
+	 * nor build only asks */
+	subst = subst && s->pol->substitute && (s->pol->allow & (ALLOW_IMPORT | ALLOW_BUILD));
+	if (ask_valid(s, &s->ps, subst) < 0 || last(s) < 0)
+		return -1;
+	return pathlist_copy(&s->d->r, &s->out, "valid paths");
+}
+
+static int nar_from_path(struct serve *s)
+{
+	char p[STORE_PATH_MAX + 1];
+
+	if (one_path(s, p, ALLOW_EXPORT) < 0 || daemon_nar_begin(s->d, p) < 0 || last(s) < 0)
+		return -1;
+	return nar_stream(s, p);
+}
+
+static int output_map(struct serve *s)
+{
+	static struct outmap m;
+	char p[STORE_PATH_MAX + 1];
+	size_t i;
+
+	if (one_path(s, p, ALLOW_QUERY) < 0 || daemon_output_map(s->d, p, &m) < 0 || last(s) < 0 ||
+	    wr_u64(&s->out, m.n) < 0)
+		return -1;
+	for (i = 0; i < m.n; i++)
+		if (wr_cstr(&s->out, m.out[i].name) < 0 || wr_cstr(&s->out, m.out[i].path) < 0)
+			return -1;
+	return 0;
+}
+
+static int query_missing(struct serve *s)
+{
+	uint64_t v;
+	int i;
+
+	if (wtargets_read(&s->in, &s->ps) < 0)
+		return -1;
+	note_set(s, &s->ps);
+	if (allowed(s, ALLOW_QUERY) < 0 || daemon_missing_begin(s->d, &s->ps) < 0 || last(s) < 0)
+		return -1;
+	/* will build, will substitute, unknown; download and NAR sizes */
+	for (i = 0; i < 3; i++)
+		if (pathlist_copy(&s->d->r, &s->out, "missing paths") < 0)
+			return -1;
+	for (i = 0; i < 2; i++)
+		if (rd_u64(&s->d->r, &v) < 0 || wr_u64(&s->out, v) < 0)
+			return -1;
+	return 0;
+}
+
+/* A build of store paths alone (no derivation outputs) asks only that they
+ * be valid: the stock client's path-info and copy --from send one for the
+ * paths they name. Valid paths are answered without the daemon building
+ * anything; one that is not valid fails the request, as the daemon's
+ * would, and the session goes on. Builds of derivations are the next
+ * slice of ssh-ng support: refused. */
+static int paths_valid(struct serve *s, uint64_t mode)
+{
+	static struct pathset valid;
+	size_t i;
+
+	for (i = 0; i < s->ps.n; i++)
+		if (strchr(pathset_get(&s->ps, i), '!'))
+			return refuse(s, "operation", "nixgate-serve does not build derivations over ssh-ng:// yet");
+	if (mode != 0)
+		return refuse(s, "build-mode", "only the normal build mode is served, not repair or check");
+	if (allowed(s, ALLOW_QUERY) < 0 || daemon_valid(s->d, &s->ps, 0, &valid) < 0)
+		return -1;
+	for (i = 0; i < s->ps.n; i++) {
+		const char *p = pathset_get(&s->ps, i);
+		long k = pathset_find(&valid, p, strlen(p));
+
+		if (k == -2)
+			return fail(EXIT_SYSTEM, "out of memory for a path list");
+		if (k == -1) {
+			s->soft = 1;
+			return fail(EXIT_REFUSED, "path '%s' is not valid on the host", p);
+		}
+	}
+	return 0;
+}
+
+static int build_paths(struct serve *s)
+{
+	uint64_t mode;
+
+	if (wtargets_read(&s->in, &s->ps) < 0 || wmode_read(&s->in, s->minor, &mode) < 0)
+		return -1;
+	note_set(s, &s->ps);
+	if (paths_valid(s, mode) < 0 || last(s) < 0)
+		return -1;
+	return wr_u64(&s->out, 1);
+}
+
+static int build_results(struct serve *s)
+{
+	static struct build_result br;
+	unsigned fields = worker_result_fields(s->minor, 0);
+	uint64_t mode;
+	size_t i;
+
+	if (wtargets_read(&s->in, &s->ps) < 0 || wmode_read(&s->in, s->minor, &mode) < 0)
+		return -1;
+	note_set(s, &s->ps);
+	if (paths_valid(s, mode) < 0 || last(s) < 0 || wr_u64(&s->out, s->ps.n) < 0)
+		return -1;
+	build_result_set(&br, BUILD_ALREADY_VALID, "");
+	for (i = 0; i < s->ps.n; i++)
+		if (wr_cstr(&s->out, pathset_get(&s->ps, i)) < 0 || build_result_write(&s->out, fields, &br) < 0)
+			return -1;
+	return 0;
+}
+
+static int ensure_path(struct serve *s)
+{
+	char p[STORE_PATH_MAX + 1];
+
+	if (storepath_read(&s->in, p, 0, "path") < 0)
+		return -1;
+	note(s, p);
+	pathset_clear(&s->ps);
+	if (pathset_add(&s->ps, p, strlen(p)) < 0 || paths_valid(s, 0) < 0 || last(s) < 0)
+		return -1;
+	return wr_u64(&s->out, 1);
+}

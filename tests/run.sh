@@ -52,6 +52,7 @@ default_cell() {
 	run unit build/unit
 	run asan/unit build/asan-unit
 	run man sh tests/man.sh
+	run cli sh tests/cli.sh
 	. tests/fuzz/seeds.sh
 	for h in build/replay/fuzz_*; do
 		n=${h#build/replay/fuzz_}

@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,13 +94,37 @@ static void session_slot(void)
 	die();
 }
 
-static void usage(void)
+static void usage(FILE *f)
 {
-	fprintf(stderr, "usage: nixgate-serve [--key NAME] [--policy FILE] [SETTING]... [--daemon-socket PATH]\n"
-			"         [--no-sandbox] [--print-sandbox] [--version] [-c COMMAND]\n"
-			"       nixgate-serve --check-policy FILE [--key NAME] [SETTING]...\n");
-	policy_usage(stderr);
+	fprintf(f, "usage: nixgate-serve [--key NAME] [--policy FILE] [SETTING]... [--daemon-socket PATH]\n"
+		   "         [--no-sandbox] [-c COMMAND]\n"
+		   "       nixgate-serve --check-policy FILE [--key NAME] [SETTING]...\n"
+		   "       nixgate-serve --print-sandbox | --help | --version\n");
+}
+
+/* A wrong command line is the admin's: it says what is wrong and where
+ * the right one is described, then the synopsis, and counts as a refusal
+ * for the client that reached it. */
+static void bad_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void bad_usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "nixgate-serve: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "; see nixgate-serve --help\n");
+	usage(stderr);
 	exit(EXIT_REFUSED);
+}
+
+/* The value of the flag at argv[*i], or a usage error naming what it takes. */
+static const char *value(int argc, char **argv, int *i, const char *what)
+{
+	if (*i + 1 >= argc)
+		bad_usage("%s needs %s", argv[*i], what);
+	return argv[++*i];
 }
 
 /* The file first, then the flags in their order. */
@@ -196,30 +221,36 @@ int main(int argc, char **argv)
 	for (i = 1; i < argc; i++) {
 		/* policy settings: applied after the file, so they win */
 		if ((st = policy_flag(argv[i]))) {
-			if (nset == FLAGS_MAX || (!st->flag_value && i + 1 == argc))
-				usage();
+			if (nset == FLAGS_MAX)
+				bad_usage("more than %d settings as flags: put them in a policy file (--policy FILE)",
+					  FLAGS_MAX);
 			set[nset] = st->flag_value ? st->name : st->flag + 2;
-			val[nset++] = st->flag_value ? st->flag_value : argv[++i];
-		} else if (!strcmp(argv[i], "--key") && i + 1 < argc)
-			key = argv[++i];
-		else if (!strcmp(argv[i], "--policy") && i + 1 < argc)
-			policy = argv[++i];
-		else if (!strcmp(argv[i], "--daemon-socket") && i + 1 < argc)
-			sock = argv[++i];
-		else if (!strcmp(argv[i], "--check-policy") && i + 1 < argc)
-			checked = argv[++i];
+			val[nset++] = st->flag_value ? st->flag_value : value(argc, argv, &i, st->arg);
+		} else if (!strcmp(argv[i], "--key"))
+			key = value(argc, argv, &i, "a NAME");
+		else if (!strcmp(argv[i], "--policy"))
+			policy = value(argc, argv, &i, "a FILE");
+		else if (!strcmp(argv[i], "--daemon-socket"))
+			sock = value(argc, argv, &i, "a PATH");
+		else if (!strcmp(argv[i], "--check-policy"))
+			checked = value(argc, argv, &i, "a FILE");
 		else if (!strcmp(argv[i], "--no-sandbox"))
 			sandbox = 0;
 		else if (!strcmp(argv[i], "--print-sandbox")) {
 			sandbox_print(stdout, &fds);
 			return 0;
-		} else if (!strcmp(argv[i], "-c") && i + 1 < argc)
-			command = argv[++i];
+		} else if (!strcmp(argv[i], "-c"))
+			command = value(argc, argv, &i, "a COMMAND");
 		else if (!strcmp(argv[i], "--version")) {
 			printf("nixgate-serve " VERSION "\n");
 			return 0;
+		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			usage(stdout);
+			policy_usage(stdout);
+			printf("more in nixgate-serve(8) and nixgate-policy(5)\n");
+			return 0;
 		} else
-			usage();
+			bad_usage("unknown %s '%s'", argv[i][0] == '-' ? "option" : "argument", argv[i]);
 	}
 	if (checked)
 		return check(checked, set, val, nset);

@@ -48,10 +48,23 @@ run() { # name command...
 	fi
 }
 
+# the demo checks each step it shows: a failing one fails the suite, with
+# the demo's last lines
+demo() {
+	if unshare -m --propagation private sh tests/demo.sh > "$out.demo" 2>&1; then
+		echo "PASS demo/both-keys-stories"
+	else
+		echo "FAIL demo/both-keys-stories: $(tail -n 4 "$out.demo" | tr '\n' '|')"
+	fi
+	rm -f "$out.demo"
+}
+
 default_cell() {
 	run unit build/unit
 	run asan/unit build/asan-unit
 	run man sh tests/man.sh
+	run cli sh tests/cli.sh
+	run demo demo
 	. tests/fuzz/seeds.sh
 	for h in build/replay/fuzz_*; do
 		n=${h#build/replay/fuzz_}

@@ -88,6 +88,11 @@ int parse_add_to_store_nar(struct serve *s)
 	/* the monitor checks the claim, the references and the limits first */
 	if ((r = parser_wait(s)) != 0)
 		return r;
+#ifdef NIXGATE_PARSER_LIES
+	/* the test build: a compromised parser, which forwards any NAR and
+	 * vouches for it unchecked */
+	return rd_skip(&s->in, size) < 0 ? -1 : vouch(s);
+#endif
 	nar_init(&s->nar);
 	check_ca = !s->pol->trusted && ca[0];
 	if (check_ca && cacheck_init(&k, ca, path, &s->nar) < 0)

@@ -95,3 +95,26 @@ t_nar_malformed() {
 	p=$(hpath --name ll --node nar:"$B/long.nar" --ca fixed:r:sha256)
 	both nar-trailing "key KEY: the NAR ends before its declared size" --name ll --node nar:"$B/long.nar" --ca fixed:r:sha256
 }
+
+# A signed input-addressed path whose NAR is not the one signed, of the
+# same size: the signature covers the declared NAR hash, and only the
+# monitor's own hash stands between the NAR and the daemon.
+t_signed() {
+	nix-store --generate-binary-cache-key liar-key-1 "$B/lk.sec" "$B/lk.pub"
+	bed_key liarsigned "$B/bin/lies-nixgate-serve --key liarsigned --trusted-public-key $(cat "$B/lk.pub")"
+	p=$(client_ia lsig "signed by the liar")
+	nix store sign --key-file "$B/lk.sec" "$p"
+	sig=$(nix path-info --json "$p" | path_field signatures)
+	nix-store --dump "$p" > "$B/lsig.nar"
+	perl -0777 -pe 's/liar/LIAR/' "$B/lsig.nar" > "$B/lsig-wrong.nar"
+	before=$(store_strict)
+	hsend liarsigned --node nar:"$B/lsig-wrong.nar" --hash-of nar:"$B/lsig.nar" --path "$p" --sig "$sig"
+	judge signed-other-nar/liar "$p" \
+		"^key liarsigned: AddToStoreNar of '$p' refused by rule nar-hash: NAR hash mismatch for '$p': declared .*, got .*"
+	if hsend liarsigned --node nar:"$B/lsig.nar" --path "$p" --sig "$sig" && [ "$st" -eq 0 ] &&
+	   host_valid "$p" && [ "$(host_hash "$p")" = "$(client_hash "$p")" ]; then
+		ok signed-own-nar/liar
+	else
+		bad signed-own-nar/liar "exit status $st: $(head -c 300 "$B/h.err" | tr '\n' '|')"
+	fi
+}

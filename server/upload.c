@@ -4,6 +4,8 @@
  * is not trusted, its content address and a derivation's shape. Only then
  * does the parser vouch for it (PRIVSEP_NAR_OK), and only a NAR vouched for
  * reaches the daemon from the monitor's spool. */
+#include <poll.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "err.h"
@@ -66,7 +68,14 @@ int parse_add_to_store_nar(struct serve *s)
 		return r;
 #ifdef NIXGATE_PARSER_LIES
 	/* the test build: a compromised parser, which forwards any NAR and
-	 * vouches for it unchecked */
+	 * vouches for it unchecked or, with NIXGATE_LIE=stall, forwards half
+	 * of it and then holds the channel open without a word */
+	if (getenv("NIXGATE_LIE") && !strcmp(getenv("NIXGATE_LIE"), "stall")) {
+		if (rd_skip(&s->in, size / 2) < 0 || wr_flush(&s->out) < 0)
+			return -1;
+		for (;;)
+			(void)poll(NULL, 0, -1);
+	}
 	return rd_skip(&s->in, size) < 0 ? -1 : vouch(s);
 #endif
 	if (narcheck_begin(s, &c, path, ca) < 0)

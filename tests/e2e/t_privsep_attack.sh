@@ -118,3 +118,59 @@ t_signed() {
 		bad signed-own-nar/liar "exit status $st: $(head -c 300 "$B/h.err" | tr '\n' '|')"
 	fi
 }
+
+# A parser that forwards half a NAR and then holds its channel open, silent
+# (NIXGATE_LIE=stall), while the client has sent it all and waits: the
+# monitor's own deadline on the channel (the key's idle timeout and 10 s)
+# ends the session, so a trusted key's streaming import does not hold the
+# daemon's lock on the path, nor its worker, for good. ssh is cut at 30 s:
+# a session that hangs fails the test, not the run.
+# stalled KEY ARGS...: the session's status in st, its seconds in t
+stalled() {
+	local k=$1 cp
+	shift
+	perl "$HOS" "$@" > "$B/st.in"
+	rm -f "$B/sfin"; mkfifo "$B/sfin"
+	exec 4<> "$B/sfin"
+	cat "$B/st.in" >&4 & cp=$!
+	t0=$(date +%s)
+	timeout 30 ssh -F "$B/ssh_config" "$k" nix-store --serve --write < "$B/sfin" > /dev/null 2> "$B/h.err"
+	st=$?
+	t=$(($(date +%s) - t0))
+	kill "$cp" 2>/dev/null
+	exec 4>&-
+}
+workers() { pgrep -P "$(cat "$B/daemon.pid")" | wc -l; }
+t_stall() {
+	bed_key stalltrusted "NIXGATE_LIE=stall $B/bin/lies-nixgate-serve --key stalltrusted --trusted --idle-timeout 2 --audit-log none"
+	bed_key stalluntrusted "NIXGATE_LIE=stall $B/bin/lies-nixgate-serve --key stalluntrusted --idle-timeout 2 --audit-log none"
+	w0=$(workers)
+	args="--name stall-big --node big:70000000 --ca fixed:r:sha256"
+	p=$(hpath $args)
+	stalled stalltrusted $args
+	if [ "$st" = 100 ] && [ "$t" -le 20 ] && one_line "$B/h.err" "key stalltrusted: client sent nothing for 12 s (idle-timeout)" &&
+	   ! host_valid "$p" && sleep 1 && [ "$(workers)" = "$w0" ]; then
+		ok stall/trusted-streaming
+	else
+		bad stall/trusted-streaming "status $st after $t s, workers $w0 then $(workers): $(head -c 300 "$B/h.err" | tr '\n' '|')"
+	fi
+	# the daemon's lock on the path is free: the honest parser adds it
+	if timeout 60 ssh -F "$B/ssh_config" gate nix-store --serve --write < "$B/st.in" > /dev/null 2> "$B/h.err" &&
+	   host_valid "$p" && [ "$(host_hash "$p")" = "$(hnarhash $args)" ]; then
+		ok stall/lock-released
+	else
+		bad stall/lock-released "$(head -c 300 "$B/h.err" | tr '\n' '|')"
+	fi
+	before=$(store_strict)
+	args="--name stall-small --node big:1048576 --ca fixed:r:sha256"
+	p=$(hpath $args)
+	stalled stalluntrusted $args
+	if [ "$st" = 100 ] && [ "$t" -le 20 ] && one_line "$B/h.err" "key stalluntrusted: client sent nothing for 12 s (idle-timeout)" &&
+	   [ "$before" = "$(store_strict)" ] && sleep 1 && [ "$(workers)" = "$w0" ]; then
+		ok stall/untrusted
+	else
+		bad stall/untrusted "status $st after $t s, workers $w0 then $(workers): $(head -c 300 "$B/h.err" | tr '\n' '|')"
+	fi
+	# a session that hung must not outlive the bed
+	for pid in $(pgrep -f -- "lies-nixgate-serve --key stall(un)?trusted "); do kill "$pid"; done
+}

@@ -129,6 +129,18 @@ $(B)/connect-nixgate-serve: $(call obj,$(PROTO) $(filter-out server/privsep.c,$(
 
 all: $(B)/connect-nixgate-serve
 
+# The test build whose parser vouches for every NAR unchecked, as a
+# compromised one would: tests/e2e/t_privsep_attack.sh shows the monitor
+# refuses what the parser should have.
+$(B)/lies/upload.o: server/upload.c $(HEADERS) Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(INC_server) -DNIXGATE_PARSER_LIES -c -o $@ $<
+
+$(B)/lies-nixgate-serve: $(call obj,$(PROTO) $(filter-out server/upload.c,$(SERVER))) $(B)/lies/upload.o
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+all: $(B)/lies-nixgate-serve
+
 # Proof of the layering: each probe tests/layering/DIR_*.c includes a header
 # that DIR may not see. It must compile with every include path (so it fails
 # for no other reason) and must not with DIR's.

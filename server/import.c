@@ -150,6 +150,78 @@ int nar_size_ok(struct serve *s, uint64_t size, int at_least)
 	return 0;
 }
 
+int narcheck_begin(struct serve *s, struct narcheck *c, const char *path, const char *ca, uint64_t size)
+{
+	nar_init(&s->nar);
+	sha256_init(&c->st);
+	c->hash = !s->pol->trusted || size <= SPOOL_SMALL_MAX;
+	c->ca = 0;
+	if (!s->pol->trusted && ca[0]) {
+		if (cacheck_init(&c->k, ca, path, &s->nar) < 0)
+			return -1;
+		c->ca = 1;
+	}
+	return 0;
+}
+
+int narcheck_feed(struct serve *s, struct narcheck *c, const unsigned char *p, size_t n)
+{
+	ssize_t k;
+
+	if ((k = nar_feed(&s->nar, p, n)) < 0)
+		return refuse(s, "nar", "%s", reason());
+	if ((size_t)k < n)
+		return fail(EXIT_REFUSED, "the NAR ends before its declared size");
+	if (c->hash)
+		sha256_update(&c->st, p, n);
+	if (c->ca)
+		cacheck_nar(&c->k, p, n);
+	return 0;
+}
+
+void narcheck_free(struct narcheck *c)
+{
+	if (c->ca)
+		cacheck_free(&c->k);
+	c->ca = 0;
+}
+
+/* A derivation is one small regular file: what drv_import_ok reads from
+ * the spool by its layout alone is all of it. */
+static int drv_shape(struct serve *s)
+{
+	if (s->nar.root != NAR_REGULAR || s->nar.root_exec)
+		return refuse(s, "import", "a derivation must be one regular, non-executable file");
+	if (s->nar.root_len > ATERM_MAX)
+		return refuse(s, "import", "its derivation of %llu bytes is over the limit of %u",
+			      (unsigned long long)s->nar.root_len, ATERM_MAX);
+	return 0;
+}
+
+int narcheck_end(struct serve *s, struct narcheck *c, const char *path, const unsigned char *hash)
+{
+	char why[768], want[HASH_TEXT_MAX], got[HASH_TEXT_MAX];
+	unsigned char h[SHA256_BYTES];
+	int r = 0;
+
+	if (!nar_done(&s->nar))
+		r = fail(EXIT_REFUSED, "the NAR does not end within its declared size");
+	if (r == 0 && c->hash) {
+		sha256_final(&c->st, h);
+		if (memcmp(h, hash, SHA256_BYTES)) {
+			hash_fmt32(want, hash);
+			hash_fmt32(got, h);
+			r = refuse(s, "nar-hash", "NAR hash mismatch for '%s': declared %s, got %s", path, want, got);
+		}
+	}
+	if (r == 0 && c->ca && (r = cacheck_done(&c->k, cacheck_suffix(s->daemon_version), why, sizeof why)) == 1)
+		r = refuse(s, "import", "%s", why);
+	if (r == 0 && !s->pol->trusted && storepath_is_drv(path))
+		r = drv_shape(s);
+	narcheck_free(c);
+	return r != 0 ? -1 : 0;
+}
+
 /* Every reference but the path itself valid on the host: the daemon would
  * refuse the path otherwise, after writing it. */
 static int refs_valid(struct serve *s, const struct pathset *refs, const char *self)
@@ -253,24 +325,34 @@ static int drv_import_ok(struct serve *s, const struct addinfo *a, const struct 
 	return r == 1 ? refuse(s, "import", "%s", why) : r;
 }
 
-/* A NAR of known size from the parser into the spool file; the parser has
- * checked it on the way and vouches for it at its end (vouched). */
-static int spool_known(struct serve *s, struct narsrc *src)
+/* A NAR of known size from the parser into the spool file. The parser has
+ * checked it on the way and vouches for it at its end (vouched), but only
+ * the checks made here again decide: a parser that lies gets a refusal in
+ * its own words, not the daemon's after it has written the path. */
+static int spool_known(struct serve *s, const struct addinfo *a, struct narsrc *src)
 {
+	static struct narcheck c;
 	const unsigned char *p;
 	uint64_t off = 0;
 	size_t n;
 
 	if (ftruncate(s->spool_fd, 0) < 0)
 		return fail_sys("truncating the spool file");
+	if (narcheck_begin(s, &c, a->path, a->ca, a->nar_size) < 0)
+		return -1;
 	while (src->left > 0) {
-		if (nar_next(src, &p, &n, sizeof spoolbuf) < 0)
-			return -1;
-		if (pwrite(s->spool_fd, p, n, (off_t)off) != (ssize_t)n)
-			return fail_sys("writing the spool file");
+		if (nar_next(src, &p, &n, sizeof spoolbuf) < 0 || narcheck_feed(s, &c, p, n) < 0)
+			goto fail;
+		if (pwrite(s->spool_fd, p, n, (off_t)off) != (ssize_t)n) {
+			fail_sys("writing the spool file");
+			goto fail;
+		}
 		off += n;
 	}
-	return 0;
+	return narcheck_end(s, &c, a->path, a->hash);
+fail:
+	narcheck_free(&c);
+	return -1;
 }
 
 /* A key that is not trusted: the whole NAR spooled and verified, whatever
@@ -281,7 +363,7 @@ static int add_untrusted(struct serve *s, struct addinfo *a, struct narsrc *src)
 	if (s->spool_fd < 0)
 		return fail(EXIT_SYSTEM, "an import from a key that is not trusted needs a spool file, and none "
 			    "could be opened");
-	if (spool_known(s, src) < 0 || (storepath_is_drv(a->path) && drv_import_ok(s, a, &s->ps) < 0))
+	if (spool_known(s, a, src) < 0 || (storepath_is_drv(a->path) && drv_import_ok(s, a, &s->ps) < 0))
 		return -1;
 	src->from_spool = 1;
 	src->off = 0;
@@ -321,7 +403,7 @@ int add_to_store_nar(struct serve *s)
 	 * behaviour). Up to SPOOL_SMALL_MAX it is checked whole before the
 	 * daemon sees any of it; larger ones stream. */
 	if (a.nar_size <= SPOOL_SMALL_MAX && s->spool_fd >= 0) {
-		if (spool_known(s, &src) < 0)
+		if (spool_known(s, &a, &src) < 0)
 			return -1;
 		src.from_spool = 1;
 		src.off = 0;

@@ -23,7 +23,7 @@ fi
 bed_up
 trap bed_down EXIT INT TERM
 mkdir -p "$B/bin"
-cp "$top/build/nixgate-serve" "$top/build/connect-nixgate-serve" "$top/build/sclient" "$B/bin/"
+cp "$top/build/nixgate-serve" "$top/build/connect-nixgate-serve" "$top/build/lies-nixgate-serve" "$top/build/sclient" "$B/bin/"
 # The client as the tests run it, $NIXGATE, and under the name the client
 # daemon runs it by as its build hook.
 NIXGATE=$B/bin/nixgate

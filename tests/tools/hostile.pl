@@ -19,6 +19,7 @@
 #   --regtime T         the registration time claimed (default 0: none)
 #   --cut N             only the first N bytes of the NAR, then end
 #   --size N            declare this NAR size, not the NAR's own
+#   --hash-of KIND:DATA declare the NAR hash of this node, not the NAR's own
 #   --print-path        print the path, the content address and the NAR
 #                       hash as Nix prints it, and stop
 #   --import-header     an ImportPaths request and the NAR's first bytes only
@@ -93,10 +94,11 @@ sub store_path {
 	"/nix/store/" . b32(pack 'C*', @f) . "-$name";
 }
 
-my ($name, $node, $ca, $claim, $ca_string, $path, @refs, @sigs, $deriver, $cut, $size, $print, $header) = ('hostile');
+my ($name, $node, $ca, $claim, $ca_string, $path, @refs, @sigs, $deriver, $cut, $size, $print, $header, $hash_of) = ('hostile');
 GetOptions('name=s' => \$name, 'node=s' => \$node, 'ca=s' => \$ca, 'claim=s' => \$claim,
 	   'ca-string=s' => \$ca_string, 'path=s' => \$path, 'ref=s' => \@refs, 'sig=s' => \@sigs,
-	   'deriver=s' => \$deriver, 'cut=i' => \$cut, 'size=i' => \$size, 'print-path' => \$print, 'import-header' => \$header, 'self-marks' => \$marks, 'regtime=i' => \$regtime)
+	   'deriver=s' => \$deriver, 'cut=i' => \$cut, 'size=i' => \$size, 'print-path' => \$print, 'import-header' => \$header, 'self-marks' => \$marks, 'regtime=i' => \$regtime,
+	   'hash-of=s' => \$hash_of)
 	or die "hostile.pl: bad options\n";
 die "hostile.pl: --node is needed\n" unless $node;
 my $nar = nar($node);
@@ -137,6 +139,6 @@ if ($header) {
 	print $hello . u64(4) . u64(1) . substr($nar, 0, 64);
 	exit 0;
 }
-print $hello . u64(9) . str($path) . str($deriver // '') . str(sha256_hex($nar)) . u64(scalar @refs) .
+print $hello . u64(9) . str($path) . str($deriver // '') . str(sha256_hex(defined $hash_of ? nar($hash_of) : $nar)) . u64(scalar @refs) .
 	join('', map { str($_) } @refs) . u64($regtime) . u64($size // length $nar) . u64(0) . u64(scalar @sigs) .
 	join('', map { str($_) } @sigs) . str($ca_string // '') . (defined $cut ? substr($nar, 0, $cut) : $nar);

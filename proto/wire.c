@@ -199,9 +199,22 @@ int rd_peek(struct rd *r, const unsigned char **p, size_t *got)
 	return 0;
 }
 
+static int wr_out(struct wr *w, const void *p, size_t n);
+
 static void tee(struct rd *r, size_t k)
 {
-	if (r->tee && !r->tee_failed && wr_bytes(r->tee, r->p + r->pos, k) < 0)
+	struct wr *w = r->tee;
+
+	if (!w || r->tee_failed)
+		return;
+	/* a big run (a NAR) goes straight on, not through the buffer */
+	if (w->len == 0 && w->fd >= 0 && k >= w->cap / 4) {
+		w->count += k;
+		if (wr_out(w, r->p + r->pos, k) < 0)
+			r->tee_failed = 1;
+		return;
+	}
+	if (wr_bytes(w, r->p + r->pos, k) < 0)
 		r->tee_failed = 1;
 }
 

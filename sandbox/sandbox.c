@@ -15,7 +15,7 @@
 #include "sandbox.h"
 
 enum { ANY, FD_IN, FD_OUT, FD_ERR, FD_DAEMON, FD_SPOOL, FD_AUDIT, NO_EXEC, FD_SLOTS, FD_CHAN, FD_ERRPIPE,
-       PID_PARSER };
+       PID_PARSER, FD_CTL };
 
 struct allow {
 	const char *name;
@@ -41,7 +41,7 @@ static const struct allow both_table[] = {
  * monitor, and little else. */
 static const struct allow parser_table[] = {
 	{"read", FD_IN, "the client's requests"},
-	{"read", FD_CHAN, "the monitor's go-ahead"},
+	{"read", FD_CTL, "the monitor's go-ahead"},
 	{"write", FD_CHAN, "the requests, forwarded to the monitor"},
 	{"write", FD_ERRPIPE, "its last error, to the monitor"},
 	{"poll", ANY, "the idle timeout: waiting for the client"},
@@ -55,7 +55,7 @@ static const struct allow monitor_table[] = {
 	{"read", FD_CHAN, "the requests, as the parser forwards them"},
 	{"read", FD_ERRPIPE, "the parser's last error"},
 	{"read", FD_DAEMON, "the daemon's replies"},
-	{"write", FD_CHAN, "the go-ahead to the parser"},
+	{"write", FD_CTL, "the go-ahead to the parser"},
 	{"write", FD_OUT, "replies to the client"},
 	{"write", FD_ERR, "errors and build logs"},
 	{"write", FD_DAEMON, "requests to the daemon"},
@@ -91,13 +91,14 @@ static int fd_of(const struct sandbox_fds *f, int which)
 	case FD_CHAN: return f->chan;
 	case FD_ERRPIPE: return f->errpipe;
 	case PID_PARSER: return f->parser > 0 ? (int)f->parser : -1;
+	case FD_CTL: return f->ctl;
 	}
 	return -1;
 }
 
 static int highest_fd(const struct sandbox_fds *f)
 {
-	int m = f->err, w[] = {f->in, f->out, f->daemon, f->spool, f->audit, f->chan, f->errpipe};
+	int m = f->err, w[] = {f->in, f->out, f->daemon, f->spool, f->audit, f->chan, f->errpipe, f->ctl};
 	size_t i;
 
 	for (i = 0; i < sizeof w / sizeof *w; i++)
@@ -233,7 +234,7 @@ static void print_table(FILE *o, const char *who, const struct allow *table, siz
 {
 	static const char *argname[] = {"", "client input", "client output", "stderr", "daemon socket",
 					"spool file", "audit log", "no PROT_EXEC", "slot files", "channel",
-					"error pipe", "the parser"};
+					"error pipe", "the parser", "go-ahead pipe"};
 	size_t i;
 
 	fprintf(o, "%s seccomp: default kill process (other architectures too); allowed:\n", who);

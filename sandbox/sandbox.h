@@ -15,9 +15,10 @@ struct sandbox_fds {
 	uint64_t fsize_max;   /* largest file the process may write */
 	const int *slots;     /* build slot lock files (flock only) */
 	unsigned nslots;
-	int chan;             /* the channel between parser and monitor */
+	int chan;             /* what the parser forwards: its write end, the monitor's read end */
 	int errpipe;          /* the parser's last error, to the monitor */
 	pid_t parser;         /* the monitor's one child */
+	int ctl;              /* the monitor's go-aheads: its write end, the parser's read end */
 };
 
 /* Landlock where the kernel has it (and no_new_privs), entered before the

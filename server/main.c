@@ -211,7 +211,7 @@ int main(int argc, char **argv)
 {
 	const char *sock = getenv("NIX_DAEMON_SOCKET_PATH"), *command = NULL;
 	struct cmd c = {CMD_SERVE, 1};
-	struct sandbox_fds fds = {0, 1, 2, -1, -1, -1, SERVE_NAR_MAX, NULL, 0, -1, -1, 0};
+	struct sandbox_fds fds = {0, 1, 2, -1, -1, -1, SERVE_NAR_MAX, NULL, 0, -1, -1, 0, -1};
 	const char *policy = NULL, *checked = NULL, *set[FLAGS_MAX], *val[FLAGS_MAX];
 	const struct setting *st;
 	int i, r, sandbox = 1, nset = 0;

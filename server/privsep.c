@@ -30,19 +30,22 @@ static int errpipe = -1;
 
 /* Every descriptor but the standard ones and keep: the daemon socket, the
  * audit log, the spool and the slot files stay with the monitor. */
-static void close_others(int keep1, int keep2)
+static void close_others(const int *keep, int n)
 {
 	struct rlimit r;
-	int fd, max = 4096;
+	int fd, max = 4096, i;
 
 	if (getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < (rlim_t)max)
 		max = (int)r.rlim_cur;
-	for (fd = 3; fd < max; fd++)
-		if (fd != keep1 && fd != keep2)
+	for (fd = 3; fd < max; fd++) {
+		for (i = 0; i < n && keep[i] != fd; i++)
+			;
+		if (i == n)
 			(void)close(fd);
+	}
 }
 
-static void parser_exit(struct serve *s, int chan, int errw, int r)
+static void parser_exit(struct serve *s, int errw, int r)
 {
 	char rec[RECORD_MAX];
 	int n;
@@ -58,24 +61,23 @@ static void parser_exit(struct serve *s, int chan, int errw, int r)
 	if (n > (int)sizeof rec - 1)
 		n = (int)sizeof rec - 1;
 	(void)write(errw, rec, (size_t)n);
-	(void)chan;
 	_exit(err_kind() ? err_kind() : EXIT_SYSTEM);
 }
 
-static void run_parser(struct serve *s, pid_t monitor, int chan, int errw, int null, int sandbox,
-		       uint64_t idle_ms)
+static void run_parser(struct serve *s, pid_t monitor, const int ch[3], int null, int sandbox, uint64_t idle_ms)
 {
-	struct sandbox_fds f = {0, -1, 2, -1, -1, -1, 0, NULL, 0, chan, errw, 0};
+	int chan = ch[0], ctl = ch[1], errw = ch[2];
+	struct sandbox_fds f = {0, -1, 2, -1, -1, -1, 0, NULL, 0, chan, errw, 0, ctl};
 
 	/* the parser lives no longer than the monitor, whatever it does */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != monitor || dup2(null, 1) < 0)
 		_exit(EXIT_SYSTEM);
-	close_others(chan, errw);
+	close_others(ch, 3);
 	s->d = NULL;
 	s->audit = NULL;
 	s->spool_fd = -1;
 	s->key_slots = s->host_slots = NULL;
-	s->peer = chan;
+	s->peer = ctl;
 	s->parser_end = NULL;
 	wr_init_fd(&s->out, chan, s->outbuf, sizeof s->outbuf, "the monitor");
 	rd_init_fd(&s->in, 0, s->inbuf, sizeof s->inbuf, EXIT_REFUSED, "client");
@@ -83,12 +85,12 @@ static void run_parser(struct serve *s, pid_t monitor, int chan, int errw, int n
 	s->in.dl.what = "idle-timeout";
 	s->in.tee = &s->out;
 	if (sandbox && sandbox_enter_parser(&f) < 0)
-		parser_exit(s, chan, errw, -1);
+		parser_exit(s, errw, -1);
 #ifdef NIXGATE_PARSER_CONNECT
 	/* the test build: a parser that tries what a compromised one would */
 	(void)socket(AF_UNIX, SOCK_STREAM, 0);
 #endif
-	parser_exit(s, chan, errw, parser_run(s));
+	parser_exit(s, errw, parser_run(s));
 }
 
 /* A rule name from the parser, kept only if it looks like one. */
@@ -150,9 +152,13 @@ static int parser_ended(struct serve *s)
 	return 0;
 }
 
+/* Room for a few of the parser's writes in the channel: a NAR moves in
+ * big writes, each a wake-up of the monitor. Best effort, as for stdout. */
+#define CHANNEL_PIPE_SIZE (4 * WIRE_BUFSZ)
+
 int privsep_start(struct serve *s, struct sandbox_fds *fds, int sandbox)
 {
-	int sp[2], ep[2], null;
+	int data[2], ctl[2], ep[2], null, ch[3];
 	pid_t monitor = getpid();
 	uint64_t idle_ms = s->in.dl.idle_ms;
 
@@ -160,34 +166,41 @@ int privsep_start(struct serve *s, struct sandbox_fds *fds, int sandbox)
 		return fail_sys("privsep: /dev/null");
 	if (sandbox && sandbox_landlock() < 0)
 		return -1;
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0 || pipe2(ep, O_CLOEXEC) < 0)
+	/* pipes, not a socket pair: what the parser forwards (NARs) moves
+	 * through a pipe with a copy less per byte */
+	if (pipe2(data, O_CLOEXEC) < 0 || pipe2(ctl, O_CLOEXEC) < 0 || pipe2(ep, O_CLOEXEC) < 0)
 		return fail_sys("privsep: the parser's channel");
+	(void)fcntl(data[1], F_SETPIPE_SZ, CHANNEL_PIPE_SIZE);
 	if ((parser = fork()) < 0)
 		return fail_sys("privsep: fork");
 	if (parser == 0) {
-		close(sp[0]);
+		close(data[0]);
+		close(ctl[1]);
 		close(ep[0]);
-		run_parser(s, monitor, sp[1], ep[1], null, sandbox, idle_ms);
+		ch[0] = data[1];
+		ch[1] = ctl[0];
+		ch[2] = ep[1];
+		run_parser(s, monitor, ch, null, sandbox, idle_ms);
 	}
-	close(sp[1]);
+	close(data[1]);
+	close(ctl[0]);
 	close(ep[1]);
 	/* the monitor never reads the client: its input is the parser's */
 	if (dup2(null, 0) < 0 || close(null) < 0)
 		return fail_sys("privsep: /dev/null");
-	if (fcntl(ep[0], F_SETFL, O_NONBLOCK) < 0)
+	if (fcntl(ep[0], F_SETFL, O_NONBLOCK) < 0 || fcntl(data[0], F_SETFL, O_NONBLOCK) < 0)
 		return fail_sys("privsep: fcntl");
 	errpipe = ep[0];
-	s->peer = sp[0];
+	s->peer = ctl[1];
 	s->parser_end = parser_ended;
-	if (fcntl(sp[0], F_SETFL, O_NONBLOCK) < 0)
-		return fail_sys("privsep: fcntl");
 	/* What the parser forwards is the client's bytes: refused in the same
 	 * words. Its own idle timeout ends a silent client first. */
-	rd_init_fd(&s->in, sp[0], s->inbuf, sizeof s->inbuf, EXIT_REFUSED, "client");
+	rd_init_fd(&s->in, data[0], s->inbuf, sizeof s->inbuf, EXIT_REFUSED, "client");
 	s->in.dl.idle_ms = idle_ms ? idle_ms + 10000 : 0;
 	s->in.dl.what = "idle-timeout";
 	fds->in = -1;
-	fds->chan = sp[0];
+	fds->chan = data[0];
+	fds->ctl = ctl[1];
 	fds->errpipe = ep[0];
 	fds->parser = parser;
 	return 0;

@@ -41,9 +41,10 @@ t_live() {
 	else
 		ok parser-no-daemon-socket
 	fi
-	# its descriptors: stdin, /dev/null, stderr, the channel, the error pipe
+	# its descriptors: stdin, /dev/null, stderr, its channel's two pipes,
+	# the error pipe: no socket at all
 	fds=$(ls -l "/proc/$par/fd" 2>/dev/null | awk 'NR > 1 { print $NF }' | sed 's/\[.*//' | sort | tr '\n' ' ')
-	if [ "$fds" = "/dev/null pipe: pipe: pipe: socket: " ]; then
+	if [ "$fds" = "/dev/null pipe: pipe: pipe: pipe: pipe: " ]; then
 		ok parser-descriptors
 	else
 		bad parser-descriptors "the parser holds: $fds"

@@ -34,8 +34,8 @@ static int in_profile(void (*fn)(void), int parser)
 	input_fd = p[0];
 	chan_fd = chan[0];
 	if ((pid = fork()) == 0) {
-		struct sandbox_fds m = {-1, 1, 2, sock[0], -1, -1, 1 << 20, NULL, 0, chan[0], -1, 1};
-		struct sandbox_fds q = {p[0], -1, 2, -1, -1, -1, 0, NULL, 0, chan[0], -1, 0};
+		struct sandbox_fds m = {-1, 1, 2, sock[0], -1, -1, 1 << 20, NULL, 0, chan[0], -1, 1, chan[0]};
+		struct sandbox_fds q = {p[0], -1, 2, -1, -1, -1, 0, NULL, 0, chan[0], -1, 0, chan[0]};
 		int devnull = open("/dev/null", O_WRONLY);
 
 		dup2(devnull, 1);

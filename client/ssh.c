@@ -5,10 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "err.h"
+#include "sha256.h"
 #include "ssh.h"
 
 #define ARGS_MAX 64
@@ -78,31 +80,227 @@ static int pin(struct sshconn *c, const struct store_uri *u)
 	return 0;
 }
 
-int ssh_start(struct sshconn *c, const struct store_uri *u, const char *const *extra, int errfd)
+/* ssh HOST -x -a [NIX_SSHOPTS] [-i KEY]: what every ssh of a URI starts
+ * with, and what ssh -G is asked about. opts holds the tokens. */
+static int base_args(char **args, char *opts, size_t max, const struct store_uri *u)
 {
-	static char opts[4096], kh[128], cmd[HOST_MAX + 32];
-	char *args[ARGS_MAX + 1], *t;
-	int in[2], out[2], err[2], n = 0;
 	const char *env = getenv("NIX_SSHOPTS");
+	char *t;
+	int n = 0;
 
-	memset(c, 0, sizeof *c);
-	c->pid = -1;
-	if (u->hostkey[0] && pin(c, u) < 0)
-		return -1;
 	args[n++] = "ssh";
 	args[n++] = (char *)u->host;
 	args[n++] = "-x";
 	args[n++] = "-a";
-	snprintf(opts, sizeof opts, "%s", env ? env : "");
-	for (t = strtok(opts, " \t\n"); t && n < ARGS_MAX - 12; t = strtok(NULL, " \t\n"))
+	snprintf(opts, max, "%s", env ? env : "");
+	for (t = strtok(opts, " \t\n"); t && n < ARGS_MAX - 16; t = strtok(NULL, " \t\n"))
 		args[n++] = t;
 	if (u->key[0]) {
 		args[n++] = "-i";
 		args[n++] = (char *)u->key;
 	}
+	return n;
+}
+
+/* Warm connections (ssh_warm): the hook's own control master per builder,
+ * so that a build after the first pays no key exchange. */
+static struct {
+	int on;
+	unsigned persist;
+	char dir[WARM_DIR_MAX + 1];
+} warm;
+
+/* What ssh -G said of a URI, once per process (it costs a few ms). */
+static struct {
+	char uri[URI_MAX + 1];
+	char path[WARM_DIR_MAX + 40];   /* the control path, or "": not warmed */
+	int alive;                      /* no ServerAliveInterval of the user's */
+} seen[WARM_HOSTS];
+static unsigned nseen;
+
+int ssh_warm(const char *dir, unsigned persist)
+{
+	struct stat st;
+
+	warm.on = 0;
+	if (!persist)
+		return 0;
+	if (strlen(dir) > WARM_DIR_MAX)
+		return fail(EXIT_SYSTEM, "%s is too long a directory for ssh control sockets", dir);
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return fail_sys("%s", dir);
+	/* whoever can reach a control socket runs commands as this key */
+	if (lstat(dir, &st) < 0)
+		return fail_sys("%s", dir);
+	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077))
+		return fail(EXIT_SYSTEM, "%s is not a directory that only uid %u can enter", dir, (unsigned)geteuid());
+	snprintf(warm.dir, sizeof warm.dir, "%s", dir);
+	warm.persist = persist > WARM_SECONDS_MAX ? WARM_SECONDS_MAX : persist;
+	warm.on = 1;
+	return 0;
+}
+
+int ssh_warm_env(void)
+{
+	const char *s = getenv("NIXGATE_WARM_SECONDS"), *d = getenv("NIXGATE_WARM_DIR"), *x;
+	char dir[WARM_DIR_MAX + 2];
+	unsigned long n = WARM_SECONDS_DEFAULT;
+	char *end;
+
+	if (s && *s) {
+		errno = 0;
+		n = strtoul(s, &end, 10);
+		if (errno || *end || n > WARM_SECONDS_MAX)
+			return fail(EXIT_SYSTEM, "NIXGATE_WARM_SECONDS=%s is not a number of seconds up to %u", s,
+				    WARM_SECONDS_MAX);
+	}
+	if (d && *d)
+		snprintf(dir, sizeof dir, "%s", d);
+	else if (geteuid() == 0)
+		snprintf(dir, sizeof dir, "/run/nixgate");
+	else if ((x = getenv("XDG_RUNTIME_DIR")) && *x)
+		snprintf(dir, sizeof dir, "%s/nixgate", x);
+	else
+		return 0;
+	return ssh_warm(dir, (unsigned)n);
+}
+
+/* The value of a keyword in ssh -G's output, or NULL. */
+static const char *g_value(const char *out, const char *key, size_t *len)
+{
+	size_t k = strlen(key);
+	const char *p = out, *nl;
+
+	for (; *p; p = nl + 1) {
+		nl = strchr(p, '\n');
+		if (!nl)
+			break;
+		if (!strncmp(p, key, k) && p[k] == ' ') {
+			*len = (size_t)(nl - p - k - 1);
+			return p + k + 1;
+		}
+	}
+	return NULL;
+}
+
+static int g_is(const char *out, const char *key, const char *want)
+{
+	size_t n;
+	const char *v = g_value(out, key, &n);
+
+	return v && n == strlen(want) && !strncmp(v, want, n);
+}
+
+/* ssh -G's effective configuration for u into out; -1 when ssh says no. */
+static int ask_g(const struct store_uri *u, char *out, size_t max)
+{
+	static char opts[4096];
+	char *args[ARGS_MAX + 1];
+	size_t got = 0;
+	ssize_t k;
+	int p[2], n, st;
+	pid_t pid;
+
+	n = base_args(args, opts, sizeof opts, u);
+	args[n++] = "-G";
+	args[n] = NULL;
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -1;
+	if ((pid = fork()) < 0) {
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+
+		dup2(null, 0);
+		dup2(p[1], 1);
+		dup2(null, 2);
+		execvp("ssh", args);
+		_exit(127);
+	}
+	close(p[1]);
+	while (got < max - 1 && ((k = read(p[0], out + got, max - 1 - got)) > 0 || (k < 0 && errno == EINTR)))
+		got += k > 0 ? (size_t)k : 0;
+	out[got] = 0;
+	close(p[0]);
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	return got < max - 1 && WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+/* Which control master, if any, this hook's ssh to u goes over. None when
+ * the user's config has its own (that one then works as it always did),
+ * when it would log to the build log (a master keeps a debug stderr open
+ * for its life) or when ssh cannot say. The path is a hash of the whole
+ * effective config and the pinned host key: two entries for one host with
+ * another key, user or option never share a master, which would run one's
+ * builds under the other's key. */
+static const char *warm_path(const struct store_uri *u, int *alive)
+{
+	static char out[WARM_G_MAX];
+	unsigned char h[32];
+	struct sha256 s;
+	const char *lv;
+	size_t i, n;
+	unsigned at;
+
+	for (at = 0; at < nseen; at++)
+		if (!strcmp(seen[at].uri, u->text))
+			break;
+	if (at == nseen) {
+		if (nseen == WARM_HOSTS)
+			return NULL;
+		nseen++;
+		snprintf(seen[at].uri, sizeof seen[at].uri, "%s", u->text);
+		seen[at].path[0] = 0;
+		/* ssh -G leaves out a ControlPath that is not set */
+		if (ask_g(u, out, sizeof out) < 0 || !g_is(out, "controlmaster", "false") ||
+		    (g_value(out, "controlpath", &n) && !g_is(out, "controlpath", "none")) ||
+		    !(lv = g_value(out, "loglevel", &n)) || !strncmp(lv, "DEBUG", 5))
+			return NULL;
+		seen[at].alive = g_is(out, "serveraliveinterval", "0");
+		sha256_init(&s);
+		sha256_update(&s, out, strlen(out));
+		sha256_update(&s, "", 1);
+		sha256_update(&s, u->hostkey, strlen(u->hostkey));
+		sha256_final(&s, h);
+		n = (size_t)snprintf(seen[at].path, sizeof seen[at].path, "%s/", warm.dir);
+		for (i = 0; i < 16; i++)
+			n += (size_t)snprintf(seen[at].path + n, sizeof seen[at].path - n, "%02x", h[i]);
+	}
+	*alive = seen[at].alive;
+	return seen[at].path[0] ? seen[at].path : NULL;
+}
+
+int ssh_start(struct sshconn *c, const struct store_uri *u, const char *const *extra, int errfd)
+{
+	static char opts[4096], kh[128], cmd[HOST_MAX + 32], cpath[WARM_DIR_MAX + 64], persist[48];
+	char *args[ARGS_MAX + 1];
+	const char *wp = NULL;
+	int in[2], out[2], err[2], n, alive = 0;
+
+	memset(c, 0, sizeof *c);
+	c->pid = -1;
+	if (u->hostkey[0] && pin(c, u) < 0)
+		return -1;
+	if (warm.on)
+		wp = warm_path(u, &alive);
+	n = base_args(args, opts, sizeof opts, u);
 	if (c->known_hosts[0]) {
 		snprintf(kh, sizeof kh, "-oUserKnownHostsFile=%s", c->known_hosts);
 		args[n++] = kh;
+	}
+	if (wp) {
+		args[n++] = "-oControlMaster=auto";
+		snprintf(cpath, sizeof cpath, "-oControlPath=%s", wp);
+		args[n++] = cpath;
+		snprintf(persist, sizeof persist, "-oControlPersist=%u", warm.persist);
+		args[n++] = persist;
+		/* a master that lost its host goes within 30 s, not with TCP's hours */
+		if (alive)
+			args[n++] = "-oServerAliveInterval=10";
 	}
 	while (extra && *extra && n < ARGS_MAX - 3)
 		args[n++] = (char *)*extra++;

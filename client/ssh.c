@@ -112,8 +112,8 @@ static struct {
 
 /* What ssh -G said of a URI, once per process (it costs a few ms). */
 static struct {
-	char uri[URI_MAX + 1];
-	char path[WARM_DIR_MAX + 40];   /* the control path, or "": not warmed */
+	unsigned char id[32];           /* the URI, its key and host key */
+	char path[WARM_DIR_MAX + 40];   /* the control path but the group, or "": not warmed */
 	int alive;                      /* no ServerAliveInterval of the user's */
 } seen[WARM_HOSTS];
 static unsigned nseen;
@@ -240,20 +240,26 @@ static int ask_g(const struct store_uri *u, char *out, size_t max)
 static const char *warm_path(const struct store_uri *u, int *alive)
 {
 	static char out[WARM_G_MAX];
-	unsigned char h[32];
+	unsigned char h[32], id[32];
 	struct sha256 s;
 	const char *lv;
 	size_t i, n;
 	unsigned at;
 
+	/* machine entries give the key apart from the URI's text */
+	sha256_init(&s);
+	sha256_update(&s, u->text, strlen(u->text) + 1);
+	sha256_update(&s, u->key, strlen(u->key) + 1);
+	sha256_update(&s, u->hostkey, strlen(u->hostkey));
+	sha256_final(&s, id);
 	for (at = 0; at < nseen; at++)
-		if (!strcmp(seen[at].uri, u->text))
+		if (!memcmp(seen[at].id, id, sizeof id))
 			break;
 	if (at == nseen) {
 		if (nseen == WARM_HOSTS)
 			return NULL;
 		nseen++;
-		snprintf(seen[at].uri, sizeof seen[at].uri, "%s", u->text);
+		memcpy(seen[at].id, id, sizeof id);
 		seen[at].path[0] = 0;
 		/* ssh -G leaves out a ControlPath that is not set */
 		if (ask_g(u, out, sizeof out) < 0 || !g_is(out, "controlmaster", "false") ||
@@ -285,7 +291,7 @@ int ssh_start(struct sshconn *c, const struct store_uri *u, const char *const *e
 	c->pid = -1;
 	if (u->hostkey[0] && pin(c, u) < 0)
 		return -1;
-	if (warm.on)
+	if (warm.on && u->group < WARM_GROUPS)
 		wp = warm_path(u, &alive);
 	n = base_args(args, opts, sizeof opts, u);
 	if (c->known_hosts[0]) {
@@ -294,7 +300,7 @@ int ssh_start(struct sshconn *c, const struct store_uri *u, const char *const *e
 	}
 	if (wp) {
 		args[n++] = "-oControlMaster=auto";
-		snprintf(cpath, sizeof cpath, "-oControlPath=%s", wp);
+		snprintf(cpath, sizeof cpath, "-oControlPath=%s-%u", wp, u->group);
 		args[n++] = cpath;
 		snprintf(persist, sizeof persist, "-oControlPersist=%u", warm.persist);
 		args[n++] = persist;

@@ -9,14 +9,19 @@
 #define URI_MAX 1024
 #define HOST_MAX 256
 #define HOSTKEY_MAX 2048
-/* ssh_warm: a control socket's directory (sun_path holds it, the hash and
- * ssh's temporary suffix), its masters' idle lifetime, the builders one
- * hook run asks ssh -G about, and the most of ssh -G's output it reads */
-#define WARM_DIR_MAX 56
+/* ssh_warm: a control socket's directory (sun_path's 107 hold it, '/', the
+ * hash's 32, '-', a group below WARM_GROUPS and ssh's temporary suffix of
+ * 17), its masters' idle lifetime, the builders one hook run asks ssh -G
+ * about, and the most of ssh -G's output it reads */
+#define WARM_DIR_MAX 52
+#define WARM_GROUPS 1000
 #define WARM_SECONDS_MAX 3600
 #define WARM_SECONDS_DEFAULT 60
 #define WARM_HOSTS 64
 #define WARM_G_MAX 65536
+/* sessions over one master at most: sshd's MaxSessions is 10 by default,
+ * and a session it refuses would make the host look dead */
+#define WARM_SESSIONS 8
 
 struct store_uri {
 	char text[URI_MAX + 1];      /* as given, with ssh:// added when bare */
@@ -24,6 +29,7 @@ struct store_uri {
 	char key[PATH_MAX];          /* ssh-key=, or "" */
 	char program[HOST_MAX + 1];  /* remote-program=, default nix-store */
 	char hostkey[HOSTKEY_MAX + 1]; /* base64-ssh-public-host-key=, or "" */
+	unsigned group;              /* ssh_warm: which of the host's masters */
 };
 
 struct sshconn {
@@ -40,7 +46,8 @@ int uri_parse(struct store_uri *u, const char *s);
 int ssh_start(struct sshconn *c, const struct store_uri *u, const char *const *extra, int errfd);
 /* From now on ssh_start goes over a control master of its own per store
  * URI, under dir (made 0700 if missing, refused unless only this uid can
- * enter it), that ends once idle for persist seconds; not for a host whose
+ * enter it), that ends once idle for persist seconds (one per group of
+ * the URI: callers keep at most WARM_SESSIONS sessions in one); not for a host whose
  * ssh config has a ControlMaster or ControlPath of the user's. persist 0:
  * no masters. */
 int ssh_warm(const char *dir, unsigned persist);

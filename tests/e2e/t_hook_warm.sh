@@ -75,6 +75,30 @@ t_lifetime() {
 	fi
 }
 
+# More builds at once than sshd's MaxSessions (10 by default) lets over one
+# connection: each goes over a master of at most 8 sessions (the slot's)
+t_many_at_once() {
+	sed -i 's/^MaxSessions .*/MaxSessions 10/' "$W2/sshd_config"
+	w2_kill
+	w2_start || { bad hook-warm/many-at-once "sshd did not start again"; return; }
+	{
+		echo 'let leaf = i: derivation { name = "many-${toString i}"; system = builtins.currentSystem; builder = "/bin/sh";'
+		echo '  args = [ "-c" "/bin/sleep 3; if [ -e /nix/host-marker ]; then echo host > $out; fi" ]; };'
+		echo '  leaves = map leaf [ 1 2 3 4 5 6 7 8 9 10 11 12 ];'
+		echo 'in derivation { name = "many-top"; system = builtins.currentSystem; builder = "/bin/sh";'
+		echo '  args = [ "-c" "for l in $leaves; do read x < $l; echo $x; done > $out" ]; inherit leaves; }'
+	} > "$B/many.nix"
+	c=$(conns)
+	if o=$(timeout 300 env NIX_REMOTE=daemon nix-build --no-out-link --max-jobs 0 --builders "ssh://wk $SYS - 12 1" 		"$B/many.nix" 2> "$B/many.out") && [ "$(grep -c '^host$' "$o")" = 12 ] &&
+	   [ "$(grep -c "key=wk op=BuildPaths .*-many-.* result=ok" "$B/home/wk.log")" = 13 ] &&
+	   [ "$(conns)" -gt "$c" ] && [ "$(conns)" -le $((c + 2)) ]; then
+		ok hook-warm/many-at-once
+	else
+		bad hook-warm/many-at-once "$(($(conns) - c)) connections: $(grep -v '^nixgate: \|^building\|^  /nix' "$B/many.out" | tail -n 3 | tr '\n' ' ')"
+		rm -f /nix/var/nix/nixgate-backoff
+	fi
+}
+
 # A builder whose sshd died with its connections, back again: the next
 # build reconnects (one more connection), without a warning
 t_builder_killed() {

@@ -127,6 +127,10 @@ int ssh_warm(const char *dir, unsigned persist)
 		return 0;
 	if (strlen(dir) > WARM_DIR_MAX)
 		return fail(EXIT_SYSTEM, "%s is too long a directory for ssh control sockets", dir);
+	/* ssh would expand '%' and '~' in a ControlPath, and split it at blanks */
+	if (dir[0] != '/' || strpbrk(dir, "%~ \t\n\"'\\"))
+		return fail(EXIT_SYSTEM, "%s: a directory for ssh control sockets is an absolute path without "
+			    "'%%', '~', blanks or quotes", dir);
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
 		return fail_sys("%s", dir);
 	/* whoever can reach a control socket runs commands as this key */

@@ -11,6 +11,7 @@
 #include "choose.h"
 #include "err.h"
 #include "nixlog.h"
+#include "ssh.h"
 #include "words.h"
 
 int list_has(const char *list, const char *w)
@@ -164,6 +165,7 @@ int choose(struct chooser *c, const char *system, char feats[][INFO_NAME_MAX + 1
 		uris[k] = &c->m[j].uri;
 		at[k++] = j;
 	}
+	ssh_warm_prepare(uris, k);
 	ping_all(asked, uris, k, PING_KEEP);
 	err_clear();
 	for (j = 0; j < k; j++) {

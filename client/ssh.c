@@ -195,14 +195,12 @@ static int g_is(const char *out, const char *key, const char *want)
 	return v && n == strlen(want) && !strncmp(v, want, n);
 }
 
-/* ssh -G's effective configuration for u into out; -1 when ssh says no. */
-static int ask_g(const struct store_uri *u, char *out, size_t max)
+/* ssh -G for u started, its output to come on *fd: its pid, or -1. */
+static pid_t g_start(const struct store_uri *u, int *fd)
 {
 	static char opts[4096];
 	char *args[ARGS_MAX + 1];
-	size_t got = 0;
-	ssize_t k;
-	int p[2], n, st;
+	int p[2], n;
 	pid_t pid;
 
 	n = base_args(args, opts, sizeof opts, u);
@@ -225,29 +223,32 @@ static int ask_g(const struct store_uri *u, char *out, size_t max)
 		_exit(127);
 	}
 	close(p[1]);
-	while (got < max - 1 && ((k = read(p[0], out + got, max - 1 - got)) > 0 || (k < 0 && errno == EINTR)))
+	*fd = p[0];
+	return pid;
+}
+
+/* What it said, into out: 0, or -1 when ssh said no or too much. */
+static int g_finish(pid_t pid, int fd, char *out, size_t max)
+{
+	size_t got = 0;
+	ssize_t k;
+	int st;
+
+	while (got < max - 1 && ((k = read(fd, out + got, max - 1 - got)) > 0 || (k < 0 && errno == EINTR)))
 		got += k > 0 ? (size_t)k : 0;
 	out[got] = 0;
-	close(p[0]);
+	close(fd);
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
 	return got < max - 1 && WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
 }
 
-/* Which control master, if any, this hook's ssh to u goes over. None when
- * the user's config has its own (that one then works as it always did),
- * when it would log to the build log (a master keeps a debug stderr open
- * for its life) or when ssh cannot say. The path is a hash of the whole
- * effective config and the pinned host key: two entries for one host with
- * another key, user or option never share a master, which would run one's
- * builds under the other's key. */
-static const char *warm_path(const struct store_uri *u, int *alive)
+/* The entry of u in seen, made (its path "") when new: its index, or -1
+ * when the table is full; *fresh says it was made. */
+static int seen_at(const struct store_uri *u, int *fresh)
 {
-	static char out[WARM_G_MAX];
-	unsigned char h[32], id[32];
+	unsigned char id[32];
 	struct sha256 s;
-	const char *lv;
-	size_t i, n;
 	unsigned at;
 
 	/* machine entries give the key apart from the URI's text */
@@ -256,30 +257,71 @@ static const char *warm_path(const struct store_uri *u, int *alive)
 	sha256_update(&s, u->key, strlen(u->key) + 1);
 	sha256_update(&s, u->hostkey, strlen(u->hostkey));
 	sha256_final(&s, id);
+	*fresh = 0;
 	for (at = 0; at < nseen; at++)
 		if (!memcmp(seen[at].id, id, sizeof id))
-			break;
-	if (at == nseen) {
-		if (nseen == WARM_HOSTS)
-			return NULL;
-		nseen++;
-		memcpy(seen[at].id, id, sizeof id);
-		seen[at].path[0] = 0;
-		/* ssh -G leaves out a ControlPath that is not set */
-		if (ask_g(u, out, sizeof out) < 0 || !g_is(out, "controlmaster", "false") ||
-		    (g_value(out, "controlpath", &n) && !g_is(out, "controlpath", "none")) ||
-		    !(lv = g_value(out, "loglevel", &n)) || !strncmp(lv, "DEBUG", 5))
-			return NULL;
-		seen[at].alive = g_is(out, "serveraliveinterval", "0");
-		sha256_init(&s);
-		sha256_update(&s, out, strlen(out));
-		sha256_update(&s, "", 1);
-		sha256_update(&s, u->hostkey, strlen(u->hostkey));
-		sha256_final(&s, h);
-		n = (size_t)snprintf(seen[at].path, sizeof seen[at].path, "%s/", warm.dir);
-		for (i = 0; i < 16; i++)
-			n += (size_t)snprintf(seen[at].path + n, sizeof seen[at].path - n, "%02x", h[i]);
-	}
+			return (int)at;
+	if (nseen == WARM_HOSTS)
+		return -1;
+	*fresh = 1;
+	memcpy(seen[nseen].id, id, sizeof id);
+	seen[nseen].path[0] = 0;
+	return (int)nseen++;
+}
+
+/* Which control master, if any, ssh -G's answer (out) for u allows. None
+ * when the user's config has its own (that one then works as it always
+ * did) or when it would log to the build log (a master keeps a debug
+ * stderr open for its life). The path is a hash of the whole effective
+ * config and the pinned host key: two entries for one host with another
+ * key, user or option never share a master, which would run one's builds
+ * under the other's key. */
+static void seen_set(unsigned at, const struct store_uri *u, const char *out)
+{
+	unsigned char h[32];
+	struct sha256 s;
+	const char *lv;
+	size_t i, n;
+
+	/* ssh -G leaves out a ControlPath that is not set */
+	if (!g_is(out, "controlmaster", "false") || (g_value(out, "controlpath", &n) && !g_is(out, "controlpath", "none")) ||
+	    !(lv = g_value(out, "loglevel", &n)) || !strncmp(lv, "DEBUG", 5))
+		return;
+	seen[at].alive = g_is(out, "serveraliveinterval", "0");
+	sha256_init(&s);
+	sha256_update(&s, out, strlen(out));
+	sha256_update(&s, "", 1);
+	sha256_update(&s, u->hostkey, strlen(u->hostkey));
+	sha256_final(&s, h);
+	n = (size_t)snprintf(seen[at].path, sizeof seen[at].path, "%s/", warm.dir);
+	for (i = 0; i < 16; i++)
+		n += (size_t)snprintf(seen[at].path + n, sizeof seen[at].path - n, "%02x", h[i]);
+}
+
+void ssh_warm_prepare(const struct store_uri *const *u, unsigned n)
+{
+	static char out[WARM_G_MAX];
+	const struct store_uri *asked[WARM_HOSTS];
+	pid_t pid[WARM_HOSTS];
+	int fd[WARM_HOSTS], at[WARM_HOSTS], fresh;
+	unsigned i, k = 0;
+
+	/* all at once: a choice among many builders waits for one ssh -G */
+	for (i = 0; warm.on && i < n && k < WARM_HOSTS; i++)
+		if ((at[k] = seen_at(u[i], &fresh)) >= 0 && fresh && (pid[k] = g_start(u[i], &fd[k])) > 0)
+			asked[k++] = u[i];
+	for (i = 0; i < k; i++)
+		if (g_finish(pid[i], fd[i], out, sizeof out) == 0)
+			seen_set((unsigned)at[i], asked[i], out);
+}
+
+static const char *warm_path(const struct store_uri *u, int *alive)
+{
+	int at, fresh;
+
+	ssh_warm_prepare(&u, 1);
+	if ((at = seen_at(u, &fresh)) < 0)
+		return NULL;
 	*alive = seen[at].alive;
 	return seen[at].path[0] ? seen[at].path : NULL;
 }

@@ -51,6 +51,9 @@ int ssh_start(struct sshconn *c, const struct store_uri *u, const char *const *e
  * ssh config has a ControlMaster or ControlPath of the user's. persist 0:
  * no masters. */
 int ssh_warm(const char *dir, unsigned persist);
+/* ssh -G for every URI of u not asked yet, all at once, for the ssh_start
+ * of each that follows. */
+void ssh_warm_prepare(const struct store_uri *const *u, unsigned n);
 /* ssh_warm as the environment says: NIXGATE_WARM_SECONDS (default
  * WARM_SECONDS_DEFAULT, 0: none), NIXGATE_WARM_DIR (default /run/nixgate
  * for root, else $XDG_RUNTIME_DIR/nixgate, else none). */

@@ -41,7 +41,13 @@ tree() { for c in $(pgrep -P "$1"); do tree "$c"; done; echo "$1"; }
 w2_kill() {
 	pids=$(tree "$(cat "$W2/sshd.pid2")")
 	kill -KILL $pids 2>/dev/null
-	for p in $pids; do while kill -0 "$p" 2>/dev/null; do sleep 0.05; done; done
+	# bounded: a process no one reaps stays as a zombie, which kill -0 finds
+	for p in $pids; do
+		i=0
+		while kill -0 "$p" 2>/dev/null && ! grep -q '^[0-9]* ([^)]*) Z' "/proc/$p/stat" 2>/dev/null && [ $i -lt 100 ]; do
+			sleep 0.05; i=$((i + 1))
+		done
+	done
 }
 w2_start() {
 	nsenter -t "$(cat "$W2/daemon.pid")" -m -- sh -c \

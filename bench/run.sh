@@ -13,7 +13,10 @@
 #  5. remote builds through the client nix-daemon's build hook: Nix's own
 #     (build-remote) to nix-store --serve --write against nixgate's to
 #     nixgate-serve with a trusted and with an untrusted key (ms): one
-#     trivial build, a graph of 10 leaves and a top, one 256 MiB output
+#     trivial build after a first one (warm: nixgate's hook keeps an ssh
+#     master per builder) and a first one (cold), a graph of 10 leaves and
+#     a top, one 256 MiB output; and nixgate's hook's time per step
+# BENCH_ONLY=hook runs section 5 alone (no JSON).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/tests/bed.sh"
@@ -35,6 +38,10 @@ ratio() { awk "BEGIN {printf \"%.3f\", $1 / $2}"; }
 
 pattern() { case $1 in gate|ugate) echo "nixgate-serve --key $1" ;; *) echo "nix-store --serve" ;; esac; }
 
+only=${BENCH_ONLY:-}
+[ -z "$only" ] || [ "$only" = hook ] || { echo "bench: BENCH_ONLY is hook or nothing" >&2; exit 100; }
+[ -z "$only" ] || [ -z "$json" ] || { echo "bench: JSON needs the whole bench" >&2; exit 100; }
+if [ -z "$only" ]; then
 # 1. session cost
 round() { # command...: microseconds per session for one round of 20
 	t0=$(now)
@@ -118,6 +125,7 @@ done
 grep "key=gate op=AddToStoreNar .*-f[0-9]* " "$B/home/audit.log" | sed 's/.* ms=\([0-9.]*\) .*/\1/' > "$R/add-ms"
 grep "key=gate op=AddToStoreNar .*-f[0-9]* " "$B/home/audit.log" | sed 's/.*daemon_ms=\([0-9.]*\).*/\1/' > "$R/add-daemon-ms"
 trips=$(grep "op=QueryValidPaths paths=10000 " "$B/home/audit.log" | tail -n 1 | sed 's/.* daemon=\([0-9]*\).*/\1/')
+fi
 
 # 5. remote builds through the build hook, from the client's own nix-daemon:
 #    stock  Nix's hook (build-remote) to nix-store --serve --write, trusted
@@ -134,7 +142,7 @@ ln -s "$top/build/nixgate" "$B/bin/nixgate-build-hook"
 mkdir -p "$B/hook-conf"
 cat "$B/client-conf/nix.conf" > "$B/hook-conf/nix.conf"
 echo "build-hook = $B/bin/nixgate-build-hook" >> "$B/hook-conf/nix.conf"
-NIX_CONF_DIR="$B/hook-conf" nix-daemon > "$B/client-daemon.log" 2>&1 &
+NIX_CONF_DIR="$B/hook-conf" NIXGATE_HOOK_TIMES=1 nix-daemon > "$B/client-daemon.log" 2>&1 &
 echo $! > "$B/client-daemon.pid"
 for i in $(seq 100); do [ -S /nix/var/nix/daemon-socket/socket ] && break; sleep 0.1; done
 cat > "$B/one.nix" <<'NIX'
@@ -166,6 +174,7 @@ hb() {
 	t0=$(now)
 	if NIX_REMOTE=daemon nix-build --no-out-link "$@" --argstr nonce "$n" "$f" > "$B/hb.path" 2> "$B/hb.err"; then
 		echo $(( ($(now) - t0) / 1000000 ))
+		sed -n 's/^nixgate: step times (ms): //p' "$B/hb.err" > "$B/hb.steps"
 		# the hook the variant names built it, as it says in the build log
 		case $v in
 		stock|local) ! grep -q '^nixgate: ' "$B/hb.err" ;;
@@ -179,9 +188,20 @@ hb() {
 	fi
 }
 run_id=$$
+# steps VARIANT KIND: the last build's step times into steps-KIND-VARIANT
+steps() { [ "$1" = gate ] || [ "$1" = free ] && cat "$B/hb.steps" >> "$R/steps-$2-$1"; true; }
+# a first build each, so that every build measured below is warm
+for v in gate free; do hb "$v" "$B/one.nix" "$v-first-$run_id" > /dev/null || true; done
 for i in $(seq "$HN"); do
 	for v in stock gate free local; do
-		hb "$v" "$B/one.nix" "$v-$i-$run_id" >> "$R/one-$v" || true
+		hb "$v" "$B/one.nix" "$v-$i-$run_id" >> "$R/one-$v" && steps "$v" warm || true
+	done
+done
+# cold: the hook's masters ended before each build (Nix's hook has none)
+for i in $(seq 5); do
+	for v in gate free; do
+		bed_warm_end
+		hb "$v" "$B/one.nix" "$v-cold-$i-$run_id" >> "$R/cold-$v" && steps "$v" cold || true
 	done
 done
 for i in $(seq 5); do
@@ -218,6 +238,26 @@ ams hfree BuildPaths one > "$R/onehost-free"
 ams hgate BuildDerivation big | cut -d. -f1 > "$R/bigbuild-gate"
 ams hgate DumpStorePath big | cut -d. -f1 > "$R/bigdump-gate"
 
+# the median of each step over lines "name ms, name ms, ..., total ms"
+msteps() {
+	[ -s "$1" ] || return 0
+	out=
+	for st in $(head -n 1 "$1" | tr ',' '\n' | awk 'NF == 2 {print $1}'); do
+		tr ',' '\n' < "$1" | awk -v s="$st" '$1 == s {print $2}' > "$R/step.now"
+		out="$out${out:+, }$st $(med "$R/step.now")"
+	done
+	echo "$out"
+}
+mm() { echo "$(lo "$R/$1")-$(hi "$R/$1")"; }
+jmm() { echo "[$(lo "$R/$1"),$(hi "$R/$1")]"; }
+row() { printf '%-36s %12s %12s %8s   %s\n' "$@"; }
+HA=$(med "$R/one-stock"); HB=$(med "$R/one-gate"); HC=$(med "$R/one-free"); HL=$(med "$R/one-local")
+CB=$(med "$R/cold-gate"); CC=$(med "$R/cold-free")
+GA=$(med "$R/graph-stock"); GB=$(med "$R/graph-gate"); GC=$(med "$R/graph-free"); GL=$(med "$R/graph-local")
+BA=$(med "$R/big-stock"); BB=$(med "$R/big-gate"); BC=$(med "$R/big-free")
+SA=$(med "$R/ssh-nixstore"); SB=$(med "$R/ssh-hgate")
+row "benchmark" "nixgate" "nix-store" "ratio" "min-max nixgate / nix-store"
+if [ -z "$only" ]; then
 S1=$(med "$R/sess-gate"); S2=$(med "$R/sess-nixstore"); SD=$(med "$R/sess-daemon")
 T1=$(med "$R/to-gate"); T2=$(med "$R/to-nixstore"); TU=$(med "$R/to-ugate")
 F1=$(med "$R/from-gate"); F2=$(med "$R/from-nixstore")
@@ -225,14 +265,6 @@ M1=$(med "$R/many-gate"); M2=$(med "$R/many-nixstore")
 Q1=$(med "$R/query-gate"); Q2=$(med "$R/query-nixstore")
 P1=$(hi "$R/rss-gate"); P2=$(hi "$R/rss-nixstore")
 C1=$(med "$R/cputo-gate"); C2=$(med "$R/cputo-nixstore"); D1=$(med "$R/cpufrom-gate"); D2=$(med "$R/cpufrom-nixstore")
-HA=$(med "$R/one-stock"); HB=$(med "$R/one-gate"); HC=$(med "$R/one-free"); HL=$(med "$R/one-local")
-GA=$(med "$R/graph-stock"); GB=$(med "$R/graph-gate"); GC=$(med "$R/graph-free"); GL=$(med "$R/graph-local")
-BA=$(med "$R/big-stock"); BB=$(med "$R/big-gate"); BC=$(med "$R/big-free")
-SA=$(med "$R/ssh-nixstore"); SB=$(med "$R/ssh-hgate")
-mm() { echo "$(lo "$R/$1")-$(hi "$R/$1")"; }
-jmm() { echo "[$(lo "$R/$1"),$(hi "$R/$1")]"; }
-row() { printf '%-36s %12s %12s %8s   %s\n' "$@"; }
-row "benchmark" "nixgate" "nix-store" "ratio" "min-max nixgate / nix-store"
 row "session cost (us, 200 each)" "$S1" "$S2" "$(ratio "$S1" "$S2")" "$(lo "$R/sess-gate")-$(hi "$R/sess-gate") / $(lo "$R/sess-nixstore")-$(hi "$R/sess-nixstore")"
 row "  the daemon alone (us)" "$SD" "" "" "$(lo "$R/sess-daemon")-$(hi "$R/sess-daemon")"
 row "copy 1 GiB to host (MiB/s)" "$T1" "$T2" "$(ratio "$T1" "$T2")" "$(lo "$R/to-gate")-$(hi "$R/to-gate") / $(lo "$R/to-nixstore")-$(hi "$R/to-nixstore")"
@@ -245,8 +277,13 @@ row "  per path at the server (ms)" "$(med "$R/add-ms")" "" "" "the daemon's sha
 row "query 10,000 paths (ms, via ssh)" "$Q1" "$Q2" "$(ratio "$Q1" "$Q2")" "$(lo "$R/query-gate")-$(hi "$R/query-gate") / $(lo "$R/query-nixstore")-$(hi "$R/query-nixstore")"
 row "  nixgate's daemon round trips" "$trips" "" "" ""
 row "peak RSS during 1 GiB (KiB)" "$P1" "$P2" "$(ratio "$P1" "$P2")" ""
-row "hook: one build (ms, $HN each)" "$HB" "$HA" "$(ratio "$HB" "$HA")" "$(mm one-gate) / $(mm one-stock)"
+fi
+row "hook: one build, warm (ms, $HN each)" "$HB" "$HA" "$(ratio "$HB" "$HA")" "$(mm one-gate) / $(mm one-stock)"
 row "  untrusted key (ms)" "$HC" "" "$(ratio "$HC" "$HA")" "$(mm one-free)"
+row "  first build, cold (ms, 5 each)" "$CB" "" "$(ratio "$CB" "$HA")" "$(mm cold-gate); untrusted $CC ($(mm cold-free))"
+row "  hook steps, warm trusted (ms)" "" "" "" "$(msteps "$R/steps-warm-gate")"
+row "  hook steps, warm untrusted (ms)" "" "" "" "$(msteps "$R/steps-warm-free")"
+row "  hook steps, cold trusted (ms)" "" "" "" "$(msteps "$R/steps-cold-gate")"
 row "  built here, no hook (ms)" "$HL" "" "" "$(mm one-local)"
 row "  at the host, trusted (ms)" "$(med "$R/onehost-gate")" "" "" "untrusted: $(med "$R/onedrv-free") adding the .drv, $(med "$R/onehost-free") building"
 row "  one ssh session, no build (ms)" "$SB" "$SA" "$(ratio "$SB" "$SA")" "$(mm ssh-hgate) / $(mm ssh-nixstore)"
@@ -269,7 +306,7 @@ if [ -n "$json" ]; then
    "nixgate_ms_per_path":$(med "$R/add-ms"),"daemon_ms_per_path":$(med "$R/add-daemon-ms")},
  "query_10000_ms":{"nixgate":$Q1,"nix_store":$Q2,"ratio":$(ratio "$Q1" "$Q2"),"nixgate_daemon_round_trips":$trips},
  "peak_rss_kib":{"nixgate":$P1,"nix_store":$P2,"ratio":$(ratio "$P1" "$P2")},
- "hook_one_build_ms":{"stock":$HA,"nixgate_trusted":$HB,"nixgate_untrusted":$HC,"ratio_trusted":$(ratio "$HB" "$HA"),"ratio_untrusted":$(ratio "$HC" "$HA"),
+ "hook_one_build_ms":{"stock":$HA,"nixgate_trusted_cold":$CB,"nixgate_untrusted_cold":$CC,"nixgate_trusted":$HB,"nixgate_untrusted":$HC,"ratio_trusted":$(ratio "$HB" "$HA"),"ratio_untrusted":$(ratio "$HC" "$HA"),
    "local_no_hook":$HL,"builds":$HN,"host_build_ms":{"trusted":$(med "$R/onehost-gate"),"untrusted_add_drv":$(med "$R/onedrv-free"),"untrusted_build":$(med "$R/onehost-free")},"min_max":{"stock":$(jmm one-stock),"nixgate_trusted":$(jmm one-gate),"nixgate_untrusted":$(jmm one-free),"local_no_hook":$(jmm one-local)}},
  "hook_ssh_session_ms":{"nix_store":$SA,"nixgate":$SB,"ratio":$(ratio "$SB" "$SA"),"min_max":{"nix_store":$(jmm ssh-nixstore),"nixgate":$(jmm ssh-hgate)}},
  "hook_graph_11_ms":{"stock":$GA,"nixgate_trusted":$GB,"nixgate_untrusted":$GC,"ratio_trusted":$(ratio "$GB" "$GA"),"ratio_untrusted":$(ratio "$GC" "$GA"),

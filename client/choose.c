@@ -11,6 +11,7 @@
 #include "choose.h"
 #include "err.h"
 #include "nixlog.h"
+#include "ssh.h"
 #include "words.h"
 
 int list_has(const char *list, const char *w)
@@ -110,8 +111,8 @@ int load_file(char *out, size_t max, const char *state_dir, const char *uri, con
 }
 
 /* A free slot of the entry's max-jobs, its file locked, or -1 when all are
- * busy; *busy counts the busy ones. */
-static int slot_take(const struct chooser *c, const struct machine *m, unsigned *busy)
+ * busy; *busy counts the busy ones, *at is the slot's number. */
+static int slot_take(const struct chooser *c, const struct machine *m, unsigned *busy, unsigned *at)
 {
 	char path[4096], suffix[32];
 	unsigned i;
@@ -129,6 +130,7 @@ static int slot_take(const struct chooser *c, const struct machine *m, unsigned 
 			(*busy)++;
 		else if (got < 0) {
 			got = fd;
+			*at = i;
 			continue;
 		}
 		/* closing a free one's file lets go of the lock just taken */
@@ -141,7 +143,7 @@ int choose(struct chooser *c, const char *system, char feats[][INFO_NAME_MAX + 1
 {
 	struct ping *asked[MACHINES_MAX];
 	const struct store_uri *uris[MACHINES_MAX];
-	unsigned at[MACHINES_MAX], busy[MACHINES_MAX], k = 0, j, others = 0;
+	unsigned at[MACHINES_MAX], busy[MACHINES_MAX], k = 0, j, others = 0, nslot = 0;
 	int slot[MACHINES_MAX];
 	double best = 1e300;
 	int pick = -1, full = 0;
@@ -152,15 +154,18 @@ int choose(struct chooser *c, const char *system, char feats[][INFO_NAME_MAX + 1
 		if (!eligible(c, &c->m[j], system, feats, nfeat) || backoff_until(c, c->m[j].uri.text) > now)
 			continue;
 		/* the machine entry's own limit comes first: no slot, no question */
-		if ((slot[k] = slot_take(c, &c->m[j], &busy[k])) < 0) {
+		if ((slot[k] = slot_take(c, &c->m[j], &busy[k], &nslot)) < 0) {
 			full = 1;
 			continue;
 		}
+		/* a session per slot, so no master carries more than its share */
+		c->m[j].uri.group = nslot / WARM_SESSIONS;
 		ping_free(&c->pings[j]);
 		asked[k] = &c->pings[j];
 		uris[k] = &c->m[j].uri;
 		at[k++] = j;
 	}
+	ssh_warm_prepare(uris, k);
 	ping_all(asked, uris, k, PING_KEEP);
 	err_clear();
 	for (j = 0; j < k; j++) {

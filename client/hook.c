@@ -25,6 +25,8 @@
 #include "realisation.h"
 #include "remote.h"
 #include "serveproto.h"
+#include "ssh.h"
+#include "steps.h"
 #include "words.h"
 
 #define SETTING_NAME_MAX 256
@@ -380,10 +382,12 @@ static int build(const struct machine *m, const struct ping *pi, const char *drv
 	for (i = 0; i < inputs->n; i++)
 		if (visit(&g, &local, pathset_get(inputs, i), 0) < 0)
 			return -1;
+	steps_mark("closure");
 	h.opts = opts;
 	h.substitute = use_substitutes;
 	if (remote_open(&h, &m->uri, LOG_FD) < 0)
 		return -1;
+	steps_mark("open");
 	/* one copy to a host at a time, Nix's hook's lock as well: another
 	 * hook's copy of the same inputs is then there when this one asks */
 	upload = upload_lock(m);
@@ -406,6 +410,7 @@ static int build(const struct machine *m, const struct ping *pi, const char *drv
 	}
 	if (upload >= 0)
 		close(upload);
+	steps_mark("upload");
 	/* built inline, the host has no .drv to build them from */
 	if (sent && left)
 		return fail(EXIT_SYSTEM, "%zu inputs of %s are not on %s, and key %s cannot send them: they are neither "
@@ -423,6 +428,7 @@ static int build(const struct machine *m, const struct ping *pi, const char *drv
 		pathset_add(&req, spec, strlen(spec));
 		r = remote_build(&h, &req, msg, sizeof msg);
 	}
+	steps_mark("build");
 	if (r != 0)
 		return r < 0 ? -1 : fail(EXIT_SYSTEM, "%s", msg);
 	if (ca) {
@@ -431,6 +437,7 @@ static int build(const struct machine *m, const struct ping *pi, const char *drv
 			return -1;
 		say("nixgate: %zu outputs copied back from %s, their realisations registered", added, m->uri.text);
 		remote_close(&h);
+		steps_mark("outputs");
 		return 0;
 	}
 	/* the outputs the goal wants and the local store lacks */
@@ -449,6 +456,7 @@ static int build(const struct machine *m, const struct ping *pi, const char *drv
 		return -1;
 	say("nixgate: %zu outputs copied back from %s", missing.n, m->uri.text);
 	remote_close(&h);
+	steps_mark("outputs");
 	return 0;
 }
 
@@ -500,6 +508,10 @@ int hook_main(int argc, char **argv)
 		fprintf(stderr, "# decline-permanently\n");
 		return 0;
 	}
+	if (ssh_warm_env() < 0) {
+		nix_msg(NIX_WARN, "nixgate: no warm connections to builders: %s", err_msg());
+		err_clear();
+	}
 	for (;;) {
 		if (rd_at_eof(&in) || rd_str(&in, tok, sizeof tok - 1, NULL, "request") < 0 || strcmp(tok, "try"))
 			return 0;
@@ -510,8 +522,10 @@ int hook_main(int argc, char **argv)
 		for (i = 0; i < n; i++)
 			if (rd_str(&in, feats[i], INFO_NAME_MAX, NULL, "feature") < 0)
 				goto bad;
+		steps_start();
 		ch.n = (unsigned)nm;
 		pick = choose(&ch, system, feats, (unsigned)n);
+		steps_mark("choose");
 		/* as Nix's own hook: a full farm waits, unless this machine may
 		 * build it itself */
 		if (pick == -2 && !local_ok(willing, system, feats, (unsigned)n)) {
@@ -544,6 +558,7 @@ int hook_main(int argc, char **argv)
 				goto bad;
 			snprintf(wanted + strlen(wanted), sizeof wanted - strlen(wanted), "%s%s", i ? "," : "", o);
 		}
+		steps_mark("accept");
 		if (build(&machines[pick], &pings[pick], drv, &inputs, wanted) < 0) {
 			const char *k = ping_info(&pings[pick], "key");
 
@@ -552,6 +567,8 @@ int hook_main(int argc, char **argv)
 			    k ? " (key " : "", k ? k : "", k ? ")" : "", err_msg());
 			return 1;
 		}
+		if (getenv("NIXGATE_HOOK_TIMES"))
+			say("nixgate: step times (ms): %s", steps_text());
 		return 0;
 	}
 bad:

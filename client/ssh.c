@@ -5,10 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "err.h"
+#include "sha256.h"
 #include "ssh.h"
 
 #define ARGS_MAX 64
@@ -78,31 +80,279 @@ static int pin(struct sshconn *c, const struct store_uri *u)
 	return 0;
 }
 
-int ssh_start(struct sshconn *c, const struct store_uri *u, const char *const *extra, int errfd)
+/* ssh HOST -x -a [NIX_SSHOPTS] [-i KEY]: what every ssh of a URI starts
+ * with, and what ssh -G is asked about. opts holds the tokens. */
+static int base_args(char **args, char *opts, size_t max, const struct store_uri *u)
 {
-	static char opts[4096], kh[128], cmd[HOST_MAX + 32];
-	char *args[ARGS_MAX + 1], *t;
-	int in[2], out[2], err[2], n = 0;
 	const char *env = getenv("NIX_SSHOPTS");
+	char *t;
+	int n = 0;
 
-	memset(c, 0, sizeof *c);
-	c->pid = -1;
-	if (u->hostkey[0] && pin(c, u) < 0)
-		return -1;
 	args[n++] = "ssh";
 	args[n++] = (char *)u->host;
 	args[n++] = "-x";
 	args[n++] = "-a";
-	snprintf(opts, sizeof opts, "%s", env ? env : "");
-	for (t = strtok(opts, " \t\n"); t && n < ARGS_MAX - 12; t = strtok(NULL, " \t\n"))
+	snprintf(opts, max, "%s", env ? env : "");
+	for (t = strtok(opts, " \t\n"); t && n < ARGS_MAX - 16; t = strtok(NULL, " \t\n"))
 		args[n++] = t;
 	if (u->key[0]) {
 		args[n++] = "-i";
 		args[n++] = (char *)u->key;
 	}
+	return n;
+}
+
+/* Warm connections (ssh_warm): the hook's own control master per builder,
+ * so that a build after the first pays no key exchange. */
+static struct {
+	int on;
+	unsigned persist;
+	char dir[WARM_DIR_MAX + 1];
+} warm;
+
+/* What ssh -G said of a URI, once per process (it costs a few ms). */
+static struct {
+	unsigned char id[32];           /* the URI, its key and host key */
+	char path[WARM_DIR_MAX + 40];   /* the control path but the group, or "": not warmed */
+	int alive;                      /* no ServerAliveInterval of the user's */
+} seen[WARM_HOSTS];
+static unsigned nseen;
+
+int ssh_warm(const char *dir, unsigned persist)
+{
+	struct stat st;
+
+	warm.on = 0;
+	if (!persist)
+		return 0;
+	if (strlen(dir) > WARM_DIR_MAX)
+		return fail(EXIT_SYSTEM, "%s is too long a directory for ssh control sockets", dir);
+	/* ssh would expand '%' and '~' in a ControlPath, and split it at blanks */
+	if (dir[0] != '/' || strpbrk(dir, "%~ \t\n\"'\\"))
+		return fail(EXIT_SYSTEM, "%s: a directory for ssh control sockets is an absolute path without "
+			    "'%%', '~', blanks or quotes", dir);
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return fail_sys("%s", dir);
+	/* whoever can reach a control socket runs commands as this key */
+	if (lstat(dir, &st) < 0)
+		return fail_sys("%s", dir);
+	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077))
+		return fail(EXIT_SYSTEM, "%s is not a directory that only uid %u can enter", dir, (unsigned)geteuid());
+	snprintf(warm.dir, sizeof warm.dir, "%s", dir);
+	warm.persist = persist > WARM_SECONDS_MAX ? WARM_SECONDS_MAX : persist;
+	warm.on = 1;
+	return 0;
+}
+
+int ssh_warm_env(void)
+{
+	const char *s = getenv("NIXGATE_WARM_SECONDS"), *d = getenv("NIXGATE_WARM_DIR"), *x;
+	char dir[WARM_DIR_MAX + 2];
+	unsigned long n = WARM_SECONDS_DEFAULT;
+	char *end;
+
+	if (s && *s) {
+		errno = 0;
+		n = strtoul(s, &end, 10);
+		if (errno || *end || n > WARM_SECONDS_MAX)
+			return fail(EXIT_SYSTEM, "NIXGATE_WARM_SECONDS=%s is not a number of seconds up to %u", s,
+				    WARM_SECONDS_MAX);
+	}
+	if (d && *d)
+		snprintf(dir, sizeof dir, "%s", d);
+	else if (geteuid() == 0)
+		snprintf(dir, sizeof dir, "/run/nixgate");
+	else if ((x = getenv("XDG_RUNTIME_DIR")) && *x)
+		snprintf(dir, sizeof dir, "%s/nixgate", x);
+	else
+		return 0;
+	return ssh_warm(dir, (unsigned)n);
+}
+
+/* The value of a keyword in ssh -G's output, or NULL. */
+static const char *g_value(const char *out, const char *key, size_t *len)
+{
+	size_t k = strlen(key);
+	const char *p = out, *nl;
+
+	for (; *p; p = nl + 1) {
+		nl = strchr(p, '\n');
+		if (!nl)
+			break;
+		if (!strncmp(p, key, k) && p[k] == ' ') {
+			*len = (size_t)(nl - p - k - 1);
+			return p + k + 1;
+		}
+	}
+	return NULL;
+}
+
+static int g_is(const char *out, const char *key, const char *want)
+{
+	size_t n;
+	const char *v = g_value(out, key, &n);
+
+	return v && n == strlen(want) && !strncmp(v, want, n);
+}
+
+/* ssh -G for u started, its output to come on *fd: its pid, or -1. */
+static pid_t g_start(const struct store_uri *u, int *fd)
+{
+	static char opts[4096];
+	char *args[ARGS_MAX + 1];
+	int p[2], n;
+	pid_t pid;
+
+	n = base_args(args, opts, sizeof opts, u);
+	args[n++] = "-G";
+	args[n] = NULL;
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -1;
+	if ((pid = fork()) < 0) {
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+
+		dup2(null, 0);
+		dup2(p[1], 1);
+		dup2(null, 2);
+		execvp("ssh", args);
+		_exit(127);
+	}
+	close(p[1]);
+	*fd = p[0];
+	return pid;
+}
+
+/* What it said, into out: 0, or -1 when ssh said no or too much. */
+static int g_finish(pid_t pid, int fd, char *out, size_t max)
+{
+	size_t got = 0;
+	ssize_t k;
+	int st;
+
+	while (got < max - 1 && ((k = read(fd, out + got, max - 1 - got)) > 0 || (k < 0 && errno == EINTR)))
+		got += k > 0 ? (size_t)k : 0;
+	out[got] = 0;
+	close(fd);
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	return got < max - 1 && WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+/* The entry of u in seen, made (its path "") when new: its index, or -1
+ * when the table is full; *fresh says it was made. */
+static int seen_at(const struct store_uri *u, int *fresh)
+{
+	unsigned char id[32];
+	struct sha256 s;
+	unsigned at;
+
+	/* machine entries give the key apart from the URI's text */
+	sha256_init(&s);
+	sha256_update(&s, u->text, strlen(u->text) + 1);
+	sha256_update(&s, u->key, strlen(u->key) + 1);
+	sha256_update(&s, u->hostkey, strlen(u->hostkey));
+	sha256_final(&s, id);
+	*fresh = 0;
+	for (at = 0; at < nseen; at++)
+		if (!memcmp(seen[at].id, id, sizeof id))
+			return (int)at;
+	if (nseen == WARM_HOSTS)
+		return -1;
+	*fresh = 1;
+	memcpy(seen[nseen].id, id, sizeof id);
+	seen[nseen].path[0] = 0;
+	return (int)nseen++;
+}
+
+/* Which control master, if any, ssh -G's answer (out) for u allows. None
+ * when the user's config has its own (that one then works as it always
+ * did) or when it would log to the build log (a master keeps a debug
+ * stderr open for its life). The path is a hash of the whole effective
+ * config and the pinned host key: two entries for one host with another
+ * key, user or option never share a master, which would run one's builds
+ * under the other's key. */
+static void seen_set(unsigned at, const struct store_uri *u, const char *out)
+{
+	unsigned char h[32];
+	struct sha256 s;
+	const char *lv;
+	size_t i, n;
+
+	/* ssh -G leaves out a ControlPath that is not set */
+	if (!g_is(out, "controlmaster", "false") || (g_value(out, "controlpath", &n) && !g_is(out, "controlpath", "none")) ||
+	    !(lv = g_value(out, "loglevel", &n)) || !strncmp(lv, "DEBUG", 5))
+		return;
+	seen[at].alive = g_is(out, "serveraliveinterval", "0");
+	sha256_init(&s);
+	sha256_update(&s, out, strlen(out));
+	sha256_update(&s, "", 1);
+	sha256_update(&s, u->hostkey, strlen(u->hostkey));
+	sha256_final(&s, h);
+	n = (size_t)snprintf(seen[at].path, sizeof seen[at].path, "%s/", warm.dir);
+	for (i = 0; i < 16; i++)
+		n += (size_t)snprintf(seen[at].path + n, sizeof seen[at].path - n, "%02x", h[i]);
+}
+
+void ssh_warm_prepare(const struct store_uri *const *u, unsigned n)
+{
+	static char out[WARM_G_MAX];
+	const struct store_uri *asked[WARM_HOSTS];
+	pid_t pid[WARM_HOSTS];
+	int fd[WARM_HOSTS], at[WARM_HOSTS], fresh;
+	unsigned i, k = 0;
+
+	/* all at once: a choice among many builders waits for one ssh -G */
+	for (i = 0; warm.on && i < n && k < WARM_HOSTS; i++)
+		if ((at[k] = seen_at(u[i], &fresh)) >= 0 && fresh && (pid[k] = g_start(u[i], &fd[k])) > 0)
+			asked[k++] = u[i];
+	for (i = 0; i < k; i++)
+		if (g_finish(pid[i], fd[i], out, sizeof out) == 0)
+			seen_set((unsigned)at[i], asked[i], out);
+}
+
+static const char *warm_path(const struct store_uri *u, int *alive)
+{
+	int at, fresh;
+
+	ssh_warm_prepare(&u, 1);
+	if ((at = seen_at(u, &fresh)) < 0)
+		return NULL;
+	*alive = seen[at].alive;
+	return seen[at].path[0] ? seen[at].path : NULL;
+}
+
+int ssh_start(struct sshconn *c, const struct store_uri *u, const char *const *extra, int errfd)
+{
+	static char opts[4096], kh[128], cmd[HOST_MAX + 32], cpath[WARM_DIR_MAX + 64], persist[48];
+	char *args[ARGS_MAX + 1];
+	const char *wp = NULL;
+	int in[2], out[2], err[2], n, alive = 0;
+
+	memset(c, 0, sizeof *c);
+	c->pid = -1;
+	if (u->hostkey[0] && pin(c, u) < 0)
+		return -1;
+	if (warm.on && u->group < WARM_GROUPS)
+		wp = warm_path(u, &alive);
+	n = base_args(args, opts, sizeof opts, u);
 	if (c->known_hosts[0]) {
 		snprintf(kh, sizeof kh, "-oUserKnownHostsFile=%s", c->known_hosts);
 		args[n++] = kh;
+	}
+	if (wp) {
+		args[n++] = "-oControlMaster=auto";
+		snprintf(cpath, sizeof cpath, "-oControlPath=%s-%u", wp, u->group);
+		args[n++] = cpath;
+		snprintf(persist, sizeof persist, "-oControlPersist=%u", warm.persist);
+		args[n++] = persist;
+		/* a master that lost its host goes within 30 s, not with TCP's hours */
+		if (alive)
+			args[n++] = "-oServerAliveInterval=10";
 	}
 	while (extra && *extra && n < ARGS_MAX - 3)
 		args[n++] = (char *)*extra++;

@@ -57,6 +57,8 @@ bed_up() {
 	: > "$B/known_hosts"
 	: > "$B/ssh_config"
 	export NIX_SSHOPTS="-F $B/ssh_config"
+	# the build hook's ssh masters, this bed's own, ended with it
+	export NIXGATE_WARM_DIR="$B/warm"
 	mkdir -p /run/sshd
 
 	bed_start_host "$B" "$BED_PORT"
@@ -194,8 +196,17 @@ bed_watch() {
 	done
 	echo "$max $(awk "BEGIN {printf \"%.2f\", $cpu / $(getconf CLK_TCK)}")"
 }
+# Ends the build hook's ssh masters (NIXGATE_WARM_DIR): the next build
+# through the hook pays a connection again.
+bed_warm_end() {
+	for s in "$B"/warm/*; do
+		[ -S "$s" ] && ssh -o ControlPath="$s" -O exit bed 2>/dev/null
+	done
+	return 0
+}
 bed_down() {
 	[ -n "${B:-}" ] || return 0
+	bed_warm_end
 	for f in "$B/sshd.pid2" "$B/daemon.pid" "$B/client-daemon.pid" "$B"/hosts/*/sshd.pid2 "$B"/hosts/*/daemon.pid; do
 		[ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null
 	done

@@ -7,7 +7,7 @@
 	T(t_wire_u64) T(t_wire_string) T(t_wire_limits) T(t_base32) T(t_hash_forms) \
 	T(t_storepath) T(t_pathset_lookup) T(t_pathset_collisions) T(t_path_outputs) \
 	T(t_nar_golden) T(t_nar_deep) T(t_nar_long_path) T(t_nar_trailing) T(t_nar_claimed) \
-	T(t_slots) T(t_store_uri) T(t_machines) \
+	T(t_slots) T(t_store_uri) T(t_machines) T(t_warm_dir) \
 	T(t_audit_syslog) T(t_audit_file) T(t_audit_escape) \
 	T(t_words) T(t_policy_values) T(t_policy_sources) T(t_policy_untrusted) \
 	T(t_aterm) T(t_aterm_basic) T(t_drv_sandbox) T(t_missing_ops) \

@@ -286,25 +286,51 @@ static int fetch_local(void *ctx, const char *path, char **text, size_t *len)
 	return r == -2 ? 1 : r;
 }
 
-/* The outputs of a floating content-addressed derivation, by the
- * realisations of the host's BuildResult (DrvOutput id -> Realisation), as
- * Nix's own hook takes them: each wanted output the local store has no
- * realisation of is copied back (unless valid here already) and its
- * realisation registered, which is what the goal then looks for. The ids
- * are this store's, computed here: the host's answer counts only for them. */
+/* The host's Realisation of output name with this store's id, as JSON:
+ * serve 2.8 keys built outputs by name, with the path only (its
+ * signatures are over a fingerprint this store's daemon does not use). */
+static int host_realisation(const struct build_result *br, const char *id, const char *name, char *json, size_t cap)
+{
+	size_t j, k = 0;
+
+	for (j = 0; j < br->nouts; j++) {
+		const char *key = pathset_get(&br->outs, k), *val = pathset_get(&br->outs, k + 1);
+
+		if (!br->out_paths && !strcmp(key, id)) {
+			snprintf(json, cap, "%s", val);
+			return 0;
+		}
+		if (br->out_paths && !strcmp(key, name)) {
+			/* outPath is a base name in every Realisation Nix reads */
+			snprintf(json, cap, "{\"id\":\"%s\",\"outPath\":\"%s\",\"signatures\":[],\"dependentRealisations\":{}}",
+				 id, val + sizeof STORE_DIR);
+			return 0;
+		}
+		k += 2 + (br->out_paths ? br->nsigs[j] : 0);
+	}
+	return -1;
+}
+
+/* The outputs of a floating content-addressed derivation, by the built
+ * outputs of the host's BuildResult (DrvOutput id -> Realisation up to
+ * serve 2.7, output name -> path from 2.8), as Nix's own hook takes them:
+ * each wanted output the local store has no realisation of is copied back
+ * (unless valid here already) and its realisation registered, which is
+ * what the goal then looks for. The ids are this store's, computed here:
+ * the host's answer counts only for them. */
 static int realise(struct remote *h, struct worker *local, const char *drv, const struct drvinfo *f,
 		   const char *wanted, const struct build_result *br, size_t *copied)
 {
 	static struct realisation re;
+	static char json[REALISATION_MAX + 1];
 	unsigned char hm[SHA256_BYTES];
 	char id[DRV_OUTPUT_ID_MAX + 1], have[STORE_PATH_MAX + 1], why[768], *text;
-	const char *json;
-	size_t n, i, j;
+	size_t n, i;
 	int r;
 
-	if (!(serve_result_fields(h->minor) & BR_OUTPUT_IDS))
+	if (!(serve_result_fields(h->minor) & (BR_OUTPUT_IDS | BR_OUTPUT_PATHS)))
 		return fail(EXIT_SYSTEM, "the host speaks serve protocol 2.%u, whose build results do not give the "
-			    "realisations of floating content-addressed outputs (2.6 and 2.7 do)", h->minor);
+			    "realisations of floating content-addressed outputs (2.6 and later do)", h->minor);
 	if ((r = drv_text_from_daemon(local, drv, &text, &n)) < 0)
 		return r == -2 ? fail(EXIT_SYSTEM, "the local daemon: %s", local->errmsg) : -1;
 	r = drv_output_hash(drv, text, n, fetch_local, local, DRVTEXT_CA_FLOATING, hm, why, sizeof why);
@@ -320,10 +346,7 @@ static int realise(struct remote *h, struct worker *local, const char *drv, cons
 				return -1;
 			continue;
 		}
-		for (j = 0, json = NULL; j < br->nouts && !json; j++)
-			if (!strcmp(pathset_get(&br->outs, 2 * j), id))
-				json = pathset_get(&br->outs, 2 * j + 1);
-		if (!json)
+		if (host_realisation(br, id, f->out[i].name, json, sizeof json) < 0)
 			return fail(EXIT_SYSTEM, "the host built %s but gave no realisation of its output %s (%s)", drv,
 				    f->out[i].name, id);
 		if (realisation_parse(&re, json, strlen(json)) < 0)

@@ -4,6 +4,7 @@
 #include "buildresult.h"
 #include "err.h"
 #include "pathinfo.h"
+#include "realisation.h"
 
 unsigned serve_result_fields(unsigned minor)
 {
@@ -83,12 +84,34 @@ static int outputs_read(struct rd *r, struct build_result *b)
 	return 0;
 }
 
-static int outputs_write(struct wr *w, const struct build_result *b)
+/* A built output of the DrvOutput-id form in the form keyed by output name
+ * (serve 2.8): its name from the id, its path from the Realisation, no
+ * signatures, as Nix reads the id form itself. The old form's signatures
+ * sign the old fingerprint, which names the derivation hash: they would not
+ * verify in the new. */
+static int output_by_name(struct wr *w, const char *id, const char *json)
+{
+	static struct realisation re;
+
+	if (realisation_parse(&re, json, strlen(json)) < 0)
+		return -1;
+	if (strcmp(re.id, id))
+		return fail(EXIT_SYSTEM, "a built output %s whose realisation is for %s", id, re.id);
+	return wr_cstr(w, strchr(re.id, '!') + 1) < 0 || wr_cstr(w, re.out_path) < 0 || wr_u64(w, 0) < 0 ? -1 : 0;
+}
+
+static int outputs_write(struct wr *w, const struct build_result *b, int by_name)
 {
 	size_t i, j, k = 0;
 
 	if (wr_u64(w, b->nouts) < 0)
 		return -1;
+	if (by_name && !b->out_paths) {
+		for (i = 0; i < b->nouts; i++, k += 2)
+			if (output_by_name(w, pathset_get(&b->outs, k), pathset_get(&b->outs, k + 1)) < 0)
+				return -1;
+		return 0;
+	}
 	for (i = 0; i < b->nouts; i++) {
 		if (wr_cstr(w, pathset_get(&b->outs, k)) < 0 || wr_cstr(w, pathset_get(&b->outs, k + 1)) < 0)
 			return -1;
@@ -151,9 +174,10 @@ int build_result_write(struct wr *w, unsigned fields, const struct build_result 
 		return -1;
 	if (!(fields & (BR_OUTPUT_IDS | BR_OUTPUT_PATHS)))
 		return 0;
-	/* Nix turns one form into the other with a made-up derivation hash;
-	 * nixgate passes outputs between peers of the same form only. */
-	if (b->nouts && b->out_paths != ((fields & BR_OUTPUT_PATHS) != 0))
-		return fail(EXIT_SYSTEM, "built outputs of one protocol version cannot be sent in another's form");
-	return outputs_write(w, b);
+	/* The id form goes into the one keyed by name (a daemon, which nixgate
+	 * never asks for the new form, answering a serve 2.8 client). The other
+	 * way Nix makes up a derivation hash; no peer of nixgate needs it. */
+	if (b->nouts && b->out_paths && !(fields & BR_OUTPUT_PATHS))
+		return fail(EXIT_SYSTEM, "built outputs keyed by output name cannot be sent in the DrvOutput-id form");
+	return outputs_write(w, b, (fields & BR_OUTPUT_PATHS) != 0);
 }

@@ -5,7 +5,7 @@
 
 #define SERVE_MAGIC_1 0x390c9deb
 #define SERVE_MAGIC_2 0x5452eecb
-#define SERVE_VERSION 0x207   /* 2.7: Nix 2.8's */
+#define SERVE_VERSION 0x208   /* 2.8: Nix 2.35 and later; each side uses the lower */
 #define EXPORT_MAGIC 0x4558494e
 
 enum {

@@ -62,6 +62,19 @@ int worker_trust_read(struct rd *r, int *trust)
 	return 0;
 }
 
+int worker_features_read(struct rd *r)
+{
+	char f[WORKER_FEATURE_MAX + 1];
+	uint64_t n, i;
+
+	if (rd_count(r, &n, WORKER_FEATURES_MAX, "protocol features") < 0)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (rd_str(r, f, WORKER_FEATURE_MAX, NULL, "protocol feature") < 0)
+			return -1;
+	return 0;
+}
+
 int worker_hello_read(struct rd *r, unsigned minor, char *version, size_t cap, int *trust)
 {
 	version[0] = 0;
@@ -90,9 +103,13 @@ int worker_handshake(struct worker *d)
 	d->minor = (unsigned)(v & 0xff);
 	if (d->minor > (WORKER_VERSION & 0xff))
 		d->minor = WORKER_VERSION & 0xff;
-	/* version, cpu affinity (none), reserve space (no) */
-	if (wr_u64(&d->w, WORKER_VERSION) < 0 || wr_u64(&d->w, 0) < 0 || wr_u64(&d->w, 0) < 0 ||
-	    wr_flush(&d->w) < 0)
+	/* version, from 1.38 the features offered (none), cpu affinity (none),
+	 * reserve space (no): the daemon reads them in this order, and sends
+	 * its features only once it has read nixgate's */
+	if (wr_u64(&d->w, WORKER_VERSION) < 0 || (d->minor >= 38 && wr_u64(&d->w, 0) < 0) ||
+	    wr_u64(&d->w, 0) < 0 || wr_u64(&d->w, 0) < 0 || wr_flush(&d->w) < 0)
+		return -1;
+	if (d->minor >= 38 && worker_features_read(&d->r) < 0)
 		return -1;
 	if (worker_hello_read(&d->r, d->minor, d->version, sizeof d->version, &trust) < 0)
 		return -1;

@@ -8,10 +8,15 @@
 
 #define WORKER_MAGIC_1 0x6e697863
 #define WORKER_MAGIC_2 0x6478696f
-/* 1.34, Nix 2.8's: daemons up to the newest still speak it without the
- * feature exchange of 1.38. */
-#define WORKER_VERSION 0x122
+/* 1.38, Nix 2.26 to 2.35's. nixgate offers no 1.38 features: the one that
+ * changes what it reads (realisation-with-path-not-hash, 2.35) only rekeys
+ * built outputs, which the older form carries as well, so every daemon
+ * from 1.21 on answers nixgate in one set of layouts. */
+#define WORKER_VERSION 0x126
 #define WORKER_MIN_MINOR 21 /* Nix 2.3 */
+/* The daemon's feature list (1.38): Nix 2.35's has two short names. */
+#define WORKER_FEATURES_MAX 64
+#define WORKER_FEATURE_MAX 256
 
 enum {
 	WOP_IS_VALID_PATH = 1, WOP_QUERY_REFERRERS = 6, WOP_BUILD_PATHS = 9, WOP_ADD_TEMP_ROOT = 11, WOP_SET_OPTIONS = 19, WOP_COLLECT_GARBAGE = 20,
@@ -100,6 +105,9 @@ int worker_handshake(struct worker *d);
 enum { TRUST_UNKNOWN, TRUST_YES, TRUST_NO };
 #define DAEMON_VERSION_MAX 4096
 int worker_trust_read(struct rd *r, int *trust);
+/* The daemon's feature list (1.38), read past: nixgate offers none, so
+ * none is in use whatever the daemon has. */
+int worker_features_read(struct rd *r);
 /* What the daemon sends after the versions: its Nix version (1.33, kept up
  * to cap - 1 bytes) and its trust (1.35). */
 int worker_hello_read(struct rd *r, unsigned minor, char *version, size_t cap, int *trust);

@@ -211,7 +211,7 @@ t_features_cr() {
 	want="key untrusted: BuildPaths of '$d' refused by rule sandbox: it requires the feature recursive-nix, which gives the builder a store to add to; only a trusted key may"
 	before=$(store_strict)
 	"$B/bin/sclient" 7 build "$d!out" -- ssh -F "$B/ssh_config" untrusted nix-store --serve --write > "$B/cr.out" 2> "$B/cr.err"
-	if [ "$(cat "$B/cr.out")" = "$(printf 'server-version 2.7\nstatus 1\nerror %s\nexit 0' "$want")" ] &&
+	if [ "$(cat "$B/cr.out")" = "$(printf 'server-version 2.8\nstatus 1\nerror %s\nexit 0' "$want")" ] &&
 	   [ "$(errlines "$B/cr.err")" = 1 ] && grep -qxF "nixgate-serve: $want" "$B/cr.err" && [ "$before" = "$(store_strict)" ]; then
 		ok features-carriage-return
 	else

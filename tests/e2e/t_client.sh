@@ -33,7 +33,7 @@ CONF
 json_ok() { perl -MJSON::PP -e 'local $/; my $j = decode_json(<STDIN>); exit !($j->{usable} && eval($ARGV[0]))' "$1"; }
 
 t_ping_nixgate() {
-	if "$NG" ping ssh://gate > "$B/ping.out" 2>&1 && grep -q "server  *nixgate-serve 0.1, serve protocol 2.7" "$B/ping.out" &&
+	if "$NG" ping ssh://gate > "$B/ping.out" 2>&1 && grep -q "server  *nixgate-serve 0.1, serve protocol 2.8" "$B/ping.out" &&
 	   grep -q "key  *gate$" "$B/ping.out" && grep -q "trusted  *true$" "$B/ping.out" &&
 	   grep -q "usable  *yes: ssh [0-9]* ms, handshake [0-9]* ms, query [0-9.]* ms" "$B/ping.out"; then
 		ok ping/nixgate
@@ -41,7 +41,7 @@ t_ping_nixgate() {
 		bad ping/nixgate "$(tr '\n' '|' < "$B/ping.out")"
 	fi
 	if "$NG" ping --json untrusted > "$B/ping.json" 2>&1 &&
-	   json_ok '$j->{server} eq "nixgate-serve" && $j->{policy}{trusted} eq "false" && $j->{policy}{key} eq "untrusted" && $j->{protocol} eq "2.7" && defined $j->{ssh_ms} && $j->{handshake_ms} > 0 && defined $j->{query_ms}' < "$B/ping.json"; then
+	   json_ok '$j->{server} eq "nixgate-serve" && $j->{policy}{trusted} eq "false" && $j->{policy}{key} eq "untrusted" && $j->{protocol} eq "2.8" && defined $j->{ssh_ms} && $j->{handshake_ms} > 0 && defined $j->{query_ms}' < "$B/ping.json"; then
 		ok ping/json-policy
 	else
 		bad ping/json-policy "$(cat "$B/ping.json")"

@@ -20,7 +20,7 @@ t_derivation_rule() {
 	want="key capped: BuildPaths of '$d' refused by rule derivation: $d: malformed derivation: more than 256 outputs"
 	before=$(store_state)
 	by_path capped "nix-store --serve --write" "$d"
-	if [ "$(cat "$B/bp.out")" = "$(printf 'server-version 2.7\nstatus 1\nerror %s\nexit 0' "$want")" ] &&
+	if [ "$(cat "$B/bp.out")" = "$(printf 'server-version 2.8\nstatus 1\nerror %s\nexit 0' "$want")" ] &&
 	   one_line "$B/bp.err" "$want" && ! host_valid "$o" && [ "$before" = "$(store_state)" ]; then
 		ok capped/derivation-unreadable
 	else
@@ -43,7 +43,7 @@ drv_refused() {
 	before=$(store_state)
 	"$B/bin/sclient" 7 build-valid "$2!out" "$3" -- ssh -F "$B/ssh_config" capped nix-store --serve --write \
 		> "$B/bp.out" 2> "$B/bp.err"
-	if [ "$(cat "$B/bp.out")" = "$(printf 'server-version 2.7\nstatus 1\nerror %s\nvalid %s\nexit 0' "$want" "$3")" ] &&
+	if [ "$(cat "$B/bp.out")" = "$(printf 'server-version 2.8\nstatus 1\nerror %s\nvalid %s\nexit 0' "$want" "$3")" ] &&
 	   one_line "$B/bp.err" "$want" && ! host_valid "$4" && [ "$before" = "$(store_state)" ]; then
 		ok "$1"
 	else

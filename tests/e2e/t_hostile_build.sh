@@ -59,7 +59,7 @@ hb_refused() {
 	local want="key $2: BuildPaths of '$4' refused by rule $5: $6"
 	before=$(store_strict)
 	hb_build "$2" build "$3!out"
-	if [ "$(cat "$B/hb.out")" = "$(printf 'server-version 2.7\nstatus 1\nerror %s\nexit 0' "$want")" ] &&
+	if [ "$(cat "$B/hb.out")" = "$(printf 'server-version 2.8\nstatus 1\nerror %s\nexit 0' "$want")" ] &&
 	   hb_line "$B/hb.err" "$want" && ! hb_any_valid "$3" "$4" && [ "$before" = "$(store_strict)" ]; then
 		ok "$1"
 	else
@@ -174,7 +174,7 @@ t_allow_first() {
 		before=$(store_strict)
 		timeout 20 "$B/bin/sclient" 7 head $c "$p" -- ssh -F "$B/ssh_config" nobuild nix-store --serve --write \
 			> "$B/hb.out" 2> "$B/hb.err"
-		if [ "$(cat "$B/hb.out")" = "$(printf 'server-version 2.7\nclosed\nexit 100')" ] &&
+		if [ "$(cat "$B/hb.out")" = "$(printf 'server-version 2.8\nclosed\nexit 100')" ] &&
 		   hb_line "$B/hb.err" "$want" && [ "$before" = "$(store_strict)" ]; then
 			ok "nobuild/$op-refused-before-body"
 		else
@@ -265,7 +265,7 @@ t_unknown_path() {
 	want="key untrusted: BuildPaths of '$u' refused by rule derivation: $u is neither valid on the host nor substitutable, so nixgate cannot know what the daemon would build for it"
 	before=$(store_strict)
 	hb_build untrusted build "$u"
-	if [ "$(cat "$B/hb.out")" = "$(printf 'server-version 2.7\nstatus 1\nerror %s\nexit 0' "$want")" ] &&
+	if [ "$(cat "$B/hb.out")" = "$(printf 'server-version 2.8\nstatus 1\nerror %s\nexit 0' "$want")" ] &&
 	   hb_line "$B/hb.err" "$want" && [ "$before" = "$(store_strict)" ]; then
 		ok untrusted/unknown-path-refused
 	else

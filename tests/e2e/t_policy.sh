@@ -495,7 +495,7 @@ qe_judge() {
 # and then exit status 100, with LINE on stderr; the host store is as before
 sc_judge() {
 	local want
-	want=$(printf 'server-version 2.7\n%s%sexit 100' "$3" "${3:+
+	want=$(printf 'server-version 2.8\n%s%sexit 100' "$3" "${3:+
 }")
 	if [ "$(cat "$B/qe.sc")" != "$want" ] || ! one_line "$B/qe.err" "$2"; then
 		bad "$1" "$(cat "$B/qe.sc" "$B/qe.err" | head -c 400 | tr '\n' '|')"
@@ -517,7 +517,7 @@ t_build_needs_write() {
 	o=$(bed_host nix-store -q --outputs "$d")
 	before=$(store_state)
 	by_path untrusted "nix-store --serve" "$d"
-	if [ "$(cat "$B/bp.out")" = "$(printf 'server-version 2.7\nclosed\nexit 100')" ] &&
+	if [ "$(cat "$B/bp.out")" = "$(printf 'server-version 2.8\nclosed\nexit 100')" ] &&
 	   one_line "$B/bp.err" "key untrusted: BuildPaths of '$d!out' refused by rule write: the client did not ask for --write" &&
 	   ! host_valid "$o" && [ "$before" = "$(store_state)" ]; then
 		ok untrusted/build-without-write

@@ -1,7 +1,9 @@
 /* The values with codecs of their own, read at every layout their protocol
  * versions give them: path info (serve and worker), build results, serve
  * build options. A value read, written, read again and written again must
- * give the same bytes both times. Input: one value. */
+ * give the same bytes both times; a build result of the DrvOutput-id form
+ * written keyed by output name (what a serve 2.8 client gets) must read
+ * back in that form the same way. Input: one value. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,6 +47,23 @@ static int rw(int codec, unsigned minor, struct rd *r, struct wr *w)
 	}
 }
 
+static void by_name(const uint8_t *data, size_t size, unsigned to, unsigned from)
+{
+	static unsigned char out1[OUT_MAX], out2[OUT_MAX];
+	struct rd r;
+	struct wr w1, w2;
+
+	rd_init_mem(&r, data, size, EXIT_SYSTEM, "nix-daemon");
+	wr_init_mem(&w1, out1, sizeof out1);
+	if (build_result_read(&r, from, &result) == 0 && build_result_write(&w1, to, &result) == 0) {
+		rd_init_mem(&r, out1, w1.len, EXIT_SYSTEM, "nix-daemon");
+		wr_init_mem(&w2, out2, sizeof out2);
+		if (rw(RESULT, to, &r, &w2) < 0 || w1.len != w2.len || memcmp(out1, out2, w1.len) || r.pos != r.len)
+			abort();
+	}
+	err_clear();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static unsigned char out1[OUT_MAX], out2[OUT_MAX];
@@ -64,6 +83,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 		}
 		err_clear();
+		if (layouts[i].codec == RESULT && (layouts[i].minor & BR_OUTPUT_IDS))
+			by_name(data, size, (layouts[i].minor & ~BR_OUTPUT_IDS) | BR_OUTPUT_PATHS, layouts[i].minor);
 	}
 	pathset_free(&refs);
 	pathset_free(&result.outs);

@@ -123,6 +123,12 @@ printf 'r:sha256|%s' "$REC_HASH" | seed storepath fixed-output
 	seed values worker-info
 { u64 0; str ""; u64 1; u64 0; u64 1700000000; u64 1700000060; u64 1; str "sha256:abc!out"; str '{"id":"x"}'; } |
 	seed values build-result
+# one whose outputs a serve 2.8 client gets keyed by name
+ID=sha256:6f869f9ea2823bda165e06076fd0de4366dead2c0e8d2dbbad277d4f15c373f5
+{ u64 0; str ""; u64 1; u64 0; u64 1700000000; u64 1700000060; u64 2; str "$ID!dev"
+  str "{\"id\":\"$ID!dev\",\"outPath\":\"${CA_OUT#/nix/store/}\",\"signatures\":[]}"; str "$ID!out"
+  str "{\"dependentRealisations\":{},\"id\":\"$ID!out\",\"outPath\":\"${OUT#/nix/store/}\"}"; } |
+	seed values build-result-ids
 { u64 60; u64 3600; u64 0; u64 1; u64 0; u64 0; } | seed values build-options
 
 # --- worker: the daemon's side

@@ -21,7 +21,8 @@
 	T(t_signatures) T(t_sandbox_forbidden) T(t_sandbox_allowed) T(t_sandbox_parser) T(t_golden_serve) T(t_golden_worker) \
 	T(t_deadline_read) T(t_deadline_write) T(t_deadline_build) T(t_deadline_log_drop) \
 	T(t_settings_info) T(t_settings_readme) T(t_settings_usage) T(t_settings_man) \
-	T(t_daemonhook_setting) T(t_daemonhook_nixgate) T(t_checkpolicy_good) T(t_checkpolicy_errors)
+	T(t_daemonhook_setting) T(t_daemonhook_nixgate) T(t_checkpolicy_good) T(t_checkpolicy_errors) \
+	T(t_worker_handshake) T(t_worker_features_limits) T(t_buildresult_by_name) T(t_buildresult_by_name_refused)
 LIST
 #undef T
 #define T(f) {#f + 2, f},

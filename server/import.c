@@ -150,13 +150,14 @@ int nar_size_ok(struct serve *s, uint64_t size, int at_least)
 	return 0;
 }
 
-int narcheck_begin(struct serve *s, struct narcheck *c, const char *path, const char *ca, uint64_t size)
+int narcheck_begin(struct serve *s, struct narcheck *c, const char *path, const char *ca, uint64_t size, int whole)
 {
 	nar_init(&s->nar);
 	sha256_init(&c->st);
-	c->hash = !s->pol->trusted || size <= SPOOL_SMALL_MAX;
+	c->whole = whole;
+	c->hash = whole && (!s->pol->trusted || size <= SPOOL_SMALL_MAX);
 	c->ca = 0;
-	if (!s->pol->trusted && ca[0]) {
+	if (whole && !s->pol->trusted && ca[0]) {
 		if (cacheck_init(&c->k, ca, path, &s->nar) < 0)
 			return -1;
 		c->ca = 1;
@@ -216,7 +217,7 @@ int narcheck_end(struct serve *s, struct narcheck *c, const char *path, const un
 	}
 	if (r == 0 && c->ca && (r = cacheck_done(&c->k, cacheck_suffix(s->daemon_version), why, sizeof why)) == 1)
 		r = refuse(s, "import", "%s", why);
-	if (r == 0 && !s->pol->trusted && storepath_is_drv(path))
+	if (r == 0 && c->whole && !s->pol->trusted && storepath_is_drv(path))
 		r = drv_shape(s);
 	narcheck_free(c);
 	return r != 0 ? -1 : 0;
@@ -338,7 +339,7 @@ static int spool_known(struct serve *s, const struct addinfo *a, struct narsrc *
 
 	if (ftruncate(s->spool_fd, 0) < 0)
 		return fail_sys("truncating the spool file");
-	if (narcheck_begin(s, &c, a->path, a->ca, a->nar_size) < 0)
+	if (narcheck_begin(s, &c, a->path, a->ca, a->nar_size, 1) < 0)
 		return -1;
 	while (src->left > 0) {
 		if (nar_next(src, &p, &n, sizeof spoolbuf) < 0 || narcheck_feed(s, &c, p, n) < 0)

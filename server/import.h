@@ -24,11 +24,14 @@ struct narcheck {
 	struct cacheck k;
 	int ca;             /* the content address is checked (k is live) */
 	int hash;           /* the NAR hash is checked */
+	int whole;          /* all of it, not only the structure */
 };
 
-/* For a NAR of size bytes. A trusted key's NAR too big to spool streams on
- * to the daemon, which hashes it: that one is not hashed here too. */
-int narcheck_begin(struct serve *s, struct narcheck *c, const char *path, const char *ca, uint64_t size);
+/* For a NAR of size bytes; whole: its hash, content address and a
+ * derivation's shape too, else its structure only. A trusted key's NAR too big
+ * to spool streams on to the daemon, which hashes it: that one is not
+ * hashed here too. */
+int narcheck_begin(struct serve *s, struct narcheck *c, const char *path, const char *ca, uint64_t size, int whole);
 /* The NAR's next bytes: -1 with the refusal of what is no NAR, or of a NAR
  * that ends inside them. */
 int narcheck_feed(struct serve *s, struct narcheck *c, const unsigned char *p, size_t n);

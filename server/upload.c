@@ -1,9 +1,7 @@
-/* upload: the parser's side of imports. Every byte of a NAR is checked
- * here before it goes on to the monitor: its structure as it passes, its
- * size against the key's limit, and at its end its hash and, for a key that
- * is not trusted, its content address and a derivation's shape. Only then
- * does the parser vouch for it (PRIVSEP_NAR_OK), and only a NAR vouched for
- * reaches the daemon from the monitor's spool. */
+/* upload: the parser's side of imports. A NAR's structure is checked here
+ * as it passes, before it goes on to the monitor, and its size against the
+ * key's limit; then the parser vouches for it (PRIVSEP_NAR_OK). The monitor checks again all it spools, hash and
+ * content address included (import.c): the vouch decides nothing alone. */
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,7 +76,10 @@ int parse_add_to_store_nar(struct serve *s)
 	}
 	return rd_skip(&s->in, size) < 0 ? -1 : vouch(s);
 #endif
-	if (narcheck_begin(s, &c, path, ca, size) < 0)
+	/* The structure here, where the network's bytes are parsed first; the
+	 * hash and content address in the monitor, which checks every NAR it
+	 * spools whole (import.c) and would only repeat them */
+	if (narcheck_begin(s, &c, path, ca, size, 0) < 0)
 		return -1;
 	if (pump_known(s, size, &c) < 0) {
 		narcheck_free(&c);

@@ -183,6 +183,7 @@ static void nonblocking(void)
 	 * buffers (fs.pipe-user-pages-soft). Best effort: not a pipe, or over
 	 * the limits, it stays as it is. */
 	(void)fcntl(1, F_SETPIPE_SZ, 2 * WIRE_BUFSZ);
+	(void)fcntl(0, F_SETPIPE_SZ, 2 * WIRE_BUFSZ);
 }
 
 /* The build slots of this key and of the host, when the policy limits them. */

@@ -89,20 +89,6 @@ struct addinfo {
 /* The most a spliced frame promises the daemon. */
 #define SPLICE_RUN (1u << 20)
 
-/* Waits till fd is ready for ev within dl: 0, or -1 with the deadline's
- * error. */
-static int ready(int fd, short ev, const struct deadline *dl, int kind, const char *who)
-{
-	int w = fd_wait(fd, ev, dl, mono_ms());
-
-	if (w == 1)
-		return 0;
-	if (w == 0)
-		return fail(kind, "%s moved nothing for %llu s (%s)", who, (unsigned long long)(dl->idle_ms / 1000),
-			    dl->what ? dl->what : "deadline");
-	return w == 2 ? fail(EXIT_REFUSED, "the client went away") : fail_sys("waiting for %s", who);
-}
-
 /* A trusted key's NAR too big to spool goes from the parser's pipe to the
  * daemon socket by splice: pages moved, not copied through the monitor,
  * which keeps a 1 GiB copy near the speed of one process. What the reader
@@ -142,8 +128,8 @@ static int splice_nar(struct serve *s, struct narsrc *src)
 				continue;
 			if (errno != EAGAIN)
 				return fail_sys("moving the NAR to the daemon");
-			if (ready(s->in.fd, POLLIN, &s->in.dl, EXIT_REFUSED, "client") < 0 ||
-			    ready(d->fd, POLLOUT, &d->w.dl, EXIT_SYSTEM, "nix-daemon") < 0)
+			if (fd_await(s->in.fd, POLLIN, &s->in.dl, EXIT_REFUSED, "client", "sent nothing") < 0 ||
+			    fd_await(d->fd, POLLOUT, &d->w.dl, EXIT_SYSTEM, "nix-daemon", "read nothing") < 0)
 				return -1;
 		}
 		src->left -= n;

@@ -133,14 +133,6 @@ static int await_fd(int fd, short ev, const struct deadline *dl, uint64_t *start
 	return 0;
 }
 
-int fd_await(int fd, short ev, const struct deadline *dl, int kind, const char *who, const char *verb)
-{
-	uint64_t start = 0;
-	int late_flag = 0;
-
-	return await_fd(fd, ev, dl, &start, kind, who, verb, &late_flag);
-}
-
 /* 1: bytes available; 0: end of input; -1: read error. A non-blocking
  * descriptor is read first when the last read filled the buffer (more is
  * likely there), polled first when it did not (a read would most likely

@@ -61,9 +61,6 @@ uint64_t mono_ms(void);
  * having begun at start (mono_ms): 1 ready, 0 the deadline passed, 2 dl's
  * hup_fd hung up, -1 a poll error (errno). */
 int fd_wait(int fd, short ev, const struct deadline *dl, uint64_t start);
-/* The same wait as a reader's or writer's: 0 ready, -1 with the error in
- * their words ("client sent nothing for 600 s (idle-timeout)"). */
-int fd_await(int fd, short ev, const struct deadline *dl, int kind, const char *who, const char *verb);
 /* 1 when the peer of fd has hung up (or fd is broken), looked for up to ms
  * milliseconds; 0 otherwise. */
 int fd_hung_up(int fd, int ms);

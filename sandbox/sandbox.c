@@ -15,7 +15,7 @@
 #include "sandbox.h"
 
 enum { ANY, FD_IN, FD_OUT, FD_ERR, FD_DAEMON, FD_SPOOL, FD_AUDIT, NO_EXEC, FD_SLOTS, FD_CHAN, FD_ERRPIPE,
-       PID_PARSER, FD_CTL, CHAN_TO_DAEMON };
+       PID_PARSER, FD_CTL };
 
 struct allow {
 	const char *name;
@@ -55,7 +55,6 @@ static const struct allow monitor_table[] = {
 	{"read", FD_CHAN, "the requests, as the parser forwards them"},
 	{"read", FD_ERRPIPE, "the parser's last error"},
 	{"read", FD_DAEMON, "the daemon's replies"},
-	{"splice", CHAN_TO_DAEMON, "a trusted key's big NAR, from the parser to the daemon"},
 	{"write", FD_CTL, "the go-ahead to the parser"},
 	{"write", FD_OUT, "replies to the client"},
 	{"write", FD_ERR, "errors and build logs"},
@@ -179,9 +178,6 @@ static int rules(scmp_filter_ctx ctx, const struct allow *table, size_t n, const
 		else if (table[i].arg == NO_EXEC)
 			r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
 					     SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
-		else if (table[i].arg == CHAN_TO_DAEMON && f->chan >= 0 && f->daemon >= 0)
-			r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 2, SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)f->chan),
-					     SCMP_A2(SCMP_CMP_EQ, (scmp_datum_t)f->daemon));
 		else if (table[i].arg == FD_SLOTS)
 			for (j = 0; r == 0 && j < f->nslots; j++)
 				r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
@@ -238,8 +234,7 @@ static void print_table(FILE *o, const char *who, const struct allow *table, siz
 {
 	static const char *argname[] = {"", "client input", "client output", "stderr", "daemon socket",
 					"spool file", "audit log", "no PROT_EXEC", "slot files", "channel",
-					"error pipe", "the parser", "go-ahead pipe",
-					"channel to daemon"};
+					"error pipe", "the parser", "go-ahead pipe"};
 	size_t i;
 
 	fprintf(o, "%s seccomp: default kill process (other architectures too); allowed:\n", who);

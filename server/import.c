@@ -1,6 +1,3 @@
-#include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,61 +83,6 @@ struct addinfo {
 	size_t sigs_len;
 };
 
-/* The most a spliced frame promises the daemon. */
-#define SPLICE_RUN (1u << 20)
-
-/* A trusted key's NAR too big to spool goes from the parser's pipe to the
- * daemon socket by splice: pages moved, not copied through the monitor,
- * which keeps a 1 GiB copy near the speed of one process. What the reader
- * holds already goes first, as frames of its own. */
-static int splice_nar(struct serve *s, struct narsrc *src)
-{
-	struct worker *d = s->d;
-	const unsigned char *p;
-	uint64_t n, moved;
-	size_t got;
-	ssize_t k;
-
-	while (src->left > 0) {
-		if (s->in.pos < s->in.len) {
-			if (nar_next(src, &p, &got, sizeof spoolbuf) < 0)
-				return -1;
-			if (wr_u64(&d->w, got) < 0 || wr_bytes(&d->w, p, got) < 0)
-				return -1;
-			continue;
-		}
-		n = src->left < SPLICE_RUN ? src->left : SPLICE_RUN;
-		if (wr_u64(&d->w, n) < 0 || wr_flush(&d->w) < 0)
-			return -1;
-		for (moved = 0; moved < n;) {
-			k = splice(s->in.fd, NULL, d->fd, NULL, (size_t)(n - moved),
-				   SPLICE_F_MOVE | SPLICE_F_NONBLOCK | SPLICE_F_MORE);
-			if (k > 0) {
-				moved += (uint64_t)k;
-				continue;
-			}
-			if (k == 0) {
-				/* the parser ended: its error says why (parser_end) */
-				s->in.ended = 1;
-				return fail(EXIT_REFUSED, "client closed the connection in the middle of a message");
-			}
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN)
-				return fail_sys("moving the NAR to the daemon");
-			if (fd_await(s->in.fd, POLLIN, &s->in.dl, EXIT_REFUSED, "client", "sent nothing") < 0 ||
-			    fd_await(d->fd, POLLOUT, &d->w.dl, EXIT_SYSTEM, "nix-daemon", "read nothing") < 0)
-				return -1;
-		}
-		src->left -= n;
-		s->req.bytes += n;
-		s->in.count += n;
-		if (src->left == 0 && vouched(s) < 0)
-			return -1;
-	}
-	return 0;
-}
-
 /* AddToStoreNar on the daemon, the NAR from src. */
 static int add_nar(struct serve *s, const struct addinfo *a, struct pathset *refs, struct narsrc *src)
 {
@@ -158,15 +100,7 @@ static int add_nar(struct serve *s, const struct addinfo *a, struct pathset *ref
 	    wr_cstr(&d->w, a->ca) < 0 || wr_u64(&d->w, 0) < 0 /* repair */ ||
 	    wr_u64(&d->w, 1) < 0 /* don't check signatures: the policy has */)
 		return -1;
-	if (d->minor >= 23 && !src->from_spool && s->peer >= 0 && s->in.fd >= 0) {
-		/* a frame promised and cut short leaves the connection unusable:
-		 * the session ends here */
-		if (splice_nar(s, src) < 0)
-			return -1;
-		if (wr_u64(&d->w, 0) < 0)
-			return -1;
-		r = worker_wait(d, NULL, NULL);
-	} else if (d->minor >= 23) {
+	if (d->minor >= 23) {
 		while (src->left > 0 && !broken)
 			if (nar_next(src, &p, &got, sizeof spoolbuf) < 0)
 				broken = 1;

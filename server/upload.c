@@ -1,6 +1,6 @@
 /* upload: the parser's side of imports. A NAR's structure is checked here
- * as it passes, before it goes on to the monitor, and its size against the
- * key's limit; then the parser vouches for it (PRIVSEP_NAR_OK). The monitor checks again all it spools, hash and
+ * as it passes, before it goes on to the monitor; then the parser vouches
+ * for it (PRIVSEP_NAR_OK). The monitor checks again all it spools, hash and
  * content address included (import.c): the vouch decides nothing alone. */
 #include <poll.h>
 #include <stdlib.h>

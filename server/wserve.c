@@ -135,6 +135,16 @@ void wserve_error(struct serve *s)
 	(void)wr_flush(&s->out);
 }
 
+/* A line the client shows (STDERR_NEXT), from nixgate, in the middle of a
+ * request: a path it skipped, a limit it applied. */
+int wserve_next(struct serve *s, const char *text)
+{
+	char m[1024];
+
+	snprintf(m, sizeof m, "nixgate-serve: key %s: %s\n", s->key, text);
+	return wr_u64(&s->out, STDERR_NEXT) < 0 || wr_cstr(&s->out, m) < 0 ? -1 : 0;
+}
+
 /* The request's work is done: its result follows. */
 static int last(struct serve *s)
 {

@@ -15,5 +15,8 @@ int wserve_handshake(struct serve *s);
 /* After a request failed: its error to the client as STDERR_ERROR (the
  * key and the error's text, one line), unless its answer had begun. */
 void wserve_error(struct serve *s);
+/* One line for the client to show (STDERR_NEXT) before the request's
+ * answer: "nixgate-serve: key K: TEXT". */
+int wserve_next(struct serve *s, const char *text);
 
 #endif

@@ -17,20 +17,6 @@ int wversion(struct serve *s, uint64_t v)
 	return 0;
 }
 
-int wfeatures_read(struct rd *r)
-{
-	char f[WFEATURE_MAX + 1];
-	uint64_t n, i;
-	size_t len;
-
-	if (rd_count(r, &n, WFEATURES_MAX, "features") < 0)
-		return -1;
-	for (i = 0; i < n; i++)
-		if (rd_str(r, f, WFEATURE_MAX, &len, "feature") < 0)
-			return -1;
-	return 0;
-}
-
 int whello_tail(struct rd *r, unsigned minor)
 {
 	uint64_t affinity, cpu, reserve;
@@ -98,7 +84,7 @@ int wparse_handshake(struct serve *s)
 	/* the monitor answers with its version as soon as the magic reaches it */
 	if (rd_u64(&s->in, &v) < 0 || wversion(s, v) < 0)
 		return -1;
-	if (s->minor >= 38 && wfeatures_read(&s->in) < 0)
+	if (s->minor >= 38 && worker_features_read(&s->in) < 0)
 		return -1;
 	return whello_tail(&s->in, s->minor);
 }

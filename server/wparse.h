@@ -13,9 +13,6 @@
 #define WSERVE_VERSION 0x126
 /* Nix 2.3: the oldest client whose layouts nixgate writes. */
 #define WSERVE_MIN_MINOR 21
-/* Feature names a 1.38 client may offer: a handful exist. */
-#define WFEATURES_MAX 64
-#define WFEATURE_MAX 256
 /* SetOptions' overrides: a client sends the settings it changed; Nix has
  * a few hundred. Values (substituters, keys, builders) can be long, but
  * only numbers are kept. */
@@ -28,8 +25,6 @@
 /* The client's version: s->minor is the one both speak, or -1 when it is
  * not 1.WSERVE_MIN_MINOR or newer. */
 int wversion(struct serve *s, uint64_t v);
-/* The feature names of a 1.38 client, read past. */
-int wfeatures_read(struct rd *r);
 /* The obsolete CPU affinity and reserve-space fields after the versions. */
 int whello_tail(struct rd *r, unsigned minor);
 

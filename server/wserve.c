@@ -102,7 +102,7 @@ int wserve_handshake(struct serve *s)
 	if (wr_u64(&s->out, WORKER_MAGIC_2) < 0 || wr_u64(&s->out, WSERVE_VERSION) < 0 || wr_flush(&s->out) < 0 ||
 	    rd_u64(&s->in, &v) < 0 || wversion(s, v) < 0)
 		return -1;
-	if (s->minor >= 38 && (wfeatures_read(&s->in) < 0 || wr_u64(&s->out, 0) < 0 || wr_flush(&s->out) < 0))
+	if (s->minor >= 38 && (worker_features_read(&s->in) < 0 || wr_u64(&s->out, 0) < 0 || wr_flush(&s->out) < 0))
 		return -1;
 	if (whello_tail(&s->in, s->minor) < 0)
 		return -1;

@@ -167,7 +167,7 @@ t_ng_handshake_faults() {
 		u:1852405859 u:546 u:0 u:0
 	wrefused hs/too-old gate 100 "unsupported worker protocol version 1.10 (1.21 or newer expected)" \
 		u:1852405859 u:266
-	wrefused hs/features-2^40 gate 100 "client sent a list of 1099511627776 features, more than the limit of 64" \
+	wrefused hs/features-2^40 gate 100 "client sent a list of 1099511627776 protocol features, more than the limit of 64" \
 		u:1852405859 u:294 u:1099511627776
 	wrefused hs/truncated gate 100 "client closed the connection in the middle of a message" u:1852405859 u:290
 }

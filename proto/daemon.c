@@ -205,17 +205,27 @@ int daemon_register_drv_output(struct worker *d, const struct realisation *r, co
 
 int daemon_build_paths(struct worker *d, const struct pathset *targets, uint64_t timeout_s)
 {
+	return daemon_build_mode(d, WOP_BUILD_PATHS, targets, 0, timeout_s);
+}
+
+int daemon_build_mode(struct worker *d, uint64_t op, const struct pathset *targets, uint64_t mode, uint64_t timeout_s)
+{
 	int r;
 
 	d->build_late = 0;
-	/* the build mode, normal, from 1.15 */
-	if (wr_u64(&d->w, WOP_BUILD_PATHS) < 0 || pathset_write(targets, &d->w) < 0 ||
-	    (d->minor >= 15 && wr_u64(&d->w, 0) < 0))
+	if (op == WOP_BUILD_PATHS_WITH_RESULTS && d->minor < 34)
+		return fail(EXIT_SYSTEM, "BuildPathsWithResults: nix-daemon speaks 1.%u, which does not have it",
+			    d->minor);
+	/* the build mode, from 1.15 */
+	if (mode && d->minor < 15)
+		return fail(EXIT_SYSTEM, "BuildPaths: nix-daemon speaks 1.%u, which takes no build mode", d->minor);
+	if (wr_u64(&d->w, op) < 0 || pathset_write(targets, &d->w) < 0 ||
+	    (d->minor >= 15 && wr_u64(&d->w, mode) < 0))
 		return -1;
 	/* the daemon's refusal stays -2: a failed build, not a failure */
 	if ((r = worker_build_wait(d, timeout_s)) < 0)
 		return r;
-	return one(d, "BuildPaths");
+	return op == WOP_BUILD_PATHS ? one(d, "BuildPaths") : 0;
 }
 
 int daemon_build_derivation(struct worker *d, const char *drv, const struct drvwire *w, uint64_t timeout_s,

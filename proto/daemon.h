@@ -78,6 +78,11 @@ int daemon_register_drv_output(struct worker *d, const struct realisation *r, co
  * after timeout_s seconds (0: no limit; see worker_build_wait). */
 /* BuildPaths of targets (path or drv!out,... strings), in normal mode. */
 int daemon_build_paths(struct worker *d, const struct pathset *targets, uint64_t timeout_s);
+/* The same for op BuildPaths or BuildPathsWithResults (from 1.34) in a
+ * build mode (0 normal, 1 repair, 2 check); the latter's results follow
+ * on d->r. */
+int daemon_build_mode(struct worker *d, uint64_t op, const struct pathset *targets, uint64_t mode,
+		      uint64_t timeout_s);
 /* BuildDerivation of the derivation drv (its store path), in normal mode;
  * the result into br. */
 int daemon_build_derivation(struct worker *d, const char *drv, const struct drvwire *w, uint64_t timeout_s,

@@ -231,11 +231,9 @@ int wbuild_ensure(struct serve *s)
 		logs_to_client(s, 1);
 		v = daemon_build_paths(s->d, &s->ps, 0);
 		logs_to_client(s, 0);
-		if (v == -1)
+		if (v == -1 || (v = daemon_is_valid(s->d, p)) < 0)
 			return -1;
 	}
-	if ((v = daemon_is_valid(s->d, p)) < 0)
-		return -1;
 	if (!v) {
 		s->soft = 1;
 		return fail(EXIT_REFUSED, "path '%s' is not valid on the host", p);

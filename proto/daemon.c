@@ -173,11 +173,19 @@ int daemon_add_nar_end(struct worker *d)
 int daemon_query_realisation(struct worker *d, const char *id, char out_path[STORE_PATH_MAX + 1])
 {
 	static char json[REALISATION_MAX + 1];
-	static struct realisation r;
-	uint64_t n;
 	size_t len;
 
-	out_path[0] = 0;
+	return daemon_realisation(d, id, out_path, json, &len);
+}
+
+int daemon_realisation(struct worker *d, const char *id, char out_path[STORE_PATH_MAX + 1],
+		       char json[REALISATION_MAX + 1], size_t *len)
+{
+	static struct realisation r;
+	uint64_t n;
+
+	out_path[0] = json[0] = 0;
+	*len = 0;
 	if (ask_path(d, WOP_QUERY_REALISATION, id) < 0 || done(d, "QueryRealisation") < 0 ||
 	    rd_count(&d->r, &n, 1, "realisations") < 0)
 		return -1;
@@ -185,7 +193,7 @@ int daemon_query_realisation(struct worker *d, const char *id, char out_path[STO
 		return 0;
 	if (d->minor < 31)
 		return storepath_read(&d->r, out_path, 0, "realisation") < 0 ? -1 : 1;
-	if (rd_str(&d->r, json, REALISATION_MAX, &len, "realisation") < 0 || realisation_parse(&r, json, len) < 0)
+	if (rd_str(&d->r, json, REALISATION_MAX, len, "realisation") < 0 || realisation_parse(&r, json, *len) < 0)
 		return -1;
 	if (strcmp(r.id, id))
 		return fail(EXIT_SYSTEM, "QueryRealisation: nix-daemon answered for %s, not %s", r.id, id);

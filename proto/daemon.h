@@ -68,6 +68,10 @@ int daemon_add_nar_end(struct worker *d);
 /* QueryRealisation of a DrvOutput id: 1 with its out path in out_path, 0
  * when the store has none. */
 int daemon_query_realisation(struct worker *d, const char *id, char out_path[STORE_PATH_MAX + 1]);
+/* The same, with the daemon's Realisation JSON (from 1.31; "" before) in
+ * json, its length in len. */
+int daemon_realisation(struct worker *d, const char *id, char out_path[STORE_PATH_MAX + 1],
+		       char json[REALISATION_MAX + 1], size_t *len);
 /* RegisterDrvOutput: json, a Realisation as Nix writes it (parsed into r),
  * goes as it is from 1.31; before, r's id and out path. */
 int daemon_register_drv_output(struct worker *d, const struct realisation *r, const char *json, size_t len);

@@ -9,6 +9,7 @@
 #include "drv.h"
 #include "err.h"
 #include "pathinfo.h"
+#include "realisation.h"
 #include "sig.h"
 #include "wbuild.h"
 #include "wparse.h"
@@ -326,4 +327,44 @@ int wbuild_add_signatures(struct serve *s)
 	if (daemon_add_signatures(s->d, p, wire, w.len) < 0 || last(s) < 0)
 		return -1;
 	return wr_u64(&s->out, 1);
+}
+
+/* A DrvOutput id as Nix prints it: sha256:<64 hex digits>!<output name>. */
+int wrealisation_id_read(struct rd *r, char *id)
+{
+	size_t len, i;
+
+	if (rd_str(r, id, DRV_OUTPUT_ID_MAX, &len, "DrvOutput id") < 0)
+		return -1;
+	for (i = 7; i < 71 && i < len && strchr("0123456789abcdef", id[i]); i++)
+		;
+	if (len < 73 || strncmp(id, "sha256:", 7) || i != 71 || id[71] != '!' || storename_check(id + 72, len - 72) < 0)
+		return fail(EXIT_REFUSED, "'%.100s' is not a DrvOutput id (sha256:<hash>!<output>)", id);
+	return 0;
+}
+
+/* The client's layout: a set of out paths before 1.31, of Realisation JSON
+ * from then on; a daemon before 1.31 gives only the path, which the JSON
+ * then carries alone, as Nix writes it (the path's base name). */
+int wbuild_realisation(struct serve *s)
+{
+	static char json[REALISATION_MAX + 1];
+	char id[DRV_OUTPUT_ID_MAX + 1], out[STORE_PATH_MAX + 1];
+	size_t len;
+	int v;
+
+	if (wrealisation_id_read(&s->in, id) < 0)
+		return -1;
+	if (allowed(s, ALLOW_QUERY) < 0 || (v = daemon_realisation(s->d, id, out, json, &len)) < 0 || last(s) < 0 ||
+	    wr_u64(&s->out, (uint64_t)v) < 0)
+		return -1;
+	if (!v)
+		return 0;
+	note(s, out);
+	if (s->minor < 31)
+		return wr_cstr(&s->out, out);
+	if (!len)
+		len = (size_t)snprintf(json, sizeof json, "{\"dependentRealisations\":{},\"id\":\"%s\",\"outPath\":\"%s\","
+				       "\"signatures\":[]}", id, out + sizeof STORE_DIR);
+	return wr_str(&s->out, json, len);
 }

@@ -18,9 +18,15 @@ int wbuild_results(struct serve *s);
 int wbuild_ensure(struct serve *s);
 int wbuild_derivation(struct serve *s);
 int wbuild_add_signatures(struct serve *s);
+int wbuild_realisation(struct serve *s);
 
-/* The parser's side of BuildDerivation and AddSignatures. */
+/* The parser's side of BuildDerivation, AddSignatures and
+ * QueryRealisation. */
 int wparse_build_derivation(struct serve *s);
 int wparse_add_signatures(struct serve *s);
+int wparse_realisation(struct serve *s);
+/* A DrvOutput id, checked: sha256:<64 hex digits>!<output name>, into id
+ * (DRV_OUTPUT_ID_MAX + 1 bytes, realisation.h). */
+int wrealisation_id_read(struct rd *r, char *id);
 
 #endif

@@ -8,6 +8,7 @@
 #include "wparse.h"
 #include "drv.h"
 #include "pathinfo.h"
+#include "realisation.h"
 
 int wversion(struct serve *s, uint64_t v)
 {
@@ -203,4 +204,11 @@ int wparse_add_signatures(struct serve *s)
 		if (rd_str(&s->in, sig, SIG_MAX, &len, "signature") < 0)
 			return -1;
 	return 0;
+}
+
+int wparse_realisation(struct serve *s)
+{
+	char id[DRV_OUTPUT_ID_MAX + 1];
+
+	return wrealisation_id_read(&s->in, id);
 }

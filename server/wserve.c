@@ -67,7 +67,7 @@ static const struct command wcommands[] = {
 	{40, "QueryMissing", wparse_targets, query_missing},
 	{41, "QueryDerivationOutputMap", wparse_path, output_map},
 	{42, "RegisterDrvOutput", parse_nothing, unserved},
-	{43, "QueryRealisation", parse_nothing, unserved},
+	{43, "QueryRealisation", wparse_realisation, wbuild_realisation},
 	{44, "AddMultipleToStore", parse_nothing, unserved},
 	{45, "AddBuildLog", parse_nothing, unserved},
 	{46, "BuildPathsWithResults", wparse_build, wbuild_results},

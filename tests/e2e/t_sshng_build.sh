@@ -176,3 +176,12 @@ t_nb_signatures() {
 		bad sigs/trusted "exit status $st: $(head -c 300 "$B/w.err") $(head -c 300 "$B/sigs.out")"
 	fi
 }
+
+# QueryRealisation: an id that is not a DrvOutput id is refused before the
+# daemon. (A well-formed one reaches the daemon, which without the
+# ca-derivations feature, as on the bed's host, drops the connection: Nix
+# clients ask only when they use that feature.)
+t_nb_realisation() {
+	wrefused realisation/bad-id untrusted 100 "'sha256:00!out' is not a DrvOutput id (sha256:<hash>!<output>)" \
+		hello u:43 "s:sha256:00!out"
+}

@@ -379,6 +379,11 @@ wseed bld-modes c_bld_modes true 3
 c_bld_sigs() { w_hello; u64 37; str "$OUT"; strs "$SIG_OUT" "$KEY"; u64 10; str "$P"; }
 d_bld_sigs() { w_info; u64 $LAST; u64 0; u64 $LAST; u64 1; u64 $LAST; u64 1; }
 wseed bld-sigs c_bld_sigs d_bld_sigs 5
+c_bld_realisation() { w_hello; u64 43; str "sha256:$REC_HASH!out"; u64 43; str "sha256:$REC_HASH!dev"; u64 43; str "sha256:0!out"; }
+d_bld_realisation() {
+	u64 $LAST; u64 1; str "{\"id\":\"sha256:$REC_HASH!out\",\"outPath\":\"${OUT#/nix/store/}\",\"signatures\":[]}"; u64 $LAST; u64 0
+}
+wseed bld-realisation c_bld_realisation d_bld_realisation
 c_gc() { w_hello; u64 20; u64 2; strs; u64 0; u64 0; u64 0; u64 0; u64 0; }
 wseed gc-refused c_gc true
 c_hash_part() { w_hello; u64 29; str 0m; }

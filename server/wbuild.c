@@ -1,5 +1,6 @@
 /* wbuild: the worker protocol's builds on the monitor's side, each after
  * the same rules as the serve protocol's (build.c does the building). */
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include "sig.h"
 #include "wbuild.h"
 #include "wparse.h"
+#include "wserve.h"
 
 /* BuildResult's status for a path that was valid already. */
 #define BUILD_ALREADY_VALID 2
@@ -41,14 +43,30 @@ static void build_opts(struct serve *s, struct build_opts *o)
 	o->max_jobs = s->max_jobs;
 }
 
+/* Log bytes the client did not take in time, for the note when it does. */
+static uint64_t log_dropped;
+
 /* A daemon log line to the client as STDERR_NEXT, cut at WORKER_TEXT_KEEP
- * as worker.c reads it. Best effort: a client that stopped reading fails
- * the request's answer, not the build's log. */
+ * as worker.c reads it. As worker.c does with stderr, a line the client's
+ * stream cannot take now is dropped and counted, never waited for: the
+ * daemon is never held up by the log, so its own timeouts keep running. A
+ * line is a whole message or none, so the stream stays in step. */
 static void log_line(void *ctx, const char *text, size_t n)
 {
 	struct serve *s = ctx;
+	struct pollfd p = {s->out.fd, POLLOUT, 0};
 	char m[WORKER_TEXT_KEEP + 1];
 
+	if (s->out.fd >= 0 && (poll(&p, 1, 0) != 1 || !(p.revents & POLLOUT))) {
+		log_dropped += n;
+		return;
+	}
+	if (log_dropped) {
+		snprintf(m, sizeof m, "%llu bytes of log dropped while the client did not read them",
+			 (unsigned long long)log_dropped);
+		log_dropped = 0;
+		(void)wserve_next(s, m);
+	}
 	if (n >= sizeof m - 1)
 		n = sizeof m - 2;
 	memcpy(m, text, n);

@@ -502,13 +502,44 @@ int build_paths(struct serve *s)
 	return wr_u64(&s->out, 0);
 }
 
+/* An inline derivation's input sources, for an untrusted key: all valid on
+ * the host, so that the daemon builds with what is there and fetches
+ * nothing in their place. They follow the outputs in drvwire's encoding. */
+static int inputs_ok(struct serve *s, const struct drvwire *drv)
+{
+	static struct pathset in, valid;
+	char skip[PATH_OUTPUTS_MAX + 1];
+	uint64_t n, i;
+	struct rd r;
+	size_t k;
+
+	if (s->pol->trusted)
+		return 0;
+	rd_init_mem(&r, drv->buf, drv->len, EXIT_SYSTEM, "derivation");
+	if (rd_count(&r, &n, DRV_OUTPUTS_MAX, "outputs") < 0)
+		return -1;
+	for (i = 0; i < 4 * n; i++)
+		if (rd_str(&r, skip, PATH_OUTPUTS_MAX, NULL, "output field") < 0)
+			return -1;
+	if (pathset_read(&in, &r, "input sources") < 0 || daemon_valid(s->d, &in, 0, &valid) < 0)
+		return -1;
+	for (k = 0; k < in.n; k++) {
+		const char *p = pathset_get(&in, k);
+
+		if (pathset_find(&valid, p, strlen(p)) == -1)
+			return refuse(s, "build", "its input %s is not valid on the host", p);
+	}
+	return 0;
+}
+
 int build_inline(struct serve *s, const char *path, const struct drvwire *drv, struct build_opts *o,
 		 struct build_result *br)
 {
 	struct worker *d = s->d;
 	int r;
 
-	if (platform_ok(s, &drv->info) < 0 || sandbox_ok(s, &drv->info) < 0 || outputs_ok(s, path, &drv->info) < 0)
+	if (platform_ok(s, &drv->info) < 0 || sandbox_ok(s, &drv->info) < 0 || outputs_ok(s, path, &drv->info) < 0 ||
+	    inputs_ok(s, drv) < 0)
 		return -1;
 	if (!(o->max_jobs = slots_hold(s, 1, &r)))
 		return -1;

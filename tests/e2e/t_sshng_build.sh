@@ -161,6 +161,30 @@ t_nb_inline() {
 	fi
 }
 
+# BuildDerivation of a fixed-output derivation sent inline by an untrusted
+# key: refused while an input source is not on the host (the daemon would
+# otherwise build around it), built once it is.
+t_nb_inline_inputs() {
+	leaf=$(client_add nb-fod-leaf "leaf of a fixed output")
+	h=$(printf 'fod\n' | sha256sum | cut -d' ' -f1)
+	d=$(nix-instantiate --expr "derivation { name = \"nb-fod\"; system = builtins.currentSystem; builder = \"/bin/sh\";
+		args = [\"-c\" \"printf 'fod\\\\n' > \$out\"]; src = builtins.storePath \"$leaf\";
+		outputHashAlgo = \"sha256\"; outputHashMode = \"flat\"; outputHash = \"$h\"; }" 2> /dev/null)
+	o=$(nix-store -q --outputs "$d")
+	set -- hello u:36 "s:$d" u:1 s:out "s:$o" s:sha256 "s:$h" u:1 "s:$leaf" "s:$SYS" s:/bin/sh u:2 s:-c \
+		"s:printf 'fod\\n' > \$out" u:2 s:out "s:$o" s:src "s:$leaf" u:0
+	nb_refused inline/input-missing untrusted "BuildDerivation of '$d' refused by rule build: its input $leaf is not valid on the host" \
+		-- "$@"
+	if host_valid "$o"; then bad inline/input-missing-not-built "the output is valid"; fi
+	nix copy --to ssh://untrusted "$leaf" > /dev/null 2>&1
+	wsend untrusted "$@"
+	if [ "$st" -eq 0 ] && host_valid "$o" && [ "$(bed_host cat "$o")" = fod ]; then
+		ok inline/input-valid
+	else
+		bad inline/input-valid "exit status $st: $(head -c 300 "$B/w.err")"
+	fi
+}
+
 # AddSignatures from an untrusted key: only signatures it can show are by
 # its trusted-public-keys' keys; a trusted key's go to the daemon.
 t_nb_signatures() {

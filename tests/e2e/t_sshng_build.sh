@@ -68,10 +68,11 @@ t_nb_stock() {
 	done
 }
 
-# The client daemon's remote build through --builders ssh-ng://: the
-# trusted key builds (BuildDerivation); the untrusted key's is refused,
-# since nothing proves an inline input-addressed derivation's outputs,
-# and the client's build fails with the line.
+# The client daemon's remote build through --builders ssh-ng://, with
+# Nix's own hook: the trusted key builds (BuildDerivation), as does the
+# untrusted key where the client builds by path; an inline input-addressed
+# derivation from the untrusted key is refused, since nothing proves its
+# outputs, and the client's build fails with the line.
 t_nb_builders() {
 	# the client's own daemon, with Nix's own build hook
 	NIX_CONF_DIR="$B/client-conf" nix-daemon > "$B/client-daemon.log" 2>&1 &
@@ -92,16 +93,28 @@ t_nb_builders() {
 	else
 		bad builders/gate "$(tail -n 3 "$B/out" | tr '\n' ' ')"
 	fi
+	# Nix before 2.15 sends an untrusted store the derivation inline, which
+	# is refused; later ones copy the .drv closure and build it by path
 	d=$(nb_client_drv nb-hook-untrusted)
 	o=$(nix-store -q --outputs "$d")
 	before=$(store_strict)
-	if ! NIX_REMOTE=daemon nix-store -r --max-jobs 0 --builders "ssh-ng://untrusted $SYS - 1 1" "$d" > "$B/out" 2>&1 &&
-	   grep -q "key untrusted: BuildDerivation of '$d' refused by rule build: it is input-addressed" "$B/out" &&
-	   ! host_valid "$o" && [ "$before" = "$(store_strict)" ]; then
-		ok builders/untrusted-refused
-	else
-		bad builders/untrusted-refused "$(tail -n 3 "$B/out" | tr '\n' ' ')"
-	fi
+	NIX_REMOTE=daemon nix-store -r --max-jobs 0 --builders "ssh-ng://untrusted $SYS - 1 1" "$d" > "$B/out" 2>&1
+	r=$?
+	case "$(nix --version)" in
+	*" 2."[0-9].*|*" 2.1"[0-4].*)
+		if [ "$r" -ne 0 ] && ! host_valid "$o" && [ "$before" = "$(store_strict)" ] &&
+		   grep -q "key untrusted: BuildDerivation of '$d' refused by rule build: it is input-addressed" "$B/out"; then
+			ok builders/untrusted-inline-refused
+		else
+			bad builders/untrusted-inline-refused "exit status $r: $(tail -n 3 "$B/out" | tr '\n' ' ')"
+		fi ;;
+	*)
+		if [ "$r" -eq 0 ] && host_valid "$o" && host_valid "$d" && grep -q marker-nb-hook-untrusted "$B/out"; then
+			ok builders/untrusted-by-path
+		else
+			bad builders/untrusted-by-path "exit status $r: $(tail -n 3 "$B/out" | tr '\n' ' ')"
+		fi ;;
+	esac
 }
 
 # Raw requests: each refusal beside the same request accepted.

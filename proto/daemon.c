@@ -173,11 +173,19 @@ int daemon_add_nar_end(struct worker *d)
 int daemon_query_realisation(struct worker *d, const char *id, char out_path[STORE_PATH_MAX + 1])
 {
 	static char json[REALISATION_MAX + 1];
-	static struct realisation r;
-	uint64_t n;
 	size_t len;
 
-	out_path[0] = 0;
+	return daemon_realisation(d, id, out_path, json, &len);
+}
+
+int daemon_realisation(struct worker *d, const char *id, char out_path[STORE_PATH_MAX + 1],
+		       char json[REALISATION_MAX + 1], size_t *len)
+{
+	static struct realisation r;
+	uint64_t n;
+
+	out_path[0] = json[0] = 0;
+	*len = 0;
 	if (ask_path(d, WOP_QUERY_REALISATION, id) < 0 || done(d, "QueryRealisation") < 0 ||
 	    rd_count(&d->r, &n, 1, "realisations") < 0)
 		return -1;
@@ -185,7 +193,7 @@ int daemon_query_realisation(struct worker *d, const char *id, char out_path[STO
 		return 0;
 	if (d->minor < 31)
 		return storepath_read(&d->r, out_path, 0, "realisation") < 0 ? -1 : 1;
-	if (rd_str(&d->r, json, REALISATION_MAX, &len, "realisation") < 0 || realisation_parse(&r, json, len) < 0)
+	if (rd_str(&d->r, json, REALISATION_MAX, len, "realisation") < 0 || realisation_parse(&r, json, *len) < 0)
 		return -1;
 	if (strcmp(r.id, id))
 		return fail(EXIT_SYSTEM, "QueryRealisation: nix-daemon answered for %s, not %s", r.id, id);
@@ -205,17 +213,27 @@ int daemon_register_drv_output(struct worker *d, const struct realisation *r, co
 
 int daemon_build_paths(struct worker *d, const struct pathset *targets, uint64_t timeout_s)
 {
+	return daemon_build_mode(d, WOP_BUILD_PATHS, targets, 0, timeout_s);
+}
+
+int daemon_build_mode(struct worker *d, uint64_t op, const struct pathset *targets, uint64_t mode, uint64_t timeout_s)
+{
 	int r;
 
 	d->build_late = 0;
-	/* the build mode, normal, from 1.15 */
-	if (wr_u64(&d->w, WOP_BUILD_PATHS) < 0 || pathset_write(targets, &d->w) < 0 ||
-	    (d->minor >= 15 && wr_u64(&d->w, 0) < 0))
+	if (op == WOP_BUILD_PATHS_WITH_RESULTS && d->minor < 34)
+		return fail(EXIT_SYSTEM, "BuildPathsWithResults: nix-daemon speaks 1.%u, which does not have it",
+			    d->minor);
+	/* the build mode, from 1.15 */
+	if (mode && d->minor < 15)
+		return fail(EXIT_SYSTEM, "BuildPaths: nix-daemon speaks 1.%u, which takes no build mode", d->minor);
+	if (wr_u64(&d->w, op) < 0 || pathset_write(targets, &d->w) < 0 ||
+	    (d->minor >= 15 && wr_u64(&d->w, mode) < 0))
 		return -1;
 	/* the daemon's refusal stays -2: a failed build, not a failure */
 	if ((r = worker_build_wait(d, timeout_s)) < 0)
 		return r;
-	return one(d, "BuildPaths");
+	return op == WOP_BUILD_PATHS ? one(d, "BuildPaths") : 0;
 }
 
 int daemon_build_derivation(struct worker *d, const char *drv, const struct drvwire *w, uint64_t timeout_s,

@@ -68,6 +68,10 @@ int daemon_add_nar_end(struct worker *d);
 /* QueryRealisation of a DrvOutput id: 1 with its out path in out_path, 0
  * when the store has none. */
 int daemon_query_realisation(struct worker *d, const char *id, char out_path[STORE_PATH_MAX + 1]);
+/* The same, with the daemon's Realisation JSON (from 1.31; "" before) in
+ * json, its length in len. */
+int daemon_realisation(struct worker *d, const char *id, char out_path[STORE_PATH_MAX + 1],
+		       char json[REALISATION_MAX + 1], size_t *len);
 /* RegisterDrvOutput: json, a Realisation as Nix writes it (parsed into r),
  * goes as it is from 1.31; before, r's id and out path. */
 int daemon_register_drv_output(struct worker *d, const struct realisation *r, const char *json, size_t len);
@@ -78,6 +82,11 @@ int daemon_register_drv_output(struct worker *d, const struct realisation *r, co
  * after timeout_s seconds (0: no limit; see worker_build_wait). */
 /* BuildPaths of targets (path or drv!out,... strings), in normal mode. */
 int daemon_build_paths(struct worker *d, const struct pathset *targets, uint64_t timeout_s);
+/* The same for op BuildPaths or BuildPathsWithResults (from 1.34) in a
+ * build mode (0 normal, 1 repair, 2 check); the latter's results follow
+ * on d->r. */
+int daemon_build_mode(struct worker *d, uint64_t op, const struct pathset *targets, uint64_t mode,
+		      uint64_t timeout_s);
 /* BuildDerivation of the derivation drv (its store path), in normal mode;
  * the result into br. */
 int daemon_build_derivation(struct worker *d, const char *drv, const struct drvwire *w, uint64_t timeout_s,

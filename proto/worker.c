@@ -155,6 +155,10 @@ static int show(struct worker *d, const char *s, size_t n)
 	ssize_t k;
 	int len;
 
+	if (n && d->logfn) {
+		d->logfn(d->logctx, s, n);
+		return 0;
+	}
 	if (d->logfd < 0 || n == 0)
 		return 0;
 	if (d->log_dropped) {

@@ -22,7 +22,8 @@ enum {
 	WOP_IS_VALID_PATH = 1, WOP_QUERY_REFERRERS = 6, WOP_BUILD_PATHS = 9, WOP_ADD_TEMP_ROOT = 11, WOP_SET_OPTIONS = 19, WOP_COLLECT_GARBAGE = 20,
 	WOP_QUERY_PATH_INFO = 26, WOP_QUERY_PATH_FROM_HASH_PART = 29, WOP_QUERY_VALID_PATHS = 31, WOP_BUILD_DERIVATION = 36, WOP_ADD_SIGNATURES = 37,
 	WOP_NAR_FROM_PATH = 38, WOP_ADD_TO_STORE_NAR = 39, WOP_QUERY_MISSING = 40,
-	WOP_QUERY_DERIVATION_OUTPUT_MAP = 41, WOP_REGISTER_DRV_OUTPUT = 42, WOP_QUERY_REALISATION = 43
+	WOP_QUERY_DERIVATION_OUTPUT_MAP = 41, WOP_REGISTER_DRV_OUTPUT = 42, WOP_QUERY_REALISATION = 43,
+	WOP_BUILD_PATHS_WITH_RESULTS = 46
 };
 
 /* The daemon's log stream after each request. */
@@ -72,6 +73,10 @@ struct worker {
 	uint64_t log_dropped;
 	int log_cut;             /* a line was cut short by the drop */
 	const char *logtag;      /* starts the note: "nixgate-serve: key K" */
+	/* When set, log lines go here instead of logfd: a worker-protocol
+	 * client gets them in its own framing. */
+	void (*logfn)(void *ctx, const char *text, size_t n);
+	void *logctx;
 	/* nixgate's own clock on the builds of one request: each build the
 	 * daemon starts may run build_ms + build_grace_ms */
 	uint64_t build_ms, build_grace_ms;

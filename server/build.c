@@ -313,7 +313,7 @@ static int drv_ok(struct serve *s, const char *drv)
  * 0 fine, -1 refused or failed, -2 the daemon refused (d->errmsg). *n gets
  * the count of derivations to build. The build's options o are set on the
  * connection first when the daemon is asked. */
-static int plan_check(struct serve *s, struct build_opts *o, uint64_t *n)
+static int plan_check(struct serve *s, struct build_opts *o, int bare_builds, uint64_t *n)
 {
 	char drv[STORE_PATH_MAX + 1], t[PATH_OUTPUTS_MAX + 1];
 	const char *p, *names;
@@ -335,8 +335,9 @@ static int plan_check(struct serve *s, struct build_opts *o, uint64_t *n)
 			if ((r = named_drv(s, drv, &names)) < 0)
 				return r;
 			/* from 1.30 the daemon reads a bare path as one to make
-			 * valid, not build: all its outputs are named instead */
-			if (!bang && names && s->d->minor >= 30) {
+			 * valid, not build: all its outputs are named instead
+			 * where the client meant a build */
+			if (!bang && names && bare_builds && s->d->minor >= 30) {
 				snprintf(t, sizeof t, "%s!%s", drv, names);
 				p = t;
 			}
@@ -377,13 +378,13 @@ static int plan_check(struct serve *s, struct build_opts *o, uint64_t *n)
 
 /* The same, the audit line's first path kept: a refusal names the .drv
  * refused, a plan that passes the request's first path as it came. */
-static int build_plan(struct serve *s, struct build_opts *o, uint64_t *n)
+static int build_plan(struct serve *s, struct build_opts *o, int bare_builds, uint64_t *n)
 {
 	char first[sizeof s->req.first];
 	int r;
 
 	memcpy(first, s->req.first, sizeof first);
-	if ((r = plan_check(s, o, n)) == 0)
+	if ((r = plan_check(s, o, bare_builds, n)) == 0)
 		memcpy(s->req.first, first, sizeof first);
 	return r;
 }
@@ -394,8 +395,8 @@ static int build_plan(struct serve *s, struct build_opts *o, uint64_t *n)
  * derivation, and that one's inputs, which the plan did not list and the
  * key's rules did not read. So for a key whose builds nixgate reads, the
  * substitutes are fetched first, on their own (a store path alone is only
- * substituted, never built), and a failure fails the build. 0 go on, 1
- * answered as a failed build, -1 failure. */
+ * substituted, never built), and a failure fails the build: 0 go on, -1
+ * refused or failed. */
 static int substitutes_first(struct serve *s)
 {
 	struct worker *d = s->d;
@@ -403,14 +404,10 @@ static int substitutes_first(struct serve *s)
 
 	if (!reads_drvs(s) || !plan.subst.n)
 		return 0;
-	if ((r = daemon_build_paths(d, &plan.subst, 0)) == -1)
-		return -1;
-	if (r == -2) {
-		r = refuse(s, "substitute", "a substitute it counts on failed, and the daemon would build in its place "
-			   "what this key's rules have not read: %.600s", d->errmsg);
-		return build_failed(s, r) < 0 ? -1 : 1;
-	}
-	return 0;
+	if ((r = daemon_build_paths(d, &plan.subst, 0)) == -2)
+		return refuse(s, "substitute", "a substitute it counts on failed, and the daemon would build in its place "
+			      "what this key's rules have not read: %.600s", d->errmsg);
+	return r;
 }
 
 /* The plan asked for again once the build holds its slots, when it waited
@@ -440,16 +437,49 @@ static int plan_again(struct serve *s)
 	return 0;
 }
 
+static int daemon_paths(struct serve *s, const struct pathset *t, uint64_t timeout_s)
+{
+	return daemon_build_paths(s->d, t, timeout_s);
+}
+
+int build_run(struct serve *s, struct build_opts *o, int bare_builds, build_go go)
+{
+	struct worker *d = s->d;
+	uint64_t jobs;
+	int r, waited;
+
+	if ((r = build_plan(s, o, bare_builds, &jobs)) < 0 || (r = substitutes_first(s)) < 0)
+		return r;
+	/* the options are on the connection already when the plan was asked
+	 * for, with max-jobs 1 */
+	if (!(jobs = slots_hold(s, jobs, &waited)))
+		return -1;
+	if (reads_drvs(s) && (waited || plan.subst.n) && (r = plan_again(s)) < 0) {
+		slots_free(s);
+		return r;
+	}
+	if (!plan_asks(s) || jobs != 1) {
+		o->max_jobs = jobs;
+		if (worker_set_options(d, o) < 0) {
+			slots_free(s);
+			return -1;
+		}
+	}
+	/* the slots are held while the daemon works on the build */
+	r = go(s, &targets, o->build_timeout);
+	slots_free(s);
+	return r;
+}
+
 /* BuildPaths: the key's permission is checked once the first path is
  * read, before the rest of the request. */
 int build_paths(struct serve *s)
 {
 	char p[PATH_OUTPUTS_MAX + 1];
 	struct build_opts o;
-	struct worker *d = s->d;
-	uint64_t n, i, jobs;
+	uint64_t n, i;
 	size_t len;
-	int r, waited;
+	int r;
 
 	if (rd_count(&s->in, &n, PATHSET_MAX_PATHS, "build paths") < 0)
 		return -1;
@@ -464,33 +494,64 @@ int build_paths(struct serve *s)
 	}
 	if ((n == 0 && (need_write(s) < 0 || allowed(s, ALLOW_BUILD) < 0)) || read_build_opts(s, &o) < 0)
 		return -1;
-	if ((r = build_plan(s, &o, &jobs)) < 0)
-		return build_failed(s, r);
-	if ((r = substitutes_first(s)) != 0)
-		return r < 0 ? -1 : 0;
-	/* the options are on the connection already when the plan was asked
-	 * for, with max-jobs 1 */
-	if (!(jobs = slots_hold(s, jobs, &waited)))
-		return -1;
-	if (reads_drvs(s) && (waited || plan.subst.n) && (r = plan_again(s)) < 0) {
-		slots_free(s);
-		return build_failed(s, r);
-	}
-	if (!plan_asks(s) || jobs != 1) {
-		o.max_jobs = jobs;
-		if (worker_set_options(d, &o) < 0) {
-			slots_free(s);
-			return -1;
-		}
-	}
-	/* the slots are held while the daemon works on the build */
-	r = daemon_build_paths(d, &targets, o.build_timeout);
-	slots_free(s);
-	if (r == -1)
+	r = build_run(s, &o, 1, daemon_paths);
+	if (r == -1 && s->d->build_late)
 		return timed_out(s, NULL);
-	if (r == -2)
+	if (r < 0)
 		return build_failed(s, r);
 	return wr_u64(&s->out, 0);
+}
+
+/* An inline derivation's input sources, for an untrusted key: all valid on
+ * the host, so that the daemon builds with what is there and fetches
+ * nothing in their place. They follow the outputs in drvwire's encoding. */
+static int inputs_ok(struct serve *s, const struct drvwire *drv)
+{
+	static struct pathset in, valid;
+	char skip[PATH_OUTPUTS_MAX + 1];
+	uint64_t n, i;
+	struct rd r;
+	size_t k;
+
+	if (s->pol->trusted)
+		return 0;
+	rd_init_mem(&r, drv->buf, drv->len, EXIT_SYSTEM, "derivation");
+	if (rd_count(&r, &n, DRV_OUTPUTS_MAX, "outputs") < 0)
+		return -1;
+	for (i = 0; i < 4 * n; i++)
+		if (rd_str(&r, skip, PATH_OUTPUTS_MAX, NULL, "output field") < 0)
+			return -1;
+	if (pathset_read(&in, &r, "input sources") < 0 || daemon_valid(s->d, &in, 0, &valid) < 0)
+		return -1;
+	for (k = 0; k < in.n; k++) {
+		const char *p = pathset_get(&in, k);
+
+		if (pathset_find(&valid, p, strlen(p)) == -1)
+			return refuse(s, "build", "its input %s is not valid on the host", p);
+	}
+	return 0;
+}
+
+int build_inline(struct serve *s, const char *path, const struct drvwire *drv, struct build_opts *o,
+		 struct build_result *br)
+{
+	struct worker *d = s->d;
+	int r;
+
+	if (platform_ok(s, &drv->info) < 0 || sandbox_ok(s, &drv->info) < 0 || outputs_ok(s, path, &drv->info) < 0 ||
+	    inputs_ok(s, drv) < 0)
+		return -1;
+	if (!(o->max_jobs = slots_hold(s, 1, &r)))
+		return -1;
+	if (worker_set_options(d, o) < 0) {
+		slots_free(s);
+		return -1;
+	}
+	r = daemon_build_derivation(d, path, drv, o->build_timeout, br);
+	slots_free(s);
+	if (r == -2)
+		build_result_set(br, BUILD_MISC_FAILURE, d->errmsg);
+	return r == -2 ? 0 : r;
 }
 
 /* BuildDerivation: the key's permission is checked once the .drv path is
@@ -499,10 +560,8 @@ int build_derivation(struct serve *s)
 {
 	static struct drvwire drv;
 	static struct build_result br;
-	char path[STORE_PATH_MAX + 1];
-	struct worker *d = s->d;
+	char path[STORE_PATH_MAX + 1], text[1024];
 	struct build_opts o;
-	int r;
 
 	if (storepath_read(&s->in, path, 0, "derivation path") < 0)
 		return -1;
@@ -512,25 +571,13 @@ int build_derivation(struct serve *s)
 	if (need_write(s) < 0 || allowed(s, ALLOW_BUILD) < 0 || drvwire_read(&drv, &s->in) < 0 ||
 	    read_build_opts(s, &o) < 0)
 		return -1;
-	if (platform_ok(s, &drv.info) < 0 || sandbox_ok(s, &drv.info) < 0 || outputs_ok(s, path, &drv.info) < 0) {
-		char text[1024];
-
+	if (build_inline(s, path, &drv, &o, &br) < 0) {
+		if (s->d->build_late)
+			return timed_out(s, &br);
+		/* a refusal is answered as a build whose inputs were rejected */
 		if (soft(s, text, sizeof text) < 0)
 			return -1;
 		build_result_set(&br, BUILD_INPUT_REJECTED, text);
-	} else {
-		if (!(o.max_jobs = slots_hold(s, 1, &r)))
-			return -1;
-		if (worker_set_options(d, &o) < 0) {
-			slots_free(s);
-			return -1;
-		}
-		r = daemon_build_derivation(d, path, &drv, o.build_timeout, &br);
-		slots_free(s);
-		if (r == -1)
-			return timed_out(s, &br);
-		if (r == -2)
-			build_result_set(&br, BUILD_MISC_FAILURE, d->errmsg);
 	}
 	/* built outputs: DrvOutput id -> Realisation JSON, passed through */
 	return build_result_write(&s->out, serve_result_fields(s->minor), &br);

@@ -4,7 +4,11 @@
 #include <string.h>
 
 #include "err.h"
+#include "wbuild.h"
 #include "wparse.h"
+#include "drv.h"
+#include "pathinfo.h"
+#include "realisation.h"
 
 int wversion(struct serve *s, uint64_t v)
 {
@@ -159,4 +163,38 @@ int wparse_build(struct serve *s)
 	uint64_t mode;
 
 	return wparse_targets(s) < 0 ? -1 : wmode_read(&s->in, s->minor, &mode);
+}
+
+int wparse_build_derivation(struct serve *s)
+{
+	static struct drvwire drv;
+	char p[STORE_PATH_MAX + 1];
+	uint64_t mode;
+
+	if (storepath_read(&s->in, p, 0, "derivation path") < 0)
+		return -1;
+	note(s, p);
+	return drvwire_read(&drv, &s->in) < 0 ? -1 : wmode_read(&s->in, s->minor, &mode);
+}
+
+int wparse_add_signatures(struct serve *s)
+{
+	char p[STORE_PATH_MAX + 1], sig[SIG_MAX + 1];
+	uint64_t n, i;
+	size_t len;
+
+	if (storepath_read(&s->in, p, 0, "path") < 0 || rd_count(&s->in, &n, SIGS_MAX, "signatures") < 0)
+		return -1;
+	note(s, p);
+	for (i = 0; i < n; i++)
+		if (rd_str(&s->in, sig, SIG_MAX, &len, "signature") < 0)
+			return -1;
+	return 0;
+}
+
+int wparse_realisation(struct serve *s)
+{
+	char id[DRV_OUTPUT_ID_MAX + 1];
+
+	return wrealisation_id_read(&s->in, id);
 }

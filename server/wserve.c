@@ -10,13 +10,12 @@
 #include "err.h"
 #include "parser.h"
 #include "query.h"
+#include "wbuild.h"
 #include "wparse.h"
 #include "wserve.h"
 
 /* Nix's lvlError: the level of an error record. */
 #define LVL_ERROR 0
-/* BuildResult's status for a path that was valid already. */
-#define BUILD_ALREADY_VALID 2
 
 static int is_valid(struct serve *s);
 static int referrers(struct serve *s);
@@ -28,9 +27,6 @@ static int valid_paths(struct serve *s);
 static int nar_from_path(struct serve *s);
 static int output_map(struct serve *s);
 static int query_missing(struct serve *s);
-static int build_paths(struct serve *s);
-static int build_results(struct serve *s);
-static int ensure_path(struct serve *s);
 static int unserved(struct serve *s);
 
 /* Every operation of Nix's worker protocol, by the name Nix gives it; those
@@ -41,8 +37,8 @@ static const struct command wcommands[] = {
 	{6, "QueryReferrers", wparse_path, referrers},
 	{7, "AddToStore", parse_nothing, unserved},
 	{8, "AddTextToStore", parse_nothing, unserved},
-	{9, "BuildPaths", wparse_build, build_paths},
-	{10, "EnsurePath", wparse_path, ensure_path},
+	{9, "BuildPaths", wparse_build, wbuild_paths},
+	{10, "EnsurePath", wparse_path, wbuild_ensure},
 	{11, "AddTempRoot", wparse_path, temp_root},
 	{12, "AddIndirectRoot", parse_nothing, unserved},
 	{13, "SyncWithGC", parse_nothing, unserved},
@@ -64,17 +60,17 @@ static const struct command wcommands[] = {
 	{33, "QueryValidDerivers", parse_nothing, unserved},
 	{34, "OptimiseStore", parse_nothing, unserved},
 	{35, "VerifyStore", parse_nothing, unserved},
-	{36, "BuildDerivation", parse_nothing, unserved},
-	{37, "AddSignatures", parse_nothing, unserved},
+	{36, "BuildDerivation", wparse_build_derivation, wbuild_derivation},
+	{37, "AddSignatures", wparse_add_signatures, wbuild_add_signatures},
 	{38, "NarFromPath", wparse_path, nar_from_path},
 	{39, "AddToStoreNar", parse_nothing, unserved},
 	{40, "QueryMissing", wparse_targets, query_missing},
 	{41, "QueryDerivationOutputMap", wparse_path, output_map},
 	{42, "RegisterDrvOutput", parse_nothing, unserved},
-	{43, "QueryRealisation", parse_nothing, unserved},
+	{43, "QueryRealisation", wparse_realisation, wbuild_realisation},
 	{44, "AddMultipleToStore", parse_nothing, unserved},
 	{45, "AddBuildLog", parse_nothing, unserved},
-	{46, "BuildPathsWithResults", wparse_build, build_results},
+	{46, "BuildPathsWithResults", wparse_build, wbuild_results},
 	{47, "AddPermRoot", parse_nothing, unserved},
 };
 
@@ -311,80 +307,4 @@ static int query_missing(struct serve *s)
 		if (rd_u64(&s->d->r, &v) < 0 || wr_u64(&s->out, v) < 0)
 			return -1;
 	return 0;
-}
-
-/* A build of store paths alone (no derivation outputs) asks only that they
- * be valid: the stock client's path-info and copy --from send one for the
- * paths they name. Valid paths are answered without the daemon building
- * anything; one that is not valid fails the request, as the daemon's
- * would, and the session goes on. Builds of derivations are the next
- * slice of ssh-ng support: refused. */
-static int paths_valid(struct serve *s, uint64_t mode)
-{
-	static struct pathset valid;
-	size_t i;
-
-	for (i = 0; i < s->ps.n; i++)
-		if (strchr(pathset_get(&s->ps, i), '!'))
-			return refuse(s, "operation", "nixgate-serve does not build derivations over ssh-ng:// yet");
-	if (mode != 0)
-		return refuse(s, "build-mode", "only the normal build mode is served, not repair or check");
-	if (allowed(s, ALLOW_QUERY) < 0 || daemon_valid(s->d, &s->ps, 0, &valid) < 0)
-		return -1;
-	for (i = 0; i < s->ps.n; i++) {
-		const char *p = pathset_get(&s->ps, i);
-		long k = pathset_find(&valid, p, strlen(p));
-
-		if (k == -2)
-			return fail(EXIT_SYSTEM, "out of memory for a path list");
-		if (k == -1) {
-			s->soft = 1;
-			return fail(EXIT_REFUSED, "path '%s' is not valid on the host", p);
-		}
-	}
-	return 0;
-}
-
-static int build_paths(struct serve *s)
-{
-	uint64_t mode;
-
-	if (wtargets_read(&s->in, &s->ps) < 0 || wmode_read(&s->in, s->minor, &mode) < 0)
-		return -1;
-	note_set(s, &s->ps);
-	if (paths_valid(s, mode) < 0 || last(s) < 0)
-		return -1;
-	return wr_u64(&s->out, 1);
-}
-
-static int build_results(struct serve *s)
-{
-	static struct build_result br;
-	unsigned fields = worker_result_fields(s->minor, 0);
-	uint64_t mode;
-	size_t i;
-
-	if (wtargets_read(&s->in, &s->ps) < 0 || wmode_read(&s->in, s->minor, &mode) < 0)
-		return -1;
-	note_set(s, &s->ps);
-	if (paths_valid(s, mode) < 0 || last(s) < 0 || wr_u64(&s->out, s->ps.n) < 0)
-		return -1;
-	build_result_set(&br, BUILD_ALREADY_VALID, "");
-	for (i = 0; i < s->ps.n; i++)
-		if (wr_cstr(&s->out, pathset_get(&s->ps, i)) < 0 || build_result_write(&s->out, fields, &br) < 0)
-			return -1;
-	return 0;
-}
-
-static int ensure_path(struct serve *s)
-{
-	char p[STORE_PATH_MAX + 1];
-
-	if (storepath_read(&s->in, p, 0, "path") < 0)
-		return -1;
-	note(s, p);
-	pathset_clear(&s->ps);
-	if (pathset_add(&s->ps, p, strlen(p)) < 0 || paths_valid(s, 0) < 0 || last(s) < 0)
-		return -1;
-	return wr_u64(&s->out, 1);
 }

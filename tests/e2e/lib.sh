@@ -100,3 +100,44 @@ h_accepted() {
 		bad "$n" "exit status $st: $(head -c 400 "$B/h.err" | tr '\n' '|')"
 	fi
 }
+
+# The worker protocol (ssh-ng://) as raw bytes.
+# wbytes TOKEN...: a client stream of the worker protocol: hello (magic,
+# 1.34, no CPU affinity, no reserved space), hello38 (1.38 with an empty
+# feature list), u:N (a u64), s:TEXT (a string), r:N:TEXT (the string N
+# times)
+wbytes() {
+	perl -e 'sub u { pack "Q<", $_[0] } sub st { u(length $_[0]) . $_[0] . ("\0" x ((8 - length($_[0]) % 8) % 8)) }
+		for (@ARGV) {
+			if ($_ eq "hello") { print u(0x6e697863), u(0x122), u(0), u(0) }
+			elsif ($_ eq "hello38") { print u(0x6e697863), u(0x126), u(0), u(0), u(0) }
+			elsif (/^u:(\d+)$/) { print u($1) }
+			elsif (/^s:(.*)$/s) { print st($1) }
+			elsif (/^r:(\d+):(.*)$/s) { print st($2) x $1 }
+			else { die "wbytes: $_" }
+		}' "$@"
+}
+# wsend KEY TOKEN...: the stream through sshd as nix-daemon --stdio; the
+# answer in $B/w.out, stderr in $B/w.err, the status in $st
+wsend() {
+	k=$1
+	shift
+	wbytes "$@" > "$B/w.in" || return 1
+	ssh -F "$B/ssh_config" "$k" nix-daemon --stdio < "$B/w.in" > "$B/w.out" 2> "$B/w.err"
+	st=$?
+}
+# wrefused NAME KEY STATUS LINE TOKEN...: refused with STATUS and the one
+# stderr line LINE, the host store unchanged (lock files too)
+wrefused() {
+	n=$1 k=$2 want=$3 line=$4
+	shift 4
+	before=$(store_strict)
+	wsend "$k" "$@" || { bad "$n" "wbytes failed"; return; }
+	if [ "$st" -ne "$want" ] || ! one_line "$B/w.err" "key $k: $line"; then
+		bad "$n" "exit status $st: $(head -c 400 "$B/w.err" | tr '\n' '|')"
+	elif [ "$before" != "$(store_strict)" ]; then
+		bad "$n" "the host store changed"
+	else
+		ok "$n"
+	fi
+}

@@ -19,6 +19,7 @@
 #include "storepath.h"
 #include "words.h"
 #include "worker.h"
+#include "wparse.h"
 
 #define FIELD_MAX 65536
 
@@ -170,7 +171,7 @@ void daemon_check(unsigned config, unsigned minor, const struct policy *pol, con
 				violation("QueryValidPaths that substitutes for a key that may not", op);
 			continue;
 		case WOP_QUERY_MISSING:
-			if (strs(&r, &ps) < 0)
+			if (wtargets_read(&r, &ps) < 0)
 				goto end;
 			continue;
 		case WOP_ADD_TEMP_ROOT:
@@ -185,13 +186,34 @@ void daemon_check(unsigned config, unsigned minor, const struct policy *pol, con
 			if (add_nar(&r, minor, pol, op) < 0)
 				goto end;
 			continue;
-		case WOP_BUILD_PATHS:
-			if (!writes || !(pol->allow & ALLOW_BUILD))
-				violation("BuildPaths for a key that may not build", op);
-			if (strs(&r, &ps) < 0 || (minor >= 15 && rd_u64(&r, &v) < 0))
+		case WOP_BUILD_PATHS: case WOP_BUILD_PATHS_WITH_RESULTS:
+			if (!writes || !(pol->allow & (ALLOW_BUILD | ALLOW_IMPORT)))
+				violation("BuildPaths for a key that may neither build nor import", op);
+			if (wtargets_read(&r, &ps) < 0 || (minor >= 15 && rd_u64(&r, &v) < 0))
 				goto end;
-			if (minor >= 15 && v)
-				violation("BuildPaths in a repair or check mode", op);
+			/* store paths alone are only substituted, which a key that
+			 * may import may have the host do */
+			for (i = 0; i < ps.n; i++)
+				if (strchr(pathset_get(&ps, i), '!') && !(pol->allow & ALLOW_BUILD))
+					violation("BuildPaths of a derivation for a key that may not build", op);
+			if (!(pol->allow & ALLOW_BUILD) && !pol->substitute)
+				violation("BuildPaths that substitutes for a key that may not", op);
+			if (minor >= 15 && v && !pol->trusted)
+				violation("BuildPaths in a repair or check mode for an untrusted key", op);
+			continue;
+		case WOP_QUERY_REALISATION:
+			if (str(&r) < 0)
+				goto end;
+			continue;
+		case WOP_ADD_SIGNATURES:
+			/* an untrusted key's are verified against its keys first */
+			if (!writes || !(pol->allow & ALLOW_IMPORT) || (!pol->trusted && !pol->nkeys))
+				violation("AddSignatures from a key that may not add them", op);
+			if (str(&r) < 0 || rd_count(&r, &k, SIGS_MAX, "signatures") < 0)
+				goto end;
+			for (i = 0; i < k; i++)
+				if (str(&r) < 0)
+					goto end;
 			continue;
 		case WOP_BUILD_DERIVATION:
 			if (!writes || !(pol->allow & ALLOW_BUILD))

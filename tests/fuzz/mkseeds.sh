@@ -329,11 +329,11 @@ w_hello() { u64 $WORKER_MAGIC_1; u64 0x122; u64 0; u64 0; }
 w_hello38() { u64 $WORKER_MAGIC_1; u64 0x126; strs some-feature; u64 1; u64 3; u64 0; }
 w_opts() { u64 19; for v in 0 0 0 0 1 60 0 0 0 0 1 1; do u64 $v; done; u64 2; str timeout; str 100; str substituters; str "https://x"; }
 w_info() { u64 $LAST; u64 1; str ""; str "${NAR_B16#sha256:}"; strs "$P"; u64 1700000000; u64 120; u64 1; strs; str ""; }
-wseed() { # name client-function daemon-function
+wseed() { # name client-function daemon-function [config]
 	"$2" > "$C/.client"
 	"$3" > "$C/.daemon"
-	{ byte 0; cat "$C/.client"; } | seed wparser "$1"
-	{ byte 0; byte 13; u32 "$(wc -c < "$C/.client")"; cat "$C/.client" "$C/.daemon"; } | seed wmonitor "$1"
+	{ byte "${4:-0}"; cat "$C/.client"; } | seed wparser "$1"
+	{ byte "${4:-0}"; byte 13; u32 "$(wc -c < "$C/.client")"; cat "$C/.client" "$C/.daemon"; } | seed wmonitor "$1"
 	rm -f "$C/.client" "$C/.daemon"
 }
 c_queries() {
@@ -350,10 +350,40 @@ c_export() { w_hello38; u64 38; str "$P"; u64 26; str "$P"; }
 d_export() { u64 $LAST; hello_nar; w_info; }
 wseed export-38 c_export d_export
 c_ensure() { w_hello; u64 46; strs "$P"; u64 0; u64 10; str "$P"; u64 9; strs "$P"; u64 0; u64 46; strs "$OUT"; u64 0; u64 1; str "$P"; }
-d_ensure() { u64 $LAST; strs "$P"; u64 $LAST; strs "$P"; u64 $LAST; strs "$P"; u64 $LAST; strs; u64 $LAST; u64 0; }
+d_ensure() { u64 $LAST; strs "$P"; u64 $LAST; u64 1; u64 $LAST; strs "$P"; u64 $LAST; strs; u64 $LAST; u64 0; }
 wseed ensure c_ensure d_ensure
 c_build() { w_hello; u64 46; strs "$DRV!out"; u64 0; }
 wseed build-refused c_build true
+# builds (wbuild.c): a trusted key's, the daemon's log passed on; an
+# untrusted key's, its .drv read; modes, inline derivations, signatures
+w_basic() { # an inline BasicDerivation
+	u64 1; str out; str "$OUT"; str ""; str ""; strs "$P"; str x86_64-linux; str /bin/sh; strs -c "echo x"; u64 1; str out; str "$OUT"
+}
+w_result() { u64 0; str ""; u64 1; u64 0; u64 1700000000; u64 1700000001; u64 1; str "sha256:$REC_HASH!out"; str "{\"id\":\"x\"}"; }
+c_bld_trusted() {
+	w_hello; u64 9; strs "$DRV!out"; u64 0; u64 46; strs "$DRV!out" "$DRV!*"; u64 0
+	u64 36; str "$DRV"; w_basic; u64 0; u64 37; str "$P"; strs "$SIG_OUT"
+}
+d_bld_trusted() {
+	u64 $LAST; u64 $NEXT; str "building"; u64 $START; u64 7; u64 3; u64 105; str "build"; u64 1; u64 1; str "$DRV"; u64 0
+	u64 $RESULT; u64 7; u64 101; u64 1; u64 1; str "marker"; u64 $STOP; u64 7; u64 $LAST; u64 1
+	u64 $LAST; u64 $LAST; u64 2; str "$DRV!out"; w_result; str "$DRV!*"; w_result
+	u64 $LAST; u64 $LAST; w_result; u64 $LAST; u64 1
+}
+wseed bld-trusted c_bld_trusted d_bld_trusted 3
+c_bld_untrusted() { w_hello; u64 9; strs "$DRV!out"; u64 0; u64 36; str "$DRV"; w_basic; u64 0; }
+d_bld_untrusted() { u64 $LAST; u64 1; str out; str "$OUT"; u64 $LAST; u64 $LAST; strs "$DRV"; strs; strs; u64 0; u64 0; }
+wseed bld-untrusted c_bld_untrusted d_bld_untrusted 1
+c_bld_modes() { w_hello; u64 9; strs "$DRV!out"; u64 1; u64 46; strs "$DRV"; u64 2; u64 36; str "$DRV"; w_basic; u64 2; }
+wseed bld-modes c_bld_modes true 3
+c_bld_sigs() { w_hello; u64 37; str "$OUT"; strs "$SIG_OUT" "$KEY"; u64 10; str "$P"; }
+d_bld_sigs() { w_info; u64 $LAST; u64 0; u64 $LAST; u64 1; u64 $LAST; u64 1; }
+wseed bld-sigs c_bld_sigs d_bld_sigs 5
+c_bld_realisation() { w_hello; u64 43; str "sha256:$REC_HASH!out"; u64 43; str "sha256:$REC_HASH!dev"; u64 43; str "sha256:0!out"; }
+d_bld_realisation() {
+	u64 $LAST; u64 1; str "{\"id\":\"sha256:$REC_HASH!out\",\"outPath\":\"${OUT#/nix/store/}\",\"signatures\":[]}"; u64 $LAST; u64 0
+}
+wseed bld-realisation c_bld_realisation d_bld_realisation
 c_gc() { w_hello; u64 20; u64 2; strs; u64 0; u64 0; u64 0; u64 0; u64 0; }
 wseed gc-refused c_gc true
 c_hash_part() { w_hello; u64 29; str 0m; }

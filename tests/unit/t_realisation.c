@@ -12,6 +12,7 @@
 #include "drvhash.h"
 #include "err.h"
 #include "realisation.h"
+#include "wbuild.h"
 
 #define DIR_ "tests/unit/data/realisation"
 #define CA_TWO "/nix/store/0fv9rff5z76ci3vfh4v6w5ylijd25a0r-ca-two.drv"
@@ -168,4 +169,43 @@ void t_realisation_daemon(void)
 	CHECK(daemon_query_realisation(&d, "sha256:8cda31f33af904b00f6c890248b088fff9313a9d9b69c031bde3c09ba8271e95!dev",
 				       got) == -1);
 	err_clear();
+}
+
+/* A DrvOutput id from a worker client: exactly Nix's form, or refused
+ * before the daemon sees it. */
+void t_realisation_wire_id(void)
+{
+	static const char *good[] = {
+		"sha256:8cda31f33af904b00f6c890248b088fff9313a9d9b69c031bde3c09ba8271e95!out",
+		"sha256:0000000000000000000000000000000000000000000000000000000000000000!dev-1.x",
+	};
+	static const char *bad[] = {
+		"sha256:8cda31f33af904b00f6c890248b088fff9313a9d9b69c031bde3c09ba8271e9!out",
+		"sha256:8CDA31f33af904b00f6c890248b088fff9313a9d9b69c031bde3c09ba8271e95!out",
+		"sha512:8cda31f33af904b00f6c890248b088fff9313a9d9b69c031bde3c09ba8271e95!out",
+		"sha256:8cda31f33af904b00f6c890248b088fff9313a9d9b69c031bde3c09ba8271e95out",
+		"sha256:8cda31f33af904b00f6c890248b088fff9313a9d9b69c031bde3c09ba8271e95!",
+		"sha256:8cda31f33af904b00f6c890248b088fff9313a9d9b69c031bde3c09ba8271e95!a/b",
+		"sha256:8cda31f33af904b00f6c890248b088fff9313a9d9b69c031bde3c09ba8271e95!.out",
+		"sha256:00!out",
+		"",
+	};
+	unsigned char buf[512];
+	char id[DRV_OUTPUT_ID_MAX + 1];
+	struct wr w;
+	struct rd r;
+	size_t i;
+
+	for (i = 0; i < sizeof good / sizeof *good + sizeof bad / sizeof *bad; i++) {
+		const char *s = i < 2 ? good[i] : bad[i - 2];
+
+		wr_init_mem(&w, buf, sizeof buf);
+		wr_cstr(&w, s);
+		rd_init_mem(&r, buf, w.len, EXIT_REFUSED, "client");
+		if (i < 2)
+			CHECK(wrealisation_id_read(&r, id) == 0 && !strcmp(id, s));
+		else
+			CHECK(wrealisation_id_read(&r, id) == -1 && err_kind() == EXIT_REFUSED);
+		err_clear();
+	}
 }

@@ -14,7 +14,7 @@
 	T(t_daemon_queries) T(t_daemon_ng_queries) T(t_daemon_builds) T(t_daemon_golden) T(t_query_closure_outputs) \
 	T(t_drvhash_real) T(t_drvhash_changed) T(t_drvhash_canonical) \
 	T(t_drvhash_graph) T(t_drvhash_floating) T(t_drvhash_refs) \
-	T(t_realisation_ids) T(t_realisation_json) T(t_realisation_daemon) \
+	T(t_realisation_ids) T(t_realisation_json) T(t_realisation_daemon) T(t_realisation_wire_id) \
 	T(t_ca_paths) T(t_sha256_nist) T(t_sha256_random) T(t_md5_rfc1321) T(t_sha1_fips) \
 	T(t_cacheck_text) T(t_cacheck_flat) T(t_cacheck_recursive) T(t_cacheck_self) T(t_cahash_pieces) \
 	T(t_cacheck_versions) T(t_claim_self) T(t_claim_sigs) \

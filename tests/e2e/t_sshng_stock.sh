@@ -213,7 +213,16 @@ t_stock_build_unsigned_input() {
 				expect unsigned-input gate "$r" "$B/rb.out"
 			fi ;;
 		ugate)
-			[ -n "$drv_closure_hook" ] || { note unsigned-input/ugate "not asserted: Nix $cv's hook sends the derivation inline (exit $r)"; continue; }
+			# Nix $cv's hook sends the top inline: refused, and the input
+			# nothing proves is not on the host either
+			if [ -z "$drv_closure_hook" ]; then
+				if [ "$r" != 0 ] && grep -q "nixgate-serve: key ugate: .* refused by rule" "$B/rb.out" && ! host_valid "$depout"; then
+					ok unsigned-input/ugate-inline-refused
+				else
+					bad unsigned-input/ugate-inline-refused "exit $r, got '$got': $(why "$B/rb.out")"
+				fi
+				continue
+			fi
 			if [ "$r" = 0 ] && [ "$got" = "top host" ] && grep -q "not importing $depout" "$B/rb.out" &&
 			   [ "$(bed_host cat "$depout")" = host ]; then
 				ok unsigned-input/ugate

@@ -16,7 +16,10 @@
 #     trivial build after a first one (warm: nixgate's hook keeps an ssh
 #     master per builder) and a first one (cold), a graph of 10 leaves and
 #     a top, one 256 MiB output; and nixgate's hook's time per step
-# BENCH_ONLY=hook runs section 5 alone (no JSON).
+#  6. ssh-ng:// (bench/sshng.sh): nixgate-serve against nix-daemon --stdio
+#     as the forced command, 1 GiB both ways, 1,000 small paths, one
+#     remote build through Nix's own hook
+# BENCH_ONLY=hook runs section 5 alone, BENCH_ONLY=sshng section 6 (no JSON).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/tests/bed.sh"
@@ -39,8 +42,14 @@ ratio() { awk "BEGIN {printf \"%.3f\", $1 / $2}"; }
 pattern() { case $1 in gate|ugate) echo "nixgate-serve --key $1" ;; *) echo "nix-store --serve" ;; esac; }
 
 only=${BENCH_ONLY:-}
-[ -z "$only" ] || [ "$only" = hook ] || { echo "bench: BENCH_ONLY is hook or nothing" >&2; exit 100; }
+case $only in ""|hook|sshng) ;; *) echo "bench: BENCH_ONLY is hook, sshng or nothing" >&2; exit 100 ;; esac
 [ -z "$only" ] || [ -z "$json" ] || { echo "bench: JSON needs the whole bench" >&2; exit 100; }
+. "$top/bench/sshng.sh"
+if [ "$only" = sshng ]; then
+	sshng_run; sshng_rows
+	echo "machine: $(nproc) cores, $(nix --version), $(uname -r), $(date -u +%Y-%m-%d)"
+	exit 0
+fi
 if [ -z "$only" ]; then
 # 1. session cost
 round() { # command...: microseconds per session for one round of 20
@@ -125,6 +134,8 @@ done
 grep "key=gate op=AddToStoreNar .*-f[0-9]* " "$B/home/audit.log" | sed 's/.* ms=\([0-9.]*\) .*/\1/' > "$R/add-ms"
 grep "key=gate op=AddToStoreNar .*-f[0-9]* " "$B/home/audit.log" | sed 's/.*daemon_ms=\([0-9.]*\).*/\1/' > "$R/add-daemon-ms"
 trips=$(grep "op=QueryValidPaths paths=10000 " "$B/home/audit.log" | tail -n 1 | sed 's/.* daemon=\([0-9]*\).*/\1/')
+# 6. ssh-ng://, before section 5 starts the client daemon it needs its own of
+sshng_run
 fi
 
 # 5. remote builds through the build hook, from the client's own nix-daemon:
@@ -277,6 +288,7 @@ row "  per path at the server (ms)" "$(med "$R/add-ms")" "" "" "the daemon's sha
 row "query 10,000 paths (ms, via ssh)" "$Q1" "$Q2" "$(ratio "$Q1" "$Q2")" "$(lo "$R/query-gate")-$(hi "$R/query-gate") / $(lo "$R/query-nixstore")-$(hi "$R/query-nixstore")"
 row "  nixgate's daemon round trips" "$trips" "" "" ""
 row "peak RSS during 1 GiB (KiB)" "$P1" "$P2" "$(ratio "$P1" "$P2")" ""
+sshng_rows
 fi
 row "hook: one build, warm (ms, $HN each)" "$HB" "$HA" "$(ratio "$HB" "$HA")" "$(mm one-gate) / $(mm one-stock)"
 row "  untrusted key (ms)" "$HC" "" "$(ratio "$HC" "$HA")" "$(mm one-free)"
@@ -314,7 +326,8 @@ if [ -n "$json" ]; then
  "hook_256mib_output_ms":{"stock":$BA,"nixgate_trusted":$BB,"nixgate_untrusted":$BC,"ratio_trusted":$(ratio "$BB" "$BA"),"ratio_untrusted":$(ratio "$BC" "$BA"),"runs":3,
    "host_build_ms":$(med "$R/bigbuild-gate"),"host_send_nar_ms":$(med "$R/bigdump-gate"),
    "min_max":{"stock":$(jmm big-stock),"nixgate_trusted":$(jmm big-gate),"nixgate_untrusted":$(jmm big-free)}},
- "hook_builds_failed":$hfail}
+ "hook_builds_failed":$hfail,
+ "sshng":$(sshng_json)}
 JSON
 	echo "wrote $json"
 fi

@@ -7,7 +7,9 @@
 # with every version as client. Each cell runs MATRIX_SUITES, and the hook's
 # suites where the client is the newest (its daemon runs the hook). The
 # doctor suite is one of MATRIX_SUITES: what the client's daemon makes of
-# build-hook in nix.conf differs by version (2.26 ignores it). big and
+# build-hook in nix.conf differs by version (2.26 ignores it); so is
+# sshng_stock, which compares each stock client (Nix's own hook) over
+# ssh-ng:// with nix-daemon --stdio. big and
 # load measure nixgate's own memory and concurrency: the default cell's.
 # NIXGATE_MATRIX narrows it to the cells named: a version V is the cell
 # where V is host and client ("2.8": only the default cell, as before),
@@ -15,7 +17,7 @@
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 111
 . tests/roots.sh
-MATRIX_SUITES="basic proto client doctor malformed policy faults derivation hostile_import hostile_build deadlines privsep sshng sshng_build"
+MATRIX_SUITES="basic proto client doctor malformed policy faults derivation hostile_import hostile_build deadlines privsep sshng sshng_build sshng_stock"
 NEWEST_CLIENT_SUITES="hook hook_ca hook_warm"
 mv=$(roots_machine_version)
 versions=$(roots_versions)

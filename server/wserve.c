@@ -10,6 +10,7 @@
 #include "err.h"
 #include "parser.h"
 #include "query.h"
+#include "wimport.h"
 #include "wparse.h"
 #include "wserve.h"
 
@@ -67,12 +68,12 @@ static const struct command wcommands[] = {
 	{36, "BuildDerivation", parse_nothing, unserved},
 	{37, "AddSignatures", parse_nothing, unserved},
 	{38, "NarFromPath", wparse_path, nar_from_path},
-	{39, "AddToStoreNar", parse_nothing, unserved},
+	{39, "AddToStoreNar", wparse_add_to_store_nar, wadd_to_store_nar},
 	{40, "QueryMissing", wparse_targets, query_missing},
 	{41, "QueryDerivationOutputMap", wparse_path, output_map},
 	{42, "RegisterDrvOutput", parse_nothing, unserved},
 	{43, "QueryRealisation", parse_nothing, unserved},
-	{44, "AddMultipleToStore", parse_nothing, unserved},
+	{44, "AddMultipleToStore", wparse_add_multiple, wadd_multiple},
 	{45, "AddBuildLog", parse_nothing, unserved},
 	{46, "BuildPathsWithResults", wparse_build, build_results},
 	{47, "AddPermRoot", parse_nothing, unserved},

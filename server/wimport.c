@@ -114,3 +114,14 @@ int wadd_multiple(struct serve *s)
 	s->answered = 1;
 	return wr_u64(&s->out, STDERR_LAST);
 }
+
+/* AddToStore and AddTextToStore: a client sends them to write a file or a
+ * derivation it made itself into the host store (evaluation against the
+ * store: nix build --store ssh-ng://); nix copy and remote builds send
+ * AddMultipleToStore and AddToStoreNar with Nix 2.8, 2.26 and 2.34 alike.
+ * Refused by name before their payload is read. */
+int wadd_unserved(struct serve *s)
+{
+	return refuse(s, "operation", "nixgate-serve does not add files or derivations a client made on the host "
+		      "(as nix build --store ssh-ng:// does); copy them with nix copy, which it serves");
+}

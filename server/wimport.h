@@ -19,6 +19,8 @@
 
 int wadd_to_store_nar(struct serve *s);
 int wadd_multiple(struct serve *s);
+/* AddToStore, AddTextToStore: refused by name (wimport.c says why). */
+int wadd_unserved(struct serve *s);
 
 /* The parser's side (wupload.c): de-frames the client's stream, checks
  * each NAR's structure, forwards the de-framed bytes with its vouch after

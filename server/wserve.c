@@ -40,8 +40,8 @@ static int unserved(struct serve *s);
 static const struct command wcommands[] = {
 	{1, "IsValidPath", wparse_path, is_valid},
 	{6, "QueryReferrers", wparse_path, referrers},
-	{7, "AddToStore", parse_nothing, unserved},
-	{8, "AddTextToStore", parse_nothing, unserved},
+	{7, "AddToStore", parse_nothing, wadd_unserved},
+	{8, "AddTextToStore", parse_nothing, wadd_unserved},
 	{9, "BuildPaths", wparse_build, build_paths},
 	{10, "EnsurePath", wparse_path, ensure_path},
 	{11, "AddTempRoot", wparse_path, temp_root},

@@ -36,6 +36,10 @@ int upload_nar(struct serve *s, struct rd *r, const struct addinfo *a)
 {
 	static struct narcheck c;
 
+#ifdef NIXGATE_PARSER_LIES
+	/* the test build: the worker imports' NARs forwarded unchecked */
+	return rd_skip(r, a->nar_size);
+#endif
 	/* The structure here, where the network's bytes are parsed first; the
 	 * hash and content address in the monitor, which checks every NAR it
 	 * spools whole (import.c) and would only repeat them */

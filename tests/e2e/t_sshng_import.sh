@@ -259,3 +259,16 @@ t_add_to_store_refused() {
 		fi
 	done
 }
+
+# A compromised parser (build/lies-nixgate-serve) forwards the NAR
+# unchecked and vouches for it: the monitor's own checks refuse it.
+t_liar() {
+	bed_key ngliar "$B/bin/lies-nixgate-serve --key ngliar --audit-log none"
+	perl -e 'sub st { pack("Q<", length $_[0]) . $_[0] . "\0" x ((8 - length($_[0]) % 8) % 8) } print map { st($_) } "nix-archive-1", "(", "type", "weird", ")"' > "$B/bad.nar"
+	p=$(hpath --name ng-l1 --node nar:"$B/bad.nar" --ca fixed:sha256 --claim file:x)
+	item l1 --name ng-l1 --node nar:"$B/bad.nar" --ca fixed:sha256 --claim file:x
+	ng_refused liar/bad-nar ngliar "^key ngliar: AddMultipleToStore of '$p' refused by rule nar: .*" "$p" --op 44 "$B/l1.item"
+	item l2 --name ng-l2 --node file:right --ca fixed:sha256 --hash-of file:other
+	p=$(hpath --name ng-l2 --node file:right --ca fixed:sha256)
+	ng_refused liar/nar-hash ngliar "^key ngliar: AddToStoreNar of '$p' refused by rule nar-hash: .*" "$p" --op 39 "$B/l2.item"
+}

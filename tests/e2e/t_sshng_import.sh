@@ -272,3 +272,19 @@ t_liar() {
 	p=$(hpath --name ng-l2 --node file:right --ca fixed:sha256)
 	ng_refused liar/nar-hash ngliar "^key ngliar: AddToStoreNar of '$p' refused by rule nar-hash: .*" "$p" --op 39 "$B/l2.item"
 }
+
+# The same skip for AddToStoreNar, one path.
+t_skip_one() {
+	ia=/nix/store/1mdqa9w1p6cmli6976v4wi0sw9r4p5pr-ng-unproven-one
+	item s5 --path "$ia" --node file:unproven-one
+	ngsend ngsigned --op 39 --no-check-sigs "$B/s5.item"
+	if [ "$st" -eq 0 ] && nothing_of "$ia" && grep -aq "nixgate-serve: key ngsigned: not importing $ia: it is not content-addressed" "$B/w.out" &&
+	   perl -e 'local $/; exit !(<STDIN> =~ /stla\0{4}$/s)' < "$B/w.out"; then
+		ok skip/add-to-store-nar
+	else
+		bad skip/add-to-store-nar "exit status $st: $(head -c 400 "$B/w.err" | tr '\n' '|')"
+	fi
+	ng_refused skip/add-to-store-nar-checked ngsigned \
+		"$(echo "key ngsigned: AddToStoreNar of '$ia' refused by rule import: it is not content-addressed and has no signature; it needs a signature by one of this key's trusted-public-keys (nix store sign), or a trusted key")" \
+		"$ia" --op 39 "$B/s5.item"
+}

@@ -177,6 +177,9 @@ t_raw_refused() {
 		"$p" --op 44 --cut 100000 "$B/r7.item"
 	ng_refused nar/truncated untrusted "key untrusted: client closed the connection in the middle of a message" \
 		"$p" --op 39 --cut 100000 "$B/r7.item"
+	# a trusted key's NAR up to SPOOL_SMALL_MAX is spooled whole first too
+	ng_refused multiple/truncated-trusted gate "key gate: client closed the connection in the middle of a message" \
+		"$p" --op 44 --cut 100000 "$B/r7.item"
 	ng_refused nar/no-end-frame untrusted "key untrusted: client closed the connection in the middle of a message" \
 		"$a5" --op 39 --no-end "$B/a5.item"
 }

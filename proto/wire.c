@@ -47,6 +47,33 @@ void rd_init_mem(struct rd *r, const void *p, size_t len, int kind, const char *
 	r->who = who;
 }
 
+void rd_init_pull(struct rd *r, int (*pull)(void *, unsigned char *, size_t, size_t *), void *ctx, unsigned char *buf,
+		  size_t cap, int kind, const char *who)
+{
+	rd_init_fd(r, -1, buf, cap, kind, who);
+	r->pull = pull;
+	r->pull_ctx = ctx;
+}
+
+/* fill for a pull reader: the same results. */
+static int pull(struct rd *r)
+{
+	size_t n = 0;
+
+	if (r->tee && wr_flush(r->tee) < 0) {
+		r->tee_failed = 1;
+		return -1;
+	}
+	r->pos = r->len = 0;
+	if (r->pull(r->pull_ctx, r->buf, r->cap, &n) < 0) {
+		r->ended = 1;
+		return -1;
+	}
+	r->ended = n == 0;
+	r->len = n;
+	return n > 0;
+}
+
 uint64_t mono_ms(void)
 {
 	struct timespec t;
@@ -148,7 +175,7 @@ static int fill(struct rd *r)
 	if (r->pos < r->len)
 		return 1;
 	if (r->fd < 0)
-		return 0;
+		return r->pull ? pull(r) : 0;
 	if (r->tee && wr_flush(r->tee) < 0) {
 		r->tee_failed = 1;
 		return -1;

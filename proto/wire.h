@@ -41,6 +41,11 @@ struct rd {
 	 * sent before the reader waits: a relay that parses what it forwards. */
 	struct wr *tee;
 	int tee_failed;
+	/* A reader of fd -1 with no bytes left asks this for more (NULL:
+	 * none): a stream inside another, as Nix's framed one. Returns the
+	 * count it put in buf (0 at its end), or -1 with fail(). */
+	int (*pull)(void *ctx, unsigned char *buf, size_t cap, size_t *got);
+	void *pull_ctx;
 };
 
 struct wr {
@@ -71,6 +76,9 @@ uint64_t le64_get(const unsigned char b[8]);
 
 void rd_init_fd(struct rd *r, int fd, unsigned char *buf, size_t cap, int kind, const char *who);
 void rd_init_mem(struct rd *r, const void *p, size_t len, int kind, const char *who);
+/* A reader of what pull gives, buffered in buf (cap bytes). */
+void rd_init_pull(struct rd *r, int (*pull)(void *, unsigned char *, size_t, size_t *), void *ctx, unsigned char *buf,
+		  size_t cap, int kind, const char *who);
 /* 1 when the reader is at a clean end of input (no byte buffered, EOF), 0 if
  * more input follows, -1 on a read error. */
 int rd_at_eof(struct rd *r);

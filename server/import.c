@@ -16,9 +16,7 @@
 
 static unsigned char spoolbuf[WIRE_BUFSZ];
 
-/* The parser's word that the NAR it forwarded passed its checks (upload.c):
- * without it the NAR is not sent on whole. */
-static int vouched(struct serve *s)
+int vouched(struct serve *s)
 {
 	uint64_t v;
 
@@ -56,7 +54,13 @@ static int nar_next(struct narsrc *n, const unsigned char **p, size_t *got, size
 		return -1;
 	n->left -= *got;
 	s->req.bytes += *got;
-	return n->left == 0 ? vouched(s) : 0;
+	if (n->left > 0)
+		return 0;
+	/* reading the vouch may refill the buffer the NAR's last bytes are
+	 * in: they move first (a chunk is never more than the buffer) */
+	memmove(spoolbuf, *p, *got);
+	*p = spoolbuf;
+	return vouched(s);
 }
 
 static int tunnel(void *ctx, unsigned char *buf, size_t max, size_t *got)
@@ -73,16 +77,6 @@ static int tunnel(void *ctx, unsigned char *buf, size_t max, size_t *got)
 	return 0;
 }
 
-struct addinfo {
-	char path[STORE_PATH_MAX + 1], deriver[STORE_PATH_MAX + 1];
-	unsigned char hash[SHA256_BYTES];
-	uint64_t regtime, nar_size;
-	int ultimate;
-	char ca[CA_MAX + 1];
-	unsigned char sigs[SIGS_WIRE_MAX];
-	size_t sigs_len;
-};
-
 /* AddToStoreNar on the daemon, the NAR from src. */
 static int add_nar(struct serve *s, const struct addinfo *a, struct pathset *refs, struct narsrc *src)
 {
@@ -97,7 +91,7 @@ static int add_nar(struct serve *s, const struct addinfo *a, struct pathset *ref
 	    wr_cstr(&d->w, a->deriver) < 0 || wr_cstr(&d->w, h) < 0 || pathset_write(refs, &d->w) < 0 ||
 	    wr_u64(&d->w, a->regtime) < 0 || wr_u64(&d->w, a->nar_size) < 0 ||
 	    wr_u64(&d->w, (uint64_t)a->ultimate) < 0 || wr_bytes(&d->w, a->sigs, a->sigs_len) < 0 ||
-	    wr_cstr(&d->w, a->ca) < 0 || wr_u64(&d->w, 0) < 0 /* repair */ ||
+	    wr_cstr(&d->w, a->ca) < 0 || wr_u64(&d->w, (uint64_t)a->repair) < 0 ||
 	    wr_u64(&d->w, 1) < 0 /* don't check signatures: the policy has */)
 		return -1;
 	if (d->minor >= 23) {
@@ -120,14 +114,34 @@ static int add_nar(struct serve *s, const struct addinfo *a, struct pathset *ref
 	return r;
 }
 
-static int read_sigs(struct serve *s, struct addinfo *a)
+static int read_sigs(struct rd *r, struct addinfo *a)
 {
 	struct wr w;
 
 	wr_init_mem(&w, a->sigs, sizeof a->sigs);
-	if (sigs_copy(&s->in, &w) < 0)
+	if (sigs_copy(r, &w) < 0)
 		return -1;
 	a->sigs_len = w.len;
+	return 0;
+}
+
+int addinfo_read(struct rd *r, struct addinfo *a, struct pathset *refs, const char *op)
+{
+	char h[HASH_TEXT_MAX + 1];
+	size_t n;
+
+	if (storepath_read(r, a->path, 0, "path") < 0 || storepath_read(r, a->deriver, 1, "deriver") < 0 ||
+	    rd_str(r, h, HASH_TEXT_MAX, &n, "nar hash") < 0)
+		return -1;
+	if (hash_parse(a->hash, h, n) < 0)
+		return fail(EXIT_REFUSED, "%s: '%s' is not a SHA-256 hash", op, h);
+	if (pathset_read(refs, r, "references") < 0 || rd_u64(r, &a->regtime) < 0 || rd_u64(r, &a->nar_size) < 0 ||
+	    rd_bool(r, &a->ultimate, "ultimate") < 0 || read_sigs(r, a) < 0 ||
+	    rd_str(r, a->ca, CA_MAX, NULL, "content address") < 0)
+		return -1;
+	a->repair = 0;
+	if (a->nar_size == 0)
+		return fail(EXIT_REFUSED, "%s: '%s' has a NAR size of 0", op, a->path);
 	return 0;
 }
 
@@ -224,8 +238,10 @@ int narcheck_end(struct serve *s, struct narcheck *c, const char *path, const un
 }
 
 /* Every reference but the path itself valid on the host: the daemon would
- * refuse the path otherwise, after writing it. */
-static int refs_valid(struct serve *s, const struct pathset *refs, const char *self)
+ * refuse the path otherwise, after writing it. 1 (why) when one is not
+ * because this request skipped it. */
+static int refs_valid(struct serve *s, const struct pathset *refs, const char *self, struct pathset *skipped,
+		      char *why, size_t max)
 {
 	static struct pathset ask, valid;
 	size_t i;
@@ -247,23 +263,28 @@ static int refs_valid(struct serve *s, const struct pathset *refs, const char *s
 
 		if ((v = pathset_find(&valid, r, strlen(r))) == -2)
 			return fail(EXIT_SYSTEM, "out of memory");
-		if (v < 0)
-			return refuse(s, "import", "its reference %s is not valid on this host", r);
+		if (v >= 0)
+			continue;
+		if (skipped && pathset_find(skipped, r, strlen(r)) >= 0) {
+			snprintf(why, max, "its reference %s was not imported", r);
+			return 1;
+		}
+		return refuse(s, "import", "its reference %s is not valid on this host", r);
 	}
 	return 0;
 }
 
-/* Everything an import must pass before a byte of it is read: the rest
- * (its content) is checked as it is spooled. */
-static int import_ok(struct serve *s, struct addinfo *a, struct pathset *refs)
+int import_check(struct serve *s, struct addinfo *a, struct pathset *refs, struct pathset *skipped, char *why,
+		 size_t max)
 {
 	static unsigned char sigs[SIGS_WIRE_MAX];
 	struct claim c = { a->path, a->ca, a->hash, a->nar_size, sigs, a->sigs_len };
-	char why[768];
 	int r;
 
 	if (need_write(s) < 0 || allowed(s, ALLOW_IMPORT) < 0 || nar_size_ok(s, a->nar_size, 0) < 0)
 		return -1;
+	if (a->repair && !s->pol->trusted)
+		return refuse(s, "repair", "only a trusted key may repair a path");
 	if (s->pol->trusted)
 		return 0;
 	memcpy(sigs, a->sigs, a->sigs_len);
@@ -272,12 +293,14 @@ static int import_ok(struct serve *s, struct addinfo *a, struct pathset *refs)
 	a->ultimate = 0;
 	a->deriver[0] = 0;
 	a->regtime = 0;
-	if ((r = claim_check(&c, refs, s->pol->keys, s->pol->nkeys, why, sizeof why)) < 0)
+	if ((r = claim_check(&c, refs, s->pol->keys, s->pol->nkeys, why, max)) < 0)
 		return -1;
+	/* a content address that does not hold is a lie; a path without one
+	 * that nothing proves may only be unprovable to this key */
 	if (r == 1)
-		return refuse(s, "import", "%s", why);
-	if (refs_valid(s, refs, a->path) < 0)
-		return -1;
+		return a->ca[0] ? refuse(s, "import", "%s", why) : 1;
+	if ((r = refs_valid(s, refs, a->path, skipped, why, max)) != 0)
+		return r;
 	/* only what nixgate verified is registered: a junk signature next to
 	 * a good one, or any on a content-addressed path, is dropped */
 	if (claim_sigs(&c, refs, s->pol->keys, s->pol->nkeys, a->sigs, sizeof a->sigs, &a->sigs_len) < 0)
@@ -326,25 +349,26 @@ static int drv_import_ok(struct serve *s, const struct addinfo *a, const struct 
 	return r == 1 ? refuse(s, "import", "%s", why) : r;
 }
 
-/* A NAR of known size from the parser into the spool file. The parser has
- * checked it on the way and vouches for it at its end (vouched), but only
- * the checks made here again decide: a parser that lies gets a refusal in
- * its own words, not the daemon's after it has written the path. */
-static int spool_known(struct serve *s, const struct addinfo *a, struct narsrc *src)
+/* A NAR of known size from the parser into the spool file (or only
+ * checked: !keep). The parser has checked it on the way and vouches for it
+ * at its end (vouched), but only the checks made here again decide: a
+ * parser that lies gets a refusal in its own words, not the daemon's after
+ * it has written the path. */
+static int spool_known(struct serve *s, const struct addinfo *a, struct narsrc *src, int keep)
 {
 	static struct narcheck c;
 	const unsigned char *p;
 	uint64_t off = 0;
 	size_t n;
 
-	if (ftruncate(s->spool_fd, 0) < 0)
+	if (keep && ftruncate(s->spool_fd, 0) < 0)
 		return fail_sys("truncating the spool file");
 	if (narcheck_begin(s, &c, a->path, a->ca, a->nar_size, 1) < 0)
 		return -1;
 	while (src->left > 0) {
 		if (nar_next(src, &p, &n, sizeof spoolbuf) < 0 || narcheck_feed(s, &c, p, n) < 0)
 			goto fail;
-		if (pwrite(s->spool_fd, p, n, (off_t)off) != (ssize_t)n) {
+		if (keep && pwrite(s->spool_fd, p, n, (off_t)off) != (ssize_t)n) {
 			fail_sys("writing the spool file");
 			goto fail;
 		}
@@ -359,60 +383,62 @@ fail:
 /* A key that is not trusted: the whole NAR spooled and verified, whatever
  * its size, before the daemon sees a byte of it, since the daemon leaves the
  * bytes of an import it refuses in the store. */
-static int add_untrusted(struct serve *s, struct addinfo *a, struct narsrc *src)
+static int add_untrusted(struct serve *s, struct addinfo *a, struct pathset *refs, struct narsrc *src)
 {
 	if (s->spool_fd < 0)
 		return fail(EXIT_SYSTEM, "an import from a key that is not trusted needs a spool file, and none "
 			    "could be opened");
-	if (spool_known(s, a, src) < 0 || (storepath_is_drv(a->path) && drv_import_ok(s, a, &s->ps) < 0))
+	if (spool_known(s, a, src, 1) < 0 || (storepath_is_drv(a->path) && drv_import_ok(s, a, refs) < 0))
 		return -1;
 	src->from_spool = 1;
 	src->off = 0;
 	src->left = a->nar_size;
-	if (add_nar(s, a, &s->ps, src) < 0)
-		return -1;
-	return wr_u64(&s->out, 1);
+	return add_nar(s, a, refs, src);
+}
+
+int import_skip(struct serve *s, const struct addinfo *a)
+{
+	struct narsrc src = {s, 0, a->nar_size, 0};
+
+	return spool_known(s, a, &src, 0);
 }
 
 int add_to_store_nar(struct serve *s)
 {
 	static struct addinfo a;
-	char h[HASH_TEXT_MAX + 1];
-	struct narsrc src = {s, 0, 0, 0};
-	size_t n;
+	char why[768];
+	int r;
 
-	if (storepath_read(&s->in, a.path, 0, "path") < 0 ||
-	    storepath_read(&s->in, a.deriver, 1, "deriver") < 0 ||
-	    rd_str(&s->in, h, HASH_TEXT_MAX, &n, "nar hash") < 0)
-		return -1;
-	if (hash_parse(a.hash, h, n) < 0)
-		return fail(EXIT_REFUSED, "AddToStoreNar: '%s' is not a SHA-256 hash", h);
-	if (pathset_read(&s->ps, &s->in, "references") < 0 || rd_u64(&s->in, &a.regtime) < 0 ||
-	    rd_u64(&s->in, &a.nar_size) < 0 || rd_bool(&s->in, &a.ultimate, "ultimate") < 0 ||
-	    read_sigs(s, &a) < 0 || rd_str(&s->in, a.ca, CA_MAX, NULL, "content address") < 0)
+	if (addinfo_read(&s->in, &a, &s->ps, "AddToStoreNar") < 0)
 		return -1;
 	note(s, a.path);
-	if (a.nar_size == 0)
-		return fail(EXIT_REFUSED, "AddToStoreNar: '%s' has a NAR size of 0", a.path);
-	if (import_ok(s, &a, &s->ps) < 0 || serve_go(s) < 0)
+	if ((r = import_check(s, &a, &s->ps, NULL, why, sizeof why)) < 0)
 		return -1;
-	src.left = a.nar_size;
+	if (r == 1)
+		return refuse(s, "import", "%s", why);
+	if (serve_go(s) < 0 || import_nar(s, &a, &s->ps) < 0)
+		return -1;
+	return wr_u64(&s->out, 1);
+}
+
+int import_nar(struct serve *s, struct addinfo *a, struct pathset *refs)
+{
+	struct narsrc src = {s, 0, a->nar_size, 0};
+
 	if (!s->pol->trusted)
-		return add_untrusted(s, &a, &src);
+		return add_untrusted(s, a, refs, &src);
 	/* A NAR that fails the daemon's checks after it has started writing
 	 * leaves an invalid, partly written path in the store (Nix's own
 	 * behaviour). Up to SPOOL_SMALL_MAX it is checked whole before the
 	 * daemon sees any of it; larger ones stream. */
-	if (a.nar_size <= SPOOL_SMALL_MAX && s->spool_fd >= 0) {
-		if (spool_known(s, &a, &src) < 0)
+	if (a->nar_size <= SPOOL_SMALL_MAX && s->spool_fd >= 0) {
+		if (spool_known(s, a, &src, 1) < 0)
 			return -1;
 		src.from_spool = 1;
 		src.off = 0;
-		src.left = a.nar_size;
+		src.left = a->nar_size;
 	}
-	if (add_nar(s, &a, &s->ps, &src) < 0)
-		return -1;
-	return wr_u64(&s->out, 1);
+	return add_nar(s, a, refs, &src);
 }
 
 /* One NAR of the export format into the spool file, hashed: it comes from
@@ -492,9 +518,11 @@ int import_paths(struct serve *s)
 		a.ultimate = 0;
 		a.ca[0] = 0;
 		a.sigs_len = 8;
+		a.repair = 0;
 		memset(a.sigs, 0, 8);
 		note(s, a.path);
-		if (import_ok(s, &a, &s->ps) < 0)
+		/* trusted keys only (above): nothing is left unproven */
+		if (import_check(s, &a, &s->ps, NULL, NULL, 0) < 0)
 			return -1;
 		src.left = a.nar_size;
 		src.off = 0;

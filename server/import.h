@@ -8,6 +8,40 @@
 #include "serve.h"
 #include "sha256.h"
 
+/* A path to add: its metadata as both protocols send it (path, deriver,
+ * NAR hash, references apart, registration time, NAR size, ultimate,
+ * signatures, content address), and whether to repair it. */
+struct addinfo {
+	char path[STORE_PATH_MAX + 1], deriver[STORE_PATH_MAX + 1];
+	unsigned char hash[SHA256_BYTES];
+	uint64_t regtime, nar_size;
+	int ultimate, repair;
+	char ca[CA_MAX + 1];
+	unsigned char sigs[SIGS_WIRE_MAX];
+	size_t sigs_len;
+};
+
+/* The metadata from r, the references into refs (repair 0); op names the
+ * request in errors. A NAR size of 0 is refused. */
+int addinfo_read(struct rd *r, struct addinfo *a, struct pathset *refs, const char *op);
+/* Everything an import must pass before a byte of its NAR is read (the rest,
+ * its content, is checked as it is spooled): 0 it may go on; 1 a key that is
+ * not trusted cannot prove this input-addressed path, or one of its
+ * references is in skipped (may be NULL), the reason in why, for the caller
+ * to refuse or skip; -1 with the refusal. Clears what an untrusted key may
+ * not claim, keeps only the signatures that verify. */
+int import_check(struct serve *s, struct addinfo *a, struct pathset *refs, struct pathset *skipped, char *why,
+		 size_t max);
+/* After import_check and the parser's go-ahead: the NAR (a->nar_size bytes
+ * from the parser, and its vouch) checked and added through the daemon. */
+int import_nar(struct serve *s, struct addinfo *a, struct pathset *refs);
+/* The NAR of a path not imported, read past and checked all the same (a
+ * NAR that lies is refused either way). */
+int import_skip(struct serve *s, const struct addinfo *a);
+/* The parser's word (PRIVSEP_NAR_OK) that what it forwarded passed its
+ * checks. */
+int vouched(struct serve *s);
+
 int add_to_store_nar(struct serve *s);
 int import_paths(struct serve *s);
 /* A NAR's size against the key's limit (at_least: what it has announced so

@@ -7,6 +7,7 @@
 #ifndef NIXGATE_PARSER_H
 #define NIXGATE_PARSER_H
 
+#include "import.h"
 #include "serve.h"
 
 /* The request's parse, for the command table: reads it whole from s->in. */
@@ -21,6 +22,11 @@ int parse_nothing(struct serve *s);
 /* Imports (upload.c): metadata, the monitor's go-ahead, the NAR checked. */
 int parse_add_to_store_nar(struct serve *s);
 int parse_import_paths(struct serve *s);
+/* An import's NAR (a->nar_size bytes of r) checked as it passes on to the
+ * monitor (r's tee); -1 with the refusal. */
+int upload_nar(struct serve *s, struct rd *r, const struct addinfo *a);
+/* The parser's word that what it forwarded passed its checks. */
+int vouch(struct serve *s);
 
 /* Waits for the monitor's go-ahead: 0 go, 1 the monitor has ended the
  * session, -1 on an error. */

@@ -11,6 +11,7 @@
 #include "parser.h"
 #include "query.h"
 #include "wbuild.h"
+#include "wimport.h"
 #include "wparse.h"
 #include "wserve.h"
 
@@ -35,8 +36,8 @@ static int unserved(struct serve *s);
 static const struct command wcommands[] = {
 	{1, "IsValidPath", wparse_path, is_valid},
 	{6, "QueryReferrers", wparse_path, referrers},
-	{7, "AddToStore", parse_nothing, unserved},
-	{8, "AddTextToStore", parse_nothing, unserved},
+	{7, "AddToStore", parse_nothing, wadd_unserved},
+	{8, "AddTextToStore", parse_nothing, wadd_unserved},
 	{9, "BuildPaths", wparse_build, wbuild_paths},
 	{10, "EnsurePath", wparse_path, wbuild_ensure},
 	{11, "AddTempRoot", wparse_path, temp_root},
@@ -63,12 +64,12 @@ static const struct command wcommands[] = {
 	{36, "BuildDerivation", wparse_build_derivation, wbuild_derivation},
 	{37, "AddSignatures", wparse_add_signatures, wbuild_add_signatures},
 	{38, "NarFromPath", wparse_path, nar_from_path},
-	{39, "AddToStoreNar", parse_nothing, unserved},
+	{39, "AddToStoreNar", wparse_add_to_store_nar, wadd_to_store_nar},
 	{40, "QueryMissing", wparse_targets, query_missing},
 	{41, "QueryDerivationOutputMap", wparse_path, output_map},
 	{42, "RegisterDrvOutput", parse_nothing, unserved},
 	{43, "QueryRealisation", wparse_realisation, wbuild_realisation},
-	{44, "AddMultipleToStore", parse_nothing, unserved},
+	{44, "AddMultipleToStore", wparse_add_multiple, wadd_multiple},
 	{45, "AddBuildLog", parse_nothing, unserved},
 	{46, "BuildPathsWithResults", wparse_build, wbuild_results},
 	{47, "AddPermRoot", parse_nothing, unserved},

@@ -91,22 +91,11 @@ t_ng_no_export() {
 	fi
 }
 
-# Imports are not served yet: refused before the daemon sees a byte, for
-# trusted and untrusted keys; nix-daemon --stdio takes the same copy.
-t_ng_copy_to_refused() {
+# nix-daemon --stdio takes the stock client's copy; nixgate's imports are
+# t_sshng_import.sh's.
+t_ng_copy_to() {
 	p=$(client_add ng-copy-to "copy to")
 	if nix copy --to ssh-ng://daemon "$p" > "$B/out" 2>&1 && host_valid "$p"; then ok copy-to/daemon; else bad copy-to/daemon "$(tail -n 2 "$B/out")"; fi
-	for s in gate untrusted; do
-		p=$(client_add "ng-copy-to-$s" "copy to $s")
-		before=$(store_strict)
-		if ! nix copy --to "ssh-ng://$s" "$p" > "$B/out" 2>&1 &&
-		   grep -Eq "key $s: (AddToStoreNar|AddMultipleToStore) refused by rule operation" "$B/out" &&
-		   ! host_valid "$p" && [ "$before" = "$(store_strict)" ]; then
-			ok "copy-to-refused/$s"
-		else
-			bad "copy-to-refused/$s" "$(tail -n 3 "$B/out" | tr '\n' ' ')"
-		fi
-	done
 }
 
 t_ng_ops_refused() {

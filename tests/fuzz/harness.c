@@ -161,6 +161,8 @@ void parser_session(unsigned config, const uint8_t *client, size_t clen, uint8_t
 	rd_init_mem(&s.in, client, clen, EXIT_REFUSED, "client");
 	s.in.tee = &s.out;
 	(void)parser_run(&s);
+	if (getenv("NIXGATE_FUZZ_DEBUG"))
+		dprintf(3, "parser: %s\n", err_msg());
 	s.in.tee = NULL;
 	(void)wr_flush(&s.out);
 	if (fwd)

@@ -391,3 +391,45 @@ wseed hash-part-short c_hash_part true
 c_daemon_error() { w_hello; u64 41; str "$DRV"; u64 1; str "$P"; }
 d_daemon_error() { u64 $ERROR; str Error; u64 0; str Error; str "path is not valid"; u64 0; u64 0; u64 $LAST; u64 0; }
 wseed daemon-error c_daemon_error d_daemon_error
+
+# --- worker-protocol imports (wimport.c, wupload.c): streams made by
+# ../tools/ngwrap.pl from hostile.pl items. impseed NAME CONFIG DAEMON NGWRAP-ARGS...
+HOS=../tools/hostile.pl NGW=../tools/ngwrap.pl
+I=$C/.items
+mkdir -p "$I"
+perl $HOS --item --name imp-a1 --node file:one --ca fixed:sha256 > "$I/a1"
+A1=$(perl $HOS --print-path --name imp-a1 --node file:one --ca fixed:sha256 | sed -n 1p)
+perl $HOS --item --name imp-a2 --node dir:"uses $A1" --ca fixed:r:sha256 --ref "$A1" > "$I/a2"
+IA=/nix/store/0mdqa9w1p6cmli6976v4wi0sw9r4p5pr-imp-ia
+perl $HOS --item --path $IA --node file:ia > "$I/ia"
+perl $HOS --item --name imp-s2 --node dir:"uses $IA" --ca fixed:r:sha256 --ref "$IA" > "$I/s2"
+perl $HOS --item --name imp-r1 --node file:right --ca fixed:sha256 --hash-of file:other > "$I/r1"
+perl $HOS --item --name imp-big --node big:70000 --ca fixed:sha256 > "$I/big"
+impseed() {
+	# not n: str() sets it
+	impname=$1 impcfg=$2
+	shift 2
+	"$1" > "$C/.daemon"
+	shift
+	perl $NGW "$@" > "$C/.client"
+	{ byte "$impcfg"; cat "$C/.client"; } | seed wparser "$impname"
+	{ byte "$impcfg"; byte 13; u32 "$(wc -c < "$C/.client")"; cat "$C/.client" "$C/.daemon"; } | seed wmonitor "$impname"
+	rm -f "$C/.client" "$C/.daemon"
+}
+d_add() { u64 $LAST; }
+d_add_refs() { u64 $LAST; u64 $LAST; u64 1; u64 $LAST; strs "$A1"; u64 $LAST; }
+d_skip() { u64 $LAST; u64 1; u64 $LAST; strs; u64 $LAST; }
+impseed imp-nar-ca 0 d_add --op 39 "$I/a1"
+impseed imp-nar-38 0 d_add --op 39 --minor 38 "$I/a1"
+impseed imp-nar-trusted 2 d_add --op 39 "$I/big"
+impseed imp-multiple-refs 0 d_add_refs --op 44 --frame 5 "$I/a1" "$I/a2"
+impseed imp-skip 0 d_skip --op 44 --no-check-sigs "$I/ia" "$I/s2" "$I/a1"
+impseed imp-unsigned-refused 0 true --op 44 "$I/ia"
+impseed imp-hash-mismatch 0 true --op 44 "$I/r1"
+impseed imp-frame-huge 0 true --op 44 --frame-len 1099511627776 "$I/a1"
+impseed imp-count-huge 0 true --op 44 --count 1099511627776 "$I/a1"
+impseed imp-repair 0 true --op 44 --repair "$I/a1"
+impseed imp-truncated 0 true --op 39 --cut 30000 "$I/big"
+impseed imp-trailing 0 d_add --op 44 --trailing junk "$I/a1"
+impseed imp-old-minor 0 true --op 39 --minor 22 "$I/a1"
+rm -rf "$I"

@@ -23,6 +23,8 @@
 #   --print-path        print the path, the content address and the NAR
 #                       hash as Nix prints it, and stop
 #   --import-header     an ImportPaths request and the NAR's first bytes only
+#   --item              only the path's metadata and NAR, for ngwrap.pl:
+#                       u64 length of the metadata, the metadata, the NAR
 #   --self-marks        every run of 32 '@' in the node's data is the path's
 #                       own hash part: the claim is hashed with each one zero
 #                       bytes and "|<offset>" appended per mark (as Nix up to
@@ -94,11 +96,11 @@ sub store_path {
 	"/nix/store/" . b32(pack 'C*', @f) . "-$name";
 }
 
-my ($name, $node, $ca, $claim, $ca_string, $path, @refs, @sigs, $deriver, $cut, $size, $print, $header, $hash_of) = ('hostile');
+my ($name, $node, $ca, $claim, $ca_string, $path, @refs, @sigs, $deriver, $cut, $size, $print, $header, $hash_of, $item) = ('hostile');
 GetOptions('name=s' => \$name, 'node=s' => \$node, 'ca=s' => \$ca, 'claim=s' => \$claim,
 	   'ca-string=s' => \$ca_string, 'path=s' => \$path, 'ref=s' => \@refs, 'sig=s' => \@sigs,
 	   'deriver=s' => \$deriver, 'cut=i' => \$cut, 'size=i' => \$size, 'print-path' => \$print, 'import-header' => \$header, 'self-marks' => \$marks, 'regtime=i' => \$regtime,
-	   'hash-of=s' => \$hash_of)
+	   'hash-of=s' => \$hash_of, 'item' => \$item)
 	or die "hostile.pl: bad options\n";
 die "hostile.pl: --node is needed\n" unless $node;
 my $nar = nar($node);
@@ -139,6 +141,9 @@ if ($header) {
 	print $hello . u64(4) . u64(1) . substr($nar, 0, 64);
 	exit 0;
 }
-print $hello . u64(9) . str($path) . str($deriver // '') . str(sha256_hex(defined $hash_of ? nar($hash_of) : $nar)) . u64(scalar @refs) .
+my $info = str($path) . str($deriver // '') . str(sha256_hex(defined $hash_of ? nar($hash_of) : $nar)) . u64(scalar @refs) .
 	join('', map { str($_) } @refs) . u64($regtime) . u64($size // length $nar) . u64(0) . u64(scalar @sigs) .
-	join('', map { str($_) } @sigs) . str($ca_string // '') . (defined $cut ? substr($nar, 0, $cut) : $nar);
+	join('', map { str($_) } @sigs) . str($ca_string // '');
+my $body = defined $cut ? substr($nar, 0, $cut) : $nar;
+if ($item) { print u64(length $info) . $info . $body; exit 0; }
+print $hello . u64(9) . $info . $body;

@@ -7,8 +7,9 @@
 # `write = true` with the nix-ssh user in trusted-users is `trusted = true`
 # (all four operations, as before); a key that needs less gets an untrusted
 # policy (the default): signed or content-addressed imports and builds of
-# derivations by path. protocol = "ssh-ng" has no counterpart yet: nixgate
-# speaks the serve protocol (ssh:// stores).
+# derivations by path. protocol = "ssh-ng" needs no counterpart: the same
+# forced command serves ssh:// and ssh-ng:// stores, told apart by the
+# command the client sends.
 { config, lib, pkgs, ... }:
 
 let

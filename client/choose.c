@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,6 +151,7 @@ int choose(struct chooser *c, const char *system, char feats[][INFO_NAME_MAX + 1
 	long now = (long)time(NULL);
 
 	c->slot = -1;
+	c->ask = 0;
 	for (j = 0; j < c->n; j++) {
 		if (!eligible(c, &c->m[j], system, feats, nfeat) || backoff_until(c, c->m[j].uri.text) > now)
 			continue;
@@ -164,6 +166,14 @@ int choose(struct chooser *c, const char *system, char feats[][INFO_NAME_MAX + 1
 		asked[k] = &c->pings[j];
 		uris[k] = &c->m[j].uri;
 		at[k++] = j;
+	}
+	/* one builder to choose from, its master up: nothing to ask before the
+	 * accept (choose_ask then), so that the daemon's next build need not
+	 * wait for a session to this one */
+	if (k == 1 && ssh_warm_ready(uris[0])) {
+		c->slot = slot[0];
+		c->ask = 1;
+		return (int)at[0];
 	}
 	ssh_warm_prepare(uris, k);
 	ping_all(asked, uris, k, PING_KEEP);
@@ -180,6 +190,7 @@ int choose(struct chooser *c, const char *system, char feats[][INFO_NAME_MAX + 1
 			continue;
 		}
 		maxj = number(ping_info(p, "max-jobs"), 0);
+		ssh_warm_limited(&m->uri, maxj > 0);
 		if (maxj > 0 && number(ping_info(p, "builds"), 0) >= maxj) {
 			full = 1;
 			continue;
@@ -207,4 +218,44 @@ int choose(struct chooser *c, const char *system, char feats[][INFO_NAME_MAX + 1
 			c->slot = slot[j];
 	ping_close(asked, others);
 	return pick >= 0 ? pick : full ? -2 : -1;
+}
+
+int choose_ask(struct chooser *c, int pick)
+{
+	struct ping *p = &c->pings[pick];
+	const struct store_uri *u = &c->m[pick].uri;
+
+	c->ask = 0;
+	ping_all(&p, &u, 1, PING_KEEP);
+	err_clear();
+	if (p->usable) {
+		ssh_warm_limited(u, number(ping_info(p, "max-jobs"), 0) > 0);
+		return 0;
+	}
+	backoff_set(c, u->text, (long)time(NULL) + BACKOFF_SECONDS);
+	return fail(EXIT_SYSTEM, "cannot build on %s: %s; not trying it again for %d s", u->text, p->cause,
+		    BACKOFF_SECONDS);
+}
+
+static void woken(int sig)
+{
+	(void)sig;
+}
+
+int lock_wait(int fd, unsigned seconds)
+{
+	struct sigaction sa, old;
+	int r;
+
+	/* no SA_RESTART: the alarm ends the wait with EINTR */
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = woken;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGALRM, &sa, &old) < 0)
+		return -1;
+	alarm(seconds);
+	r = flock(fd, LOCK_EX);
+	alarm(0);
+	sigaction(SIGALRM, &old, NULL);
+	return r;
 }

@@ -54,8 +54,7 @@ static void say(const char *fmt, ...)
 	va_end(ap);
 	if (n < 0)
 		return;
-	if (n > (int)sizeof line - 2)
-		n = (int)sizeof line - 2;
+	n = n > (int)sizeof line - 2 ? (int)sizeof line - 2 : n;
 	line[n++] = '\n';
 	if (write(LOG_FD, line, (size_t)n) < 0 && write(2, line, (size_t)n) < 0)
 		return;
@@ -221,17 +220,16 @@ static size_t host_keys(const struct ping *pi, struct pubkey *keys, size_t max)
 static int upload_lock(const struct machine *m)
 {
 	char path[4096];
-	int fd, i;
+	int fd;
 
 	if ((fd = load_file(path, sizeof path, state_dir, m->uri.text, ".upload-lock")) < 0)
 		return -1;
-	for (i = 0; i < UPLOAD_WAIT_S * 10; i++) {
-		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
-			return fd;
-		if (i == 0)
-			say("nixgate: waiting for another copy to %s", m->uri.text);
-		usleep(100000);
-	}
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+		return fd;
+	say("nixgate: waiting for another copy to %s", m->uri.text);
+	/* builds that start together take turns as soon as the lock is free */
+	if (lock_wait(fd, UPLOAD_WAIT_S) == 0)
+		return fd;
 	say("nixgate: the copy to %s waited %d s for another; copying anyway", m->uri.text, UPLOAD_WAIT_S);
 	close(fd);
 	return -1;
@@ -511,12 +509,11 @@ int hook_main(int argc, char **argv)
 {
 	static unsigned char inbuf[WIRE_BUFSZ];
 	static struct pathset inputs;
-	char tok[16], system[64], drv[STORE_PATH_MAX + 1], feats[FEATURES_MAX][INFO_NAME_MAX + 1];
-	char wanted[4096];
+	char tok[16], system[64], drv[STORE_PATH_MAX + 1], feats[FEATURES_MAX][INFO_NAME_MAX + 1], wanted[4096];
 	uint64_t willing, n, i;
 	struct chooser ch = { machines, pings, 0, this_system, state_dir, -1 };
 	struct rd in;
-	int nm, pick;
+	int nm, pick, ok;
 
 	/* a host or a nix-store child that dies is an error to report, not a signal */
 	signal(SIGPIPE, SIG_IGN);
@@ -565,11 +562,6 @@ int hook_main(int argc, char **argv)
 			fprintf(stderr, "# decline\n");
 			continue;
 		}
-		/* the build goes over the session the choice opened */
-		if (pings[pick].kept) {
-			remote_park(&machines[pick].uri, &pings[pick].conn, pings[pick].minor);
-			pings[pick].kept = 0;
-		}
 		fprintf(stderr, "# accept\n%s\n", machines[pick].uri.text);
 		if (pathset_read(&inputs, &in, "inputs") < 0 || rd_count(&in, &n, FEATURES_MAX, "outputs") < 0)
 			goto bad;
@@ -582,7 +574,14 @@ int hook_main(int argc, char **argv)
 			snprintf(wanted + strlen(wanted), sizeof wanted - strlen(wanted), "%s%s", i ? "," : "", o);
 		}
 		steps_mark("accept");
-		if (build(&machines[pick], &pings[pick], drv, &inputs, wanted) < 0) {
+		/* the build goes over the session the choice opened, or opens now */
+		ok = !ch.ask || choose_ask(&ch, pick) == 0;
+		steps_mark("ask");
+		if (ok && pings[pick].kept) {
+			remote_park(&machines[pick].uri, &pings[pick].conn, pings[pick].minor);
+			pings[pick].kept = 0;
+		}
+		if (!ok || build(&machines[pick], &pings[pick], drv, &inputs, wanted) < 0) {
 			const char *k = ping_info(&pings[pick], "key");
 
 			/* the build log is what nix-build shows of a failed build */

@@ -172,6 +172,7 @@ int choose(struct chooser *c, const char *system, char feats[][INFO_NAME_MAX + 1
 	 * wait for a session to this one */
 	if (k == 1 && ssh_warm_ready(uris[0])) {
 		c->slot = slot[0];
+		c->busy = busy[0];
 		c->ask = 1;
 		return (int)at[0];
 	}
@@ -214,8 +215,10 @@ int choose(struct chooser *c, const char *system, char feats[][INFO_NAME_MAX + 1
 		if ((int)at[j] != pick) {
 			asked[others++] = asked[j];
 			close(slot[j]);
-		} else
+		} else {
 			c->slot = slot[j];
+			c->busy = busy[j];
+		}
 	ping_close(asked, others);
 	return pick >= 0 ? pick : full ? -2 : -1;
 }
@@ -242,12 +245,13 @@ static void woken(int sig)
 	(void)sig;
 }
 
-int lock_wait(int fd, unsigned seconds)
+/* An exclusive flock of fd, waited for at most seconds (SIGALRM's, without
+ * SA_RESTART, ends the wait with EINTR): 0, or -1. */
+static int lock_wait(int fd, unsigned seconds)
 {
 	struct sigaction sa, old;
 	int r;
 
-	/* no SA_RESTART: the alarm ends the wait with EINTR */
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = woken;
 	sigemptyset(&sa.sa_mask);
@@ -258,4 +262,33 @@ int lock_wait(int fd, unsigned seconds)
 	alarm(0);
 	sigaction(SIGALRM, &old, NULL);
 	return r;
+}
+
+int upload_lock(const char *state_dir, const struct machine *m, int logfd)
+{
+	char path[4096];
+	int fd;
+
+	if ((fd = load_file(path, sizeof path, state_dir, m->uri.text, ".upload-lock")) < 0)
+		return -1;
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+		return fd;
+	dprintf(logfd, "nixgate: waiting for another copy to %s\n", m->uri.text);
+	/* builds that start together take turns as soon as the lock is free */
+	if (lock_wait(fd, UPLOAD_WAIT_S) == 0)
+		return fd;
+	dprintf(logfd, "nixgate: the copy to %s waited %d s for another; copying anyway\n", m->uri.text, UPLOAD_WAIT_S);
+	close(fd);
+	return -1;
+}
+
+const char *features_text(char feats[][INFO_NAME_MAX + 1], unsigned n)
+{
+	static char t[FEATURES_MAX * (INFO_NAME_MAX + 1) + 1];
+	unsigned i;
+
+	t[0] = 0;
+	for (i = 0; i < n; i++)
+		snprintf(t + strlen(t), sizeof t - strlen(t), "%s%s", i ? " " : "", feats[i]);
+	return t;
 }

@@ -146,9 +146,10 @@ fi
 #    and the same one-build derivation built locally, without a hook (the
 #    floor: evaluation, the daemon, the build)
 SYS="$(uname -m)-linux"
-HN=25
-bed_key hgate "$B/bin/nixgate-serve --key hgate --trusted --max-jobs 16 --state-dir $B/home/state --audit-log $B/home/hgate.log"
-bed_key hfree "$B/bin/nixgate-serve --key hfree --max-jobs 16 --state-dir $B/home/state --audit-log $B/home/hfree.log"
+HN=${BENCH_HOOK_N:-25}
+BN=${BENCH_HOOK_BIG:-5}
+bed_key hgate "$B/bin/nixgate-serve --key hgate --trusted --state-dir $B/home/state --audit-log $B/home/hgate.log"
+bed_key hfree "$B/bin/nixgate-serve --key hfree --state-dir $B/home/state --audit-log $B/home/hfree.log"
 ln -s "$top/build/nixgate" "$B/bin/nixgate-build-hook"
 mkdir -p "$B/hook-conf"
 cat "$B/client-conf/nix.conf" > "$B/hook-conf/nix.conf"
@@ -220,9 +221,10 @@ for i in $(seq 5); do
 		hb "$v" "$B/graph.nix" "$v-$i-$run_id" >> "$R/graph-$v" || true
 	done
 done
-for i in 1 2 3; do
+for i in $(seq "$BN"); do
 	for v in stock gate free; do
 		if hb "$v" "$B/big.nix" "$v-$i-$run_id" >> "$R/big-$v"; then
+			steps "$v" big
 			p=$(cat "$B/hb.path")
 			[ "$(stat -c %s "$p")" = 268435456 ] || echo "bench: $v: the 256 MiB output has $(stat -c %s "$p") bytes" >&2
 			NIX_REMOTE=daemon nix-store --delete "$p" > /dev/null 2>&1 || true
@@ -302,8 +304,9 @@ row "  one ssh session, no build (ms)" "$SB" "$SA" "$(ratio "$SB" "$SA")" "$(mm 
 row "hook: 10 leaves + top (ms, 5 each)" "$GB" "$GA" "$(ratio "$GB" "$GA")" "$(mm graph-gate) / $(mm graph-stock)"
 row "  untrusted key (ms)" "$GC" "" "$(ratio "$GC" "$GA")" "$(mm graph-free)"
 row "  built here, no hook (ms)" "$GL" "" "" "$(mm graph-local)"
-row "hook: 256 MiB output (ms, 3 each)" "$BB" "$BA" "$(ratio "$BB" "$BA")" "$(mm big-gate) / $(mm big-stock)"
+row "hook: 256 MiB output (ms, $BN each)" "$BB" "$BA" "$(ratio "$BB" "$BA")" "$(mm big-gate) / $(mm big-stock)"
 row "  untrusted key (ms)" "$BC" "" "$(ratio "$BC" "$BA")" "$(mm big-free)"
+row "  hook steps, 256 MiB trusted (ms)" "" "" "" "$(msteps "$R/steps-big-gate")"
 row "  host: build, send NAR (ms)" "$(med "$R/bigbuild-gate")" "" "" "sending: $(med "$R/bigdump-gate") ms (trusted key)"
 [ "$hfail" = 0 ] || echo "bench: $hfail hook builds failed"
 echo "machine: $(nproc) cores, $(nix --version), $(uname -r), $(date -u +%Y-%m-%d)"
@@ -323,7 +326,7 @@ if [ -n "$json" ]; then
  "hook_ssh_session_ms":{"nix_store":$SA,"nixgate":$SB,"ratio":$(ratio "$SB" "$SA"),"min_max":{"nix_store":$(jmm ssh-nixstore),"nixgate":$(jmm ssh-hgate)}},
  "hook_graph_11_ms":{"stock":$GA,"nixgate_trusted":$GB,"nixgate_untrusted":$GC,"ratio_trusted":$(ratio "$GB" "$GA"),"ratio_untrusted":$(ratio "$GC" "$GA"),
    "local_no_hook":$GL,"runs":5,"min_max":{"stock":$(jmm graph-stock),"nixgate_trusted":$(jmm graph-gate),"nixgate_untrusted":$(jmm graph-free),"local_no_hook":$(jmm graph-local)}},
- "hook_256mib_output_ms":{"stock":$BA,"nixgate_trusted":$BB,"nixgate_untrusted":$BC,"ratio_trusted":$(ratio "$BB" "$BA"),"ratio_untrusted":$(ratio "$BC" "$BA"),"runs":3,
+ "hook_256mib_output_ms":{"stock":$BA,"nixgate_trusted":$BB,"nixgate_untrusted":$BC,"ratio_trusted":$(ratio "$BB" "$BA"),"ratio_untrusted":$(ratio "$BC" "$BA"),"runs":$BN,
    "host_build_ms":$(med "$R/bigbuild-gate"),"host_send_nar_ms":$(med "$R/bigdump-gate"),
    "min_max":{"stock":$(jmm big-stock),"nixgate_trusted":$(jmm big-gate),"nixgate_untrusted":$(jmm big-free)}},
  "hook_builds_failed":$hfail,

@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,6 +151,7 @@ int choose(struct chooser *c, const char *system, char feats[][INFO_NAME_MAX + 1
 	long now = (long)time(NULL);
 
 	c->slot = -1;
+	c->ask = 0;
 	for (j = 0; j < c->n; j++) {
 		if (!eligible(c, &c->m[j], system, feats, nfeat) || backoff_until(c, c->m[j].uri.text) > now)
 			continue;
@@ -164,6 +166,15 @@ int choose(struct chooser *c, const char *system, char feats[][INFO_NAME_MAX + 1
 		asked[k] = &c->pings[j];
 		uris[k] = &c->m[j].uri;
 		at[k++] = j;
+	}
+	/* one builder to choose from, its master up: nothing to ask before the
+	 * accept (choose_ask then), so that the daemon's next build need not
+	 * wait for a session to this one */
+	if (k == 1 && ssh_warm_ready(uris[0])) {
+		c->slot = slot[0];
+		c->busy = busy[0];
+		c->ask = 1;
+		return (int)at[0];
 	}
 	ssh_warm_prepare(uris, k);
 	ping_all(asked, uris, k, PING_KEEP);
@@ -180,6 +191,7 @@ int choose(struct chooser *c, const char *system, char feats[][INFO_NAME_MAX + 1
 			continue;
 		}
 		maxj = number(ping_info(p, "max-jobs"), 0);
+		ssh_warm_limited(&m->uri, maxj > 0);
 		if (maxj > 0 && number(ping_info(p, "builds"), 0) >= maxj) {
 			full = 1;
 			continue;
@@ -203,8 +215,80 @@ int choose(struct chooser *c, const char *system, char feats[][INFO_NAME_MAX + 1
 		if ((int)at[j] != pick) {
 			asked[others++] = asked[j];
 			close(slot[j]);
-		} else
+		} else {
 			c->slot = slot[j];
+			c->busy = busy[j];
+		}
 	ping_close(asked, others);
 	return pick >= 0 ? pick : full ? -2 : -1;
+}
+
+int choose_ask(struct chooser *c, int pick)
+{
+	struct ping *p = &c->pings[pick];
+	const struct store_uri *u = &c->m[pick].uri;
+
+	c->ask = 0;
+	ping_all(&p, &u, 1, PING_KEEP);
+	err_clear();
+	if (p->usable) {
+		ssh_warm_limited(u, number(ping_info(p, "max-jobs"), 0) > 0);
+		return 0;
+	}
+	backoff_set(c, u->text, (long)time(NULL) + BACKOFF_SECONDS);
+	return fail(EXIT_SYSTEM, "cannot build on %s: %s; not trying it again for %d s", u->text, p->cause,
+		    BACKOFF_SECONDS);
+}
+
+static void woken(int sig)
+{
+	(void)sig;
+}
+
+/* An exclusive flock of fd, waited for at most seconds (SIGALRM's, without
+ * SA_RESTART, ends the wait with EINTR): 0, or -1. */
+static int lock_wait(int fd, unsigned seconds)
+{
+	struct sigaction sa, old;
+	int r;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = woken;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGALRM, &sa, &old) < 0)
+		return -1;
+	alarm(seconds);
+	r = flock(fd, LOCK_EX);
+	alarm(0);
+	sigaction(SIGALRM, &old, NULL);
+	return r;
+}
+
+int upload_lock(const char *state_dir, const struct machine *m, int logfd)
+{
+	char path[4096];
+	int fd;
+
+	if ((fd = load_file(path, sizeof path, state_dir, m->uri.text, ".upload-lock")) < 0)
+		return -1;
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+		return fd;
+	dprintf(logfd, "nixgate: waiting for another copy to %s\n", m->uri.text);
+	/* builds that start together take turns as soon as the lock is free */
+	if (lock_wait(fd, UPLOAD_WAIT_S) == 0)
+		return fd;
+	dprintf(logfd, "nixgate: the copy to %s waited %d s for another; copying anyway\n", m->uri.text, UPLOAD_WAIT_S);
+	close(fd);
+	return -1;
+}
+
+const char *features_text(char feats[][INFO_NAME_MAX + 1], unsigned n)
+{
+	static char t[FEATURES_MAX * (INFO_NAME_MAX + 1) + 1];
+	unsigned i;
+
+	t[0] = 0;
+	for (i = 0; i < n; i++)
+		snprintf(t + strlen(t), sizeof t - strlen(t), "%s%s", i ? " " : "", feats[i]);
+	return t;
 }

@@ -31,7 +31,6 @@
 
 #define SETTING_NAME_MAX 256
 #define CLOSURE_MAX 65536
-#define UPLOAD_WAIT_S (15 * 60)
 #define HOST_KEYS_MAX 32   /* a policy holds as many (POLICY_KEYS_MAX) */
 #define LOG_FD 4   /* the build log: the daemon reads it as the builder's output */
 
@@ -54,8 +53,7 @@ static void say(const char *fmt, ...)
 	va_end(ap);
 	if (n < 0)
 		return;
-	if (n > (int)sizeof line - 2)
-		n = (int)sizeof line - 2;
+	n = n > (int)sizeof line - 2 ? (int)sizeof line - 2 : n;
 	line[n++] = '\n';
 	if (write(LOG_FD, line, (size_t)n) < 0 && write(2, line, (size_t)n) < 0)
 		return;
@@ -216,27 +214,6 @@ static size_t host_keys(const struct ping *pi, struct pubkey *keys, size_t max)
 	return n;
 }
 
-/* The host's upload lock, waited for up to UPLOAD_WAIT_S as Nix's hook
- * waits: past that the copy goes ahead, said in the log. -1 when none. */
-static int upload_lock(const struct machine *m)
-{
-	char path[4096];
-	int fd, i;
-
-	if ((fd = load_file(path, sizeof path, state_dir, m->uri.text, ".upload-lock")) < 0)
-		return -1;
-	for (i = 0; i < UPLOAD_WAIT_S * 10; i++) {
-		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
-			return fd;
-		if (i == 0)
-			say("nixgate: waiting for another copy to %s", m->uri.text);
-		usleep(100000);
-	}
-	say("nixgate: the copy to %s waited %d s for another; copying anyway", m->uri.text, UPLOAD_WAIT_S);
-	close(fd);
-	return -1;
-}
-
 /* BuildDerivation: the local .drv as a BasicDerivation, its sources
  * replaced by all its inputs. */
 static int build_inline(struct remote *h, struct worker *local, const char *drv, const struct pathset *inputs,
@@ -364,27 +341,54 @@ static int realise(struct remote *h, struct worker *local, const char *drv, cons
 	return 0;
 }
 
-static int build(const struct machine *m, const struct ping *pi, const char *drv, const struct pathset *inputs,
-		 const char *wanted)
+static struct drvinfo f;
+static struct worker local;
+static struct pathset outs;
+static int ahead;
+
+/* While the host builds: the processes that take the outputs back started,
+ * their start then costs nothing; but only for a build that starts alone
+ * (no other slot of its builder busy here), as builds that start together
+ * would wait for that CPU. */
+static int start_outputs(void *ctx)
 {
-	static struct graph g;
-	static struct pathset valid, req, outs, missing;
-	static struct drvinfo f;
-	static struct worker local;
-	static struct remote h;
-	static struct build_result br;
-	static struct pubkey keys[HOST_KEYS_MAX];
+	(void)ctx;
+	return floating(&f) ? 0 : outputs_start(&local, &outs);
+}
+
+/* What needs only this machine, before the host is asked (choose_ask): the
+ * derivation, and which outputs the goal wants. */
+static int prepare(const char *drv, const char *wanted)
+{
 	const char *sock = getenv("NIX_DAEMON_SOCKET_PATH");
-	int trusted = !pi->nixgate || !strcmp(ping_info(pi, "trusted") ? ping_info(pi, "trusted") : "", "true");
-	char spec[PATH_OUTPUTS_MAX + 1], msg[sizeof br.msg], first[STORE_PATH_MAX + 1] = "";
-	size_t i, added = 0, left = 0, need = 0;
-	int upload, r, ca, sent;
+	size_t i;
+	int r;
 
 	local.logfd = -1;
 	if (worker_connect(&local, sock && *sock ? sock : DEFAULT_DAEMON_SOCKET) < 0 || worker_handshake(&local) < 0)
 		return -1;
 	if ((r = drv_from_daemon(&local, drv, &f)) < 0)
 		return r == -2 ? fail(EXIT_SYSTEM, "the local daemon: %s", local.errmsg) : -1;
+	for (i = 0; i < f.nout; i++)
+		if (f.out[i].path[0] && (!wanted[0] || list_has(wanted, f.out[i].name)) &&
+		    pathset_add(&outs, f.out[i].path, strlen(f.out[i].path)) < 0)
+			return -1;
+	return 0;
+}
+
+static int build(const struct machine *m, const struct ping *pi, const char *drv, const struct pathset *inputs,
+		 const char *wanted)
+{
+	static struct graph g;
+	static struct pathset valid, req;
+	static struct remote h;
+	static struct build_result br;
+	static struct pubkey keys[HOST_KEYS_MAX];
+	int trusted = !pi->nixgate || !strcmp(ping_info(pi, "trusted") ? ping_info(pi, "trusted") : "", "true");
+	char spec[PATH_OUTPUTS_MAX + 1], msg[sizeof br.msg], first[STORE_PATH_MAX + 1] = "";
+	size_t i, added = 0, left = 0, need = 0;
+	int upload, r, ca, sent;
+
 	/* A trusted key gets the inputs and the derivation inline, as from
 	 * Nix's own hook; so does any key for a floating content-addressed
 	 * derivation, whose outputs the host computes (and the host's nixgate
@@ -408,12 +412,13 @@ static int build(const struct machine *m, const struct ping *pi, const char *drv
 	steps_mark("closure");
 	h.opts = opts;
 	h.substitute = use_substitutes;
+	h.sent = ahead ? start_outputs : NULL;
 	if (remote_open(&h, &m->uri, LOG_FD) < 0)
 		return -1;
 	steps_mark("open");
 	/* one copy to a host at a time, Nix's hook's lock as well: another
 	 * hook's copy of the same inputs is then there when this one asks */
-	upload = upload_lock(m);
+	upload = upload_lock(state_dir, m, LOG_FD);
 	if (remote_valid(&h, &g.order, &valid) < 0)
 		return -1;
 	for (i = 0; i < g.order.n; i++) {
@@ -463,35 +468,12 @@ static int build(const struct machine *m, const struct ping *pi, const char *drv
 		steps_mark("outputs");
 		return 0;
 	}
-	/* the outputs the goal wants and the local store lacks */
-	for (i = 0; i < f.nout; i++)
-		if (f.out[i].path[0] && (!wanted[0] || list_has(wanted, f.out[i].name)))
-			pathset_add(&outs, f.out[i].path, strlen(f.out[i].path));
-	if (daemon_valid(&local, &outs, 0, &valid) < 0)
+	if ((!ahead && start_outputs(NULL) < 0) || outputs_finish(&h, &local, &added) < 0)
 		return -1;
-	for (i = 0; i < outs.n; i++) {
-		const char *o = pathset_get(&outs, i);
-
-		if (pathset_insert(&valid, o, strlen(o)) == 1)
-			pathset_add(&missing, o, strlen(o));
-	}
-	if (missing.n && outputs_import(&h, &local, &missing) < 0)
-		return -1;
-	say("nixgate: %zu outputs copied back from %s", missing.n, m->uri.text);
+	say("nixgate: %zu outputs copied back from %s", added, m->uri.text);
 	remote_close(&h);
 	steps_mark("outputs");
 	return 0;
-}
-
-static const char *feats_text(char feats[][INFO_NAME_MAX + 1], unsigned n)
-{
-	static char t[FEATURES_MAX * (INFO_NAME_MAX + 1) + 1];
-	unsigned i;
-
-	t[0] = 0;
-	for (i = 0; i < n; i++)
-		snprintf(t + strlen(t), sizeof t - strlen(t), "%s%s", i ? " " : "", feats[i]);
-	return t;
 }
 
 /* Whether this machine would build it itself, were the hook to decline. */
@@ -511,12 +493,11 @@ int hook_main(int argc, char **argv)
 {
 	static unsigned char inbuf[WIRE_BUFSZ];
 	static struct pathset inputs;
-	char tok[16], system[64], drv[STORE_PATH_MAX + 1], feats[FEATURES_MAX][INFO_NAME_MAX + 1];
-	char wanted[4096];
+	char tok[16], system[64], drv[STORE_PATH_MAX + 1], feats[FEATURES_MAX][INFO_NAME_MAX + 1], wanted[4096];
 	uint64_t willing, n, i;
 	struct chooser ch = { machines, pings, 0, this_system, state_dir, -1 };
 	struct rd in;
-	int nm, pick;
+	int nm, pick, ok;
 
 	/* a host or a nix-store child that dies is an error to report, not a signal */
 	signal(SIGPIPE, SIG_IGN);
@@ -561,14 +542,9 @@ int hook_main(int argc, char **argv)
 			/* Nix's own words after this would not name the builders */
 			if (pick == -1 && !local_ok(willing, system, feats, (unsigned)n))
 				nix_msg(NIX_WARN, "nixgate: none of the %d builders can take %s (system %s%s%s)", nm, drv,
-					system, n ? ", features " : "", n ? feats_text(feats, (unsigned)n) : "");
+					system, n ? ", features " : "", n ? features_text(feats, (unsigned)n) : "");
 			fprintf(stderr, "# decline\n");
 			continue;
-		}
-		/* the build goes over the session the choice opened */
-		if (pings[pick].kept) {
-			remote_park(&machines[pick].uri, &pings[pick].conn, pings[pick].minor);
-			pings[pick].kept = 0;
 		}
 		fprintf(stderr, "# accept\n%s\n", machines[pick].uri.text);
 		if (pathset_read(&inputs, &in, "inputs") < 0 || rd_count(&in, &n, FEATURES_MAX, "outputs") < 0)
@@ -582,12 +558,23 @@ int hook_main(int argc, char **argv)
 			snprintf(wanted + strlen(wanted), sizeof wanted - strlen(wanted), "%s%s", i ? "," : "", o);
 		}
 		steps_mark("accept");
-		if (build(&machines[pick], &pings[pick], drv, &inputs, wanted) < 0) {
+		ahead = !ch.busy;
+		ok = prepare(drv, wanted) == 0;
+		steps_mark("prepare");
+		/* the build goes over the session the choice opened, or opens now */
+		ok = ok && (!ch.ask || choose_ask(&ch, pick) == 0);
+		steps_mark("ask");
+		if (ok && pings[pick].kept) {
+			remote_park(&machines[pick].uri, &pings[pick].conn, pings[pick].minor);
+			pings[pick].kept = 0;
+		}
+		if (!ok || build(&machines[pick], &pings[pick], drv, &inputs, wanted) < 0) {
 			const char *k = ping_info(&pings[pick], "key");
 
 			/* the build log is what nix-build shows of a failed build */
 			say("nixgate: build of %s on %s%s%s%s failed: %s", drv, machines[pick].uri.text,
 			    k ? " (key " : "", k ? k : "", k ? ")" : "", err_msg());
+			outputs_abort();
 			return 1;
 		}
 		if (getenv("NIXGATE_HOOK_TIMES"))

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -19,6 +20,15 @@
 #include "daemon.h"
 #include "err.h"
 #include "outputs.h"
+
+#define AHEAD_NICE 10
+
+/* Back to the hook's priority, once it has work to do; as a user who may
+ * not raise it, it stays where it is. */
+static void ready(pid_t pid)
+{
+	setpriority(PRIO_PROCESS, (id_t)pid, getpriority(PRIO_PROCESS, 0));
+}
 
 /* A child running argv with its stdin from the returned pipe end; its
  * stdout goes to /dev/null, its stderr is the hook's. */
@@ -37,6 +47,10 @@ static int spawn(char *const argv[], pid_t *pid)
 		int null = open("/dev/null", O_WRONLY);
 
 		if (dup2(p[0], 0) < 0 || null < 0 || dup2(null, 1) < 0)
+			_exit(127);
+		/* started ahead, its start yields to other builds starting;
+		 * given its input it runs as the hook does again (ready) */
+		if (setpriority(PRIO_PROCESS, 0, AHEAD_NICE) < 0)
 			_exit(127);
 		execvp(argv[0], argv);
 		_exit(127);
@@ -76,19 +90,38 @@ static int remove_tree(const char *path)
 	return 0;
 }
 
-static int restore(struct remote *h, struct worker *local, const char *path, const struct pathinfo *in)
+/* What outputs_start began for the build's missing outputs: nix-store
+ * processes started ahead, so that their start (some 10 ms each, loading
+ * Nix and opening its database) overlaps the host's work, not follows it. */
+#define RESTORE_AHEAD 8
+static struct {
+	struct pathset missing;
+	pid_t reg, rest[RESTORE_AHEAD];
+	int reg_fd, rest_fd[RESTORE_AHEAD];
+	size_t nrest;
+	int on;
+} job;
+
+/* nix-store --restore of path, waiting for its NAR on *fd. Never a valid
+ * path: the caller asked, but a store path is too dear. */
+static int restore_spawn(struct worker *local, const char *path, pid_t *pid, int *fd)
 {
 	char *argv[] = { "nix-store", "--restore", (char *)path, NULL };
-	unsigned char hash[SHA256_BYTES];
-	uint64_t size;
-	pid_t pid;
-	int fd, r;
+	int r;
 
-	/* never a valid path: the caller asked, but a store path is too dear */
 	if ((r = daemon_is_valid(local, path)) != 0)
 		return r < 0 ? -1 : fail(EXIT_SYSTEM, "%s is already valid here", path);
-	if (remove_tree(path) < 0 || (fd = spawn(argv, &pid)) < 0)
+	if (remove_tree(path) < 0 || (*fd = spawn(argv, pid)) < 0)
 		return -1;
+	return 0;
+}
+
+static int restore(struct remote *h, const char *path, const struct pathinfo *in, pid_t pid, int fd)
+{
+	unsigned char hash[SHA256_BYTES];
+	uint64_t size;
+	int r;
+
 	r = remote_dump(h, path, fd, hash, &size);
 	close(fd);
 	if (r < 0) {
@@ -134,17 +167,77 @@ static int add_sigs(struct worker *d, const char *path, const unsigned char *sig
 	return daemon_add_signatures(d, path, sigs, len);
 }
 
-int outputs_import(struct remote *h, struct worker *local, const struct pathset *outs)
+int outputs_start(struct worker *local, const struct pathset *outs)
+{
+	static struct pathset valid;
+	char *argv[] = { "nix-store", "--register-validity", "--hash-given", NULL };
+	size_t i;
+
+	outputs_abort();
+	if (daemon_valid(local, outs, 0, &valid) < 0)
+		return -1;
+	for (i = 0; i < outs->n; i++) {
+		const char *o = pathset_get(outs, i);
+
+		if (pathset_insert(&valid, o, strlen(o)) == 1 && pathset_add(&job.missing, o, strlen(o)) < 0)
+			return -1;
+	}
+	if (!job.missing.n)
+		return 0;
+	job.on = 1;
+	/* it canonicalises each path as it reads it and registers them all,
+	 * in one transaction, at the end of its input */
+	if ((job.reg_fd = spawn(argv, &job.reg)) < 0)
+		return -1;
+	for (; job.nrest < job.missing.n && job.nrest < RESTORE_AHEAD; job.nrest++)
+		if (restore_spawn(local, pathset_get(&job.missing, job.nrest), &job.rest[job.nrest],
+				  &job.rest_fd[job.nrest]) < 0)
+			return -1;
+	return 0;
+}
+
+/* Killed before their input ends, they register and restore nothing;
+ * what a restore wrote of a path, its caller removes. */
+static void stop_all(void)
+{
+	size_t i;
+
+	if (job.on && job.reg > 0) {
+		kill(job.reg, SIGKILL);
+		close(job.reg_fd);
+		waitpid(job.reg, NULL, 0);
+	}
+	for (i = 0; i < job.nrest; i++)
+		if (job.rest[i] > 0) {
+			kill(job.rest[i], SIGKILL);
+			close(job.rest_fd[i]);
+			waitpid(job.rest[i], NULL, 0);
+		}
+	job.reg = 0;
+	job.nrest = 0;
+}
+
+void outputs_abort(void)
+{
+	stop_all();
+	job.on = 0;
+	pathset_clear(&job.missing);
+}
+
+int outputs_finish(struct remote *h, struct worker *local, size_t *copied)
 {
 	static struct pathinfo in;
 	static struct pathset refs;
-	char *argv[] = { "nix-store", "--register-validity", "--hash-given", NULL };
+	const struct pathset *outs = &job.missing;
 	unsigned char buf[4096], **sigs;
 	size_t *nsigs, i, done;
 	struct wr w;
 	pid_t pid;
 	int fd, k, r = -1;
 
+	*copied = outs->n;
+	if (!outs->n)
+		return 0;
 	sigs = calloc(outs->n + 1, sizeof *sigs);
 	nsigs = calloc(outs->n + 1, sizeof *nsigs);
 	if (!sigs || !nsigs) {
@@ -152,11 +245,7 @@ int outputs_import(struct remote *h, struct worker *local, const struct pathset 
 		free(nsigs);
 		return fail(EXIT_SYSTEM, "out of memory");
 	}
-	/* it canonicalises each path as it reads it and registers them all,
-	 * in one transaction, at the end of its input */
-	if ((fd = spawn(argv, &pid)) < 0)
-		goto out;
-	wr_init_fd(&w, fd, buf, sizeof buf, "nix-store --register-validity");
+	wr_init_fd(&w, job.reg_fd, buf, sizeof buf, "nix-store --register-validity");
 	for (done = 0; done < outs->n; done++) {
 		const char *o = pathset_get(outs, done);
 
@@ -171,13 +260,23 @@ int outputs_import(struct remote *h, struct worker *local, const struct pathset 
 		}
 		memcpy(sigs[done], in.sigs, in.sigs_len);
 		nsigs[done] = in.sigs_len;
-		if (restore(h, local, o, &in) < 0 || reg_write(&w, o, &in, &refs) < 0) {
+		if (done < job.nrest) {
+			pid = job.rest[done];
+			fd = job.rest_fd[done];
+			job.rest[done] = 0;
+		} else if (restore_spawn(local, o, &pid, &fd) < 0)
+			goto undo;
+		ready(pid);
+		if (restore(h, o, &in, pid, fd) < 0 || reg_write(&w, o, &in, &refs) < 0) {
 			done++;
 			goto undo;
 		}
 	}
+	ready(job.reg);
 	k = wr_flush(&w);
-	close(fd);
+	close(job.reg_fd);
+	pid = job.reg;
+	job.reg = 0;
 	if (k < 0 || reap(pid, "nix-store --register-validity") < 0)
 		goto clean;
 	for (i = 0; i < outs->n; i++)
@@ -186,10 +285,8 @@ int outputs_import(struct remote *h, struct worker *local, const struct pathset 
 	r = 0;
 	goto out;
 undo:
-	/* killed before its input ends, it registers nothing */
-	kill(pid, SIGKILL);
-	close(fd);
-	waitpid(pid, NULL, 0);
+	/* every process still waiting, the register's included */
+	stop_all();
 clean:
 	/* a path that did become valid is the store's now, not debris */
 	for (i = 0; i < done; i++)
@@ -200,6 +297,7 @@ out:
 		free(sigs[i]);
 	free(sigs);
 	free(nsigs);
+	outputs_abort();
 	return r;
 }
 

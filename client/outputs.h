@@ -7,11 +7,17 @@
 #include "remote.h"
 #include "worker.h"
 
-/* Each of outs (not valid locally) from the host: restored at its store
- * path with its NAR checked against the host's hash and size, then all
- * registered valid at once, then the host's signatures added through the
- * local daemon. On a failure no restored path is left behind. */
-int outputs_import(struct remote *h, struct worker *local, const struct pathset *outs);
+/* Of outs, the ones not valid locally: their nix-store processes started
+ * (a restore each, and one register) before the build, so that their
+ * start overlaps it. The goal holds their locks all along. */
+int outputs_start(struct worker *local, const struct pathset *outs);
+/* Those outputs from the host: each restored at its store path with its
+ * NAR checked against the host's hash and size, then all registered valid
+ * at once, then the host's signatures added through the local daemon;
+ * *copied says how many. On a failure no restored path is left behind. */
+int outputs_finish(struct remote *h, struct worker *local, size_t *copied);
+/* What outputs_start began, ended: nothing restored, nothing registered. */
+void outputs_abort(void);
 /* An output of a floating content-addressed derivation from the host,
  * added through the local daemon with the host's metadata, its content
  * address included, which the daemon checks against the NAR (as Nix's own

@@ -36,6 +36,8 @@ void remote_park(const struct store_uri *u, struct sshconn *c, unsigned minor)
 	parked.set = 1;
 }
 
+#define RELAY_FDS_MAX 1024
+
 /* ssh's stderr, a pipe that ping read, copied to errfd (the build log) by
  * a child until ssh ends: the requests' reads here block, so nothing else
  * could read it while a build runs. */
@@ -47,9 +49,13 @@ static int relay(struct remote *h, int errfd)
 	if ((h->relay = fork()) < 0)
 		return fail_sys("fork");
 	if (h->relay == 0) {
-		/* ssh sees the end of its input only once every copy is closed */
-		close(h->c.in);
-		close(h->c.out);
+		int fd;
+
+		/* ssh sees the end of its input only once every copy is closed,
+		 * and so does a nix-store the hook started ahead of the build */
+		for (fd = 3; fd < RELAY_FDS_MAX; fd++)
+			if (fd != h->c.err && fd != errfd)
+				close(fd);
 		while ((k = read(h->c.err, buf, sizeof buf)) != 0)
 			if (k < 0 ? errno != EINTR : write(errfd, buf, (size_t)k) != k)
 				break;
@@ -161,7 +167,8 @@ int remote_build(struct remote *h, const struct pathset *paths, char *msg, size_
 	uint64_t status;
 
 	if (wr_u64(&h->w, CMD_BUILD_PATHS) < 0 || pathset_write(paths, &h->w) < 0 ||
-	    serve_opts_write(&h->w, h->minor, &h->opts) < 0 || wr_flush(&h->w) < 0 || rd_u64(&h->r, &status) < 0)
+	    serve_opts_write(&h->w, h->minor, &h->opts) < 0 || wr_flush(&h->w) < 0 ||
+	    (h->sent && h->sent(h->sent_ctx) < 0) || rd_u64(&h->r, &status) < 0)
 		return -1;
 	if (status == 0)
 		return 0;
@@ -175,7 +182,7 @@ int remote_build_inline(struct remote *h, const char *drv, const unsigned char *
 {
 	if (wr_u64(&h->w, CMD_BUILD_DERIVATION) < 0 || wr_cstr(&h->w, drv) < 0 || wr_bytes(&h->w, wire, len) < 0 ||
 	    serve_opts_write(&h->w, h->minor, &h->opts) < 0 || wr_flush(&h->w) < 0 ||
-	    build_result_read(&h->r, serve_result_fields(h->minor), br) < 0)
+	    (h->sent && h->sent(h->sent_ctx) < 0) || build_result_read(&h->r, serve_result_fields(h->minor), br) < 0)
 		return -1;
 	if (br->status == BUILT || br->status == SUBSTITUTED || br->status == ALREADY_VALID ||
 	    br->status == RESOLVES_TO_ALREADY_VALID)

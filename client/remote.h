@@ -23,6 +23,10 @@ struct remote {
 	struct serve_opts opts;
 	int substitute;              /* builders-use-substitutes: the host may
 				      * substitute what it lacks */
+	/* when set, called once a build's request is on its way, for what
+	 * can overlap the host's work; its -1 fails the build */
+	int (*sent)(void *ctx);
+	void *sent_ctx;
 };
 
 /* ssh to the host, its stderr (build logs) to errfd, and the handshake;

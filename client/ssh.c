@@ -276,6 +276,74 @@ static int seen_at(const struct store_uri *u, int *fresh)
  * config and the pinned host key: two entries for one host with another
  * key, user or option never share a master, which would run one's builds
  * under the other's key. */
+/* The link under the warm directory that remembers, across hook runs, the
+ * control path ssh -G last gave u (its name hashes what ssh was asked
+ * with), so that a run can tell a warm master without asking ssh first. */
+static void known_name(char *name, size_t max, const struct store_uri *u, const char *kind)
+{
+	const char *env = getenv("NIX_SSHOPTS");
+	unsigned char h[32];
+	struct sha256 s;
+	size_t i, n;
+
+	sha256_init(&s);
+	sha256_update(&s, u->text, strlen(u->text) + 1);
+	sha256_update(&s, u->key, strlen(u->key) + 1);
+	sha256_update(&s, u->hostkey, strlen(u->hostkey) + 1);
+	sha256_update(&s, env ? env : "", env ? strlen(env) : 0);
+	sha256_final(&s, h);
+	n = (size_t)snprintf(name, max, "%s/%s", warm.dir, kind);
+	for (i = 0; i < 16 && n < max; i++)
+		n += (size_t)snprintf(name + n, max - n, "%02x", h[i]);
+}
+
+static void known_set(const struct store_uri *u, const char *path)
+{
+	char name[WARM_DIR_MAX + 40], tmp[WARM_DIR_MAX + 60];
+
+	known_name(name, sizeof name, u, "g-");
+	if (!path) {
+		unlink(name);
+		return;
+	}
+	snprintf(tmp, sizeof tmp, "%s.%d", name, (int)getpid());
+	unlink(tmp);
+	if (symlink(strrchr(path, '/') + 1, tmp) < 0 || rename(tmp, name) < 0)
+		unlink(tmp);
+}
+
+int ssh_warm_ready(const struct store_uri *u)
+{
+	char name[WARM_DIR_MAX + 40], to[40], sock[WARM_DIR_MAX + 128];
+	struct stat st;
+	ssize_t n;
+
+	if (!warm.on || u->group >= WARM_GROUPS)
+		return 0;
+	known_name(name, sizeof name, u, "l-");
+	if (lstat(name, &st) == 0)
+		return 0;
+	known_name(name, sizeof name, u, "g-");
+	if ((n = readlink(name, to, sizeof to - 1)) != 32)
+		return 0;
+	to[n] = 0;
+	snprintf(sock, sizeof sock, "%s/%s-%u", warm.dir, to, u->group);
+	return lstat(sock, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_uid == geteuid();
+}
+
+void ssh_warm_limited(const struct store_uri *u, int limited)
+{
+	char name[WARM_DIR_MAX + 40];
+
+	if (!warm.on)
+		return;
+	known_name(name, sizeof name, u, "l-");
+	if (!limited)
+		unlink(name);
+	else if (symlink("limited", name) < 0 && errno != EEXIST)
+		return;
+}
+
 static void seen_set(unsigned at, const struct store_uri *u, const char *out)
 {
 	unsigned char h[32];
@@ -285,8 +353,10 @@ static void seen_set(unsigned at, const struct store_uri *u, const char *out)
 
 	/* ssh -G leaves out a ControlPath that is not set */
 	if (!g_is(out, "controlmaster", "false") || (g_value(out, "controlpath", &n) && !g_is(out, "controlpath", "none")) ||
-	    !(lv = g_value(out, "loglevel", &n)) || !strncmp(lv, "DEBUG", 5))
+	    !(lv = g_value(out, "loglevel", &n)) || !strncmp(lv, "DEBUG", 5)) {
+		known_set(u, NULL);
 		return;
+	}
 	seen[at].alive = g_is(out, "serveraliveinterval", "0");
 	sha256_init(&s);
 	sha256_update(&s, out, strlen(out));
@@ -296,6 +366,7 @@ static void seen_set(unsigned at, const struct store_uri *u, const char *out)
 	n = (size_t)snprintf(seen[at].path, sizeof seen[at].path, "%s/", warm.dir);
 	for (i = 0; i < 16; i++)
 		n += (size_t)snprintf(seen[at].path + n, sizeof seen[at].path - n, "%02x", h[i]);
+	known_set(u, seen[at].path);
 }
 
 void ssh_warm_prepare(const struct store_uri *const *u, unsigned n)

@@ -54,6 +54,16 @@ int ssh_warm(const char *dir, unsigned persist);
 /* ssh -G for every URI of u not asked yet, all at once, for the ssh_start
  * of each that follows. */
 void ssh_warm_prepare(const struct store_uri *const *u, unsigned n);
+/* 1 when the last ssh -G of u (in any process) gave a master of the hook's,
+ * that master's socket for u's group is there, and the host's key was not
+ * limited (ssh_warm_limited): a session over it
+ * costs milliseconds, and the host answered not long ago. Asks no one:
+ * ssh_start still asks ssh -G. */
+int ssh_warm_ready(const struct store_uri *u);
+/* Whether the host last said it holds u's key to a number of builds at
+ * once: then ssh_warm_ready is 0, since only the host can tell whether
+ * one more fits now. */
+void ssh_warm_limited(const struct store_uri *u, int limited);
 /* ssh_warm as the environment says: NIXGATE_WARM_SECONDS (default
  * WARM_SECONDS_DEFAULT, 0: none), NIXGATE_WARM_DIR (default /run/nixgate
  * for root, else $XDG_RUNTIME_DIR/nixgate, else none). */

@@ -139,9 +139,15 @@ int wadd_method(struct ca *c, const char *m)
 		algo = m + 6;
 	else
 		algo = "";
-	if (strlen(algo) >= sizeof c->algo || !(c->hlen = anyhash_init(&h, algo)))
-		return fail(EXIT_REFUSED, "'%.80s' is not a content-address method nixgate serves (text:sha256, "
-			    "fixed:<algo>, fixed:r:<algo>; algo md5, sha1, sha256 or sha512)", m);
+	if (strlen(algo) < sizeof c->algo && (c->hlen = anyhash_init(&h, algo))) {
+		strcpy(c->algo, algo);
+		return 0;
+	}
+	/* shown only when it cannot break the line it is shown in */
+	if (strspn(m, "abcdefghijklmnopqrstuvwxyz0123456789:-") != strlen(m))
+		m = "(not shown)";
+	return fail(EXIT_REFUSED, "'%.80s' is not a content-address method nixgate serves (text:sha256, "
+		    "fixed:<algo>, fixed:r:<algo>; algo md5, sha1, sha256 or sha512)", m);
 	strcpy(c->algo, algo);
 	return 0;
 }
@@ -263,17 +269,30 @@ static int dump_end(struct serve *s, struct dump *d, const char *name, struct pa
 	return import_spooled(s, a, refs);
 }
 
-/* The checks that need nothing of the dump, before a byte of it is read. */
-static int add_first(struct serve *s, const char *name, const struct pathset *refs, int repair)
+/* The name first: refusals name the request by it until its path is
+ * known, and only a store path name cannot break their line. */
+static int add_name(struct serve *s, const char *name)
 {
-	char why[768];
-
 	if (storename_check(name, strlen(name)) < 0)
-		return refuse(s, "name", "'%.80s' is not a store path name", name);
+		return refuse(s, "name", "its name is not a store path name of at most %d characters", STORE_NAME_MAX);
+	snprintf(s->req.first, sizeof s->req.first, "%s", name);
+	return 0;
+}
+
+/* The checks that need nothing of the bytes, before any is read. */
+static int add_first(struct serve *s, const char *name, int repair)
+{
 	if (need_write(s) < 0 || allowed(s, ALLOW_IMPORT) < 0)
 		return -1;
 	if (repair && !s->pol->trusted)
 		return refuse(s, "repair", "only a trusted key may repair a path");
+	return 0;
+}
+
+static int add_refs_ok(struct serve *s, const struct pathset *refs)
+{
+	char why[768];
+
 	return refs_valid(s, refs, "", NULL, why, sizeof why) != 0 ? -1 : 0;
 }
 
@@ -311,10 +330,11 @@ int wadd_to_store(struct serve *s)
 	    rd_str(&s->in, m, WADD_METHOD_MAX, NULL, "content-address method") < 0 ||
 	    pathset_read(&s->ps, &s->in, "references") < 0 || rd_bool(&s->in, &repair, "repair") < 0)
 		return -1;
-	snprintf(s->req.first, sizeof s->req.first, "%s", name);
+	if (add_name(s, name) < 0)
+		return -1;
 	if (wadd_method(&d.ca, m) < 0)
 		return refuse(s, "method", "%s", reason());
-	if (add_first(s, name, &s->ps, repair) < 0 || dump_begin(s, &d) < 0 || serve_go(s) < 0)
+	if (add_first(s, name, repair) < 0 || add_refs_ok(s, &s->ps) < 0 || dump_begin(s, &d) < 0 || serve_go(s) < 0)
 		return -1;
 	/* the de-framed dump, in the parser's chunks, a 0 one last */
 	for (;;) {
@@ -346,15 +366,16 @@ int wadd_text(struct serve *s)
 
 	if (rd_str(&s->in, name, STORE_NAME_MAX, NULL, "name") < 0 || rd_u64(&s->in, &len) < 0)
 		return -1;
-	snprintf(s->req.first, sizeof s->req.first, "%s", name);
+	if (add_name(s, name) < 0)
+		return -1;
 	wadd_method(&d.ca, "text:sha256");
-	if (dump_size_ok(s, &d, len, 0) < 0 || dump_begin(s, &d) < 0)
+	if (add_first(s, name, 0) < 0 || dump_size_ok(s, &d, len, 0) < 0 || dump_begin(s, &d) < 0)
 		return -1;
 	for (left = len; left > 0; left -= got)
 		if (rd_chunk(&s->in, &p, &got, left) < 0 || dump_feed(s, &d, p, got) < 0)
 			return -1;
 	if (rd_pad(&s->in, len) < 0 || pathset_read(&s->ps, &s->in, "references") < 0 ||
-	    add_first(s, name, &s->ps, 0) < 0 || dump_end(s, &d, name, &s->ps, 0, &a) < 0)
+	    add_refs_ok(s, &s->ps) < 0 || dump_end(s, &d, name, &s->ps, 0, &a) < 0)
 		return -1;
 	return added(s, a.path, 0);
 }

@@ -183,7 +183,8 @@ int wparse_add_to_store(struct serve *s)
 	    rd_str(&s->in, m, WADD_METHOD_MAX, NULL, "content-address method") < 0 ||
 	    pathset_read(&s->ps, &s->in, "references") < 0 || rd_bool(&s->in, &repair, "repair") < 0)
 		return -1;
-	snprintf(s->req.first, sizeof s->req.first, "%s", name);
+	if (storename_check(name, strlen(name)) == 0)
+		snprintf(s->req.first, sizeof s->req.first, "%s", name);
 	/* the monitor checks the method, the name, the references first */
 	if ((e = parser_wait(s)) != 0)
 		return e;
@@ -203,7 +204,8 @@ int wparse_add_text(struct serve *s)
 
 	if (rd_str(&s->in, name, STORE_NAME_MAX, NULL, "name") < 0 || rd_u64(&s->in, &len) < 0)
 		return -1;
-	snprintf(s->req.first, sizeof s->req.first, "%s", name);
+	if (storename_check(name, strlen(name)) == 0)
+		snprintf(s->req.first, sizeof s->req.first, "%s", name);
 	if (len > WADD_TEXT_MAX)
 		return refuse(s, "text-size", "a text of %llu bytes is over the limit of %u", (unsigned long long)len,
 			      WADD_TEXT_MAX);

@@ -91,6 +91,9 @@ t_add_stock() {
 t_add_accepted() {
 	a_accepted text untrusted "$(hpath --name nga-t1 --node file:"some text" --ca text)" \
 		"$(hnarhash --name nga-t1 --node file:"some text" --ca text)" --name nga-t1 --data "some text" --frame 3
+	# a path the host has already: the daemon reads past its NAR
+	a_accepted text/again untrusted "$(hpath --name nga-t1 --node file:"some text" --ca text)" \
+		"$(hnarhash --name nga-t1 --node file:"some text" --ca text)" --name nga-t1 --data "some text"
 	a_accepted text-1.38 untrusted "$(hpath --name nga-t2 --node file:"more" --ca text)" \
 		"$(hnarhash --name nga-t2 --node file:"more" --ca text)" --name nga-t2 --data "more" --minor 38
 	f=$(hpath --name nga-f1 --node file:flat --ca fixed:sha256)
@@ -130,7 +133,7 @@ t_add_refused() {
 	p=$(hpath --name nga-big --node file:"$(cat "$B/big")" --ca fixed:sha256)
 	a_refused max-nar-size ngsmall "^$(by ngsmall AddToStore nga-big max-nar-size "the NAR of at least [0-9]* bytes is over the limit of 1000")" \
 		"$p" --name nga-big --method fixed:sha256 --data-file "$B/big"
-	a_refused op8/max-nar-size ngsmall "$(by ngsmall AddTextToStore nga-big max-nar-size "the NAR of 2000 bytes is over the limit of 1000")" \
+	a_refused op8/max-nar-size ngsmall "$(by ngsmall AddTextToStore nga-big max-nar-size "the NAR of 2112 bytes is over the limit of 1000")" \
 		"" --op 8 --name nga-big --data-file "$B/big"
 	a_refused method untrusted "^$(by untrusted AddToStore nga-m method "'fixed:git:sha1' is not a content-address method .*")" \
 		"" --name nga-m --method fixed:git:sha1 --data x
@@ -147,6 +150,19 @@ t_add_refused() {
 		"" --name nga-rep --data x --repair
 	a_refused no-import noimport "$(by noimport AddToStore nga-ni allow "this key may only query,export,build")" \
 		"" --name nga-ni --data x
+	a_refused op8/no-import noimport "$(by noimport AddTextToStore nga-ni allow "this key may only query,export,build")" \
+		"" --op 8 --name nga-ni --data x
+	a_refused name untrusted "key untrusted: AddToStore refused by rule name: its name is not a store path name of at most 211 characters" \
+		"" --name "$(printf 'a\nb')" --data x
+	a_refused op8/name untrusted "key untrusted: AddTextToStore refused by rule name: its name is not a store path name of at most 211 characters" \
+		"" --op 8 --name .nga --data x
+	a_refused method-not-shown untrusted "$(by untrusted AddToStore nga-m method "'(not shown)' is not a content-address method nixgate serves (text:sha256, fixed:<algo>, fixed:r:<algo>; algo md5, sha1, sha256 or sha512)")" \
+		"" --name nga-m --method "$(printf 'fixed:\nsha1')" --data x
+	head -c 16777217 /dev/zero | tr '\0' t > "$B/huge"
+	a_refused text-size untrusted "^$(by untrusted AddToStore nga-huge text-size "a text of at least [0-9]* bytes is over the limit of 16777216")" \
+		"" --name nga-huge --data-file "$B/huge" --frame 1048576
+	a_refused op8/text-size untrusted "$(by untrusted AddTextToStore nga-huge text-size "a text of 16777217 bytes is over the limit of 16777216")" \
+		"" --op 8 --name nga-huge --data x --text-len 16777217
 	a_refused version-1.24 untrusted \
 		"key untrusted: AddToStore refused by rule version: worker protocol 1.24 sends this request in a form nixgate-serve does not serve (1.25 or newer)" \
 		"" --name nga-v --data x --minor 24

@@ -10,6 +10,7 @@
 #   --data S          the dump or text: these bytes
 #   --data-file F     the dump or text: F's bytes
 #   --nar-of ITEM     the dump: the NAR of a hostile.pl --item file
+#   --text-len N      AddTextToStore's text claims N bytes (bytes as usual)
 #   --ref P           a reference (repeat)
 #   --minor N         the client's protocol minor (default 34)
 #   --repair
@@ -24,12 +25,13 @@ sub u64 { pack 'Q<', $_[0] }
 sub str { my $s = shift; u64(length $s) . $s . ("\0" x ((8 - length($s) % 8) % 8)) }
 sub slurp { local $/; open my $f, '<', $_[0] or die "$_[0]: $!"; binmode $f; <$f> }
 
-my ($op, $name, $method, $minor, $repair, $frame, $flen, $cut, $data, $file, $item) =
+my ($op, $name, $method, $minor, $repair, $frame, $flen, $cut, $data, $file, $item, $tlen) =
 	(7, 'ngadd', 'text:sha256', 34, 0, 4096);
 my @refs;
 GetOptions('op=i' => \$op, 'name=s' => \$name, 'method=s' => \$method, 'minor=i' => \$minor,
 	   'repair' => \$repair, 'frame=i' => \$frame, 'frame-len=i' => \$flen, 'cut=i' => \$cut,
-	   'data=s' => \$data, 'data-file=s' => \$file, 'nar-of=s' => \$item, 'ref=s' => \@refs)
+	   'data=s' => \$data, 'data-file=s' => \$file, 'nar-of=s' => \$item, 'ref=s' => \@refs,
+	   'text-len=i' => \$tlen)
 	or die "ngadd.pl: bad options\n";
 $data = slurp($file) if defined $file;
 if (defined $item) {
@@ -56,6 +58,8 @@ $s .= u64(0) if $minor >= 38;
 if ($op == 7) {
 	$s .= u64(7) . str($name) . str($method) . $refs . u64($repair) . framed($data);
 } else {
-	$s .= u64(8) . str($name) . str($data) . $refs;
+	my $t = str($data);
+	substr($t, 0, 8) = u64($tlen) if defined $tlen;
+	$s .= u64(8) . str($name) . $t . $refs;
 }
 print $s;

@@ -59,25 +59,39 @@ a_accepted() {
 by() { echo "key $1: $2 of '$3' refused by rule $4: $5"; }
 
 # The stock client evaluates and writes the .drv through the store it
-# builds in: nothing copied first.
+# builds in (AddToStore text:sha256), and a source file the expression
+# names (AddToStore fixed:r:sha256): nothing copied first.
 t_add_stock() {
 	for k in gate untrusted; do
+		printf 'source of %s\n' "$k" > "$B/ngadd-src-$k"
 		cat > "$B/$k.nix" <<-NIX
-		derivation { name = "ngadd-stock-$k"; system = "$SYS"; builder = "/bin/sh";
-		  args = [ "-c" "echo marker-ngadd-$k; echo $k > \$out" ]; }
+		derivation { name = "ngadd-stock-$k"; system = "$SYS"; builder = "/bin/sh"; src = ./ngadd-src-$k;
+		  args = [ "-c" "echo marker-ngadd-$k; read x < \$src; echo \"\$x\" > \$out" ]; }
 		NIX
 		d=$(nix-instantiate "$B/$k.nix" 2> /dev/null)
 		o=$(nix-store -q --outputs "$d")
+		src=$(nix-store -q --references "$d" | grep ngadd-src)
 		nix build --store "ssh-ng://$k" --no-link -f "$B/$k.nix" > "$B/out" 2>&1
 		r=$?
-		if [ "$r" = 0 ] && host_valid "$d" && host_valid "$o" && grep -q "marker-ngadd-$k" "$B/out"; then
+		if [ "$r" = 0 ] && host_valid "$d" && host_valid "$src" && host_valid "$o" &&
+		   [ "$(host_hash "$src")" = "$(client_hash "$src")" ] && grep -q "marker-ngadd-$k" "$B/out"; then
 			ok "stock/build-$k"
 		else
 			bad "stock/build-$k" "exit status $r: $(tail -n 3 "$B/out" | tr '\n' ' ')"
 		fi
 	done
+	# nix-store --add and --add-fixed: AddToStore fixed:r:sha256 and
+	# fixed:sha256 (nix store add-file/add-path send AddToStoreNar)
 	printf 'a file\n' > "$B/ngadd-file"
 	mkdir -p "$B/ngadd-dir/sub" && printf 'x\n' > "$B/ngadd-dir/sub/x"
+	for c in "--add $B/ngadd-dir" "--add-fixed sha256 $B/ngadd-file"; do
+		if p=$(nix-store --store ssh-ng://untrusted $c 2> "$B/out") && host_valid "$p" &&
+		   [ "$p" = "$(nix-store $c 2> /dev/null)" ] && [ "$(host_hash "$p")" = "$(client_hash "$p")" ]; then
+			ok "stock/nix-store${c%% *}"
+		else
+			bad "stock/nix-store${c%% *}" "$(tail -n 3 "$B/out" | tr '\n' ' ')"
+		fi
+	done
 	for c in "add-file $B/ngadd-file" "add-path $B/ngadd-dir"; do
 		if p=$(nix store $c --store ssh-ng://untrusted 2> "$B/out") && host_valid "$p" &&
 		   [ "$p" = "$(nix store $c --dry-run 2> /dev/null)" ]; then

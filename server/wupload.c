@@ -142,6 +142,11 @@ static int pump_dump(struct serve *s, const struct ca *c)
 	ssize_t k;
 	int e = 0;
 
+#ifdef NIXGATE_PARSER_LIES
+	/* the test build: any dump forwarded to its end as a flat file's,
+	 * a recursive one's structure unchecked */
+	c = &(const struct ca){0};
+#endif
 	nar_init(&s->nar);
 	for (;;) {
 		if (c->recursive ? nar_done(&s->nar) : (e = rd_at_eof(&fr)) != 0)
@@ -165,7 +170,7 @@ static int pump_dump(struct serve *s, const struct ca *c)
 		total += got;
 		s->req.bytes += got;
 	}
-	if (!c->recursive && e < 0)
+	if (e < 0)
 		return -1;
 	return wr_u64(&s->out, 0);
 }

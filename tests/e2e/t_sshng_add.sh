@@ -181,3 +181,16 @@ t_add_refused() {
 		"key untrusted: AddToStore refused by rule version: worker protocol 1.24 sends this request in a form nixgate-serve does not serve (1.25 or newer)" \
 		"" --name nga-v --data x --minor 24
 }
+
+# A compromised parser (build/lies-nixgate-serve) forwards a recursive dump
+# that is no NAR, unchecked, and vouches for it: the monitor, which makes
+# the NAR's path itself, refuses it before the daemon sees a byte.
+t_add_liar() {
+	bed_key ngaliar "$B/bin/lies-nixgate-serve --key ngaliar --audit-log none"
+	a_refused liar/recursive-no-nar ngaliar "^$(by ngaliar AddToStore "/nix/store/[0-9a-z]*-nga-liar" nar "invalid NAR: .*")" \
+		"" --name nga-liar --method fixed:r:sha256 --data "this is no NAR at all, is it"
+	item l1 --name nga-liar-ok --node dir:"honest" --ca fixed:r:sha256
+	a_accepted liar/honest ngaliar "$(hpath --name nga-liar-ok --node dir:honest --ca fixed:r:sha256)" \
+		"$(hnarhash --name nga-liar-ok --node dir:honest --ca fixed:r:sha256)" \
+		--name nga-liar-ok --method fixed:r:sha256 --nar-of "$B/l1.item"
+}

@@ -148,10 +148,7 @@ int wadd_method(struct ca *c, const char *m)
 		m = "(not shown)";
 	return fail(EXIT_REFUSED, "'%.80s' is not a content-address method nixgate serves (text:sha256, "
 		    "fixed:<algo>, fixed:r:<algo>; algo md5, sha1, sha256 or sha512)", m);
-	strcpy(c->algo, algo);
-	return 0;
 }
-
 
 /* What the client sends nixgate to make a path of. */
 struct dump {

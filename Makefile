@@ -132,11 +132,12 @@ all: $(B)/connect-nixgate-serve
 # The test build whose parser vouches for every NAR unchecked, as a
 # compromised one would: tests/e2e/t_privsep_attack.sh shows the monitor
 # refuses what the parser should have.
-$(B)/lies/upload.o: server/upload.c $(HEADERS) Makefile
+$(B)/lies/%.o: server/%.c $(HEADERS) Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(INC_server) -DNIXGATE_PARSER_LIES -c -o $@ $<
 
-$(B)/lies-nixgate-serve: $(call obj,$(PROTO) $(filter-out server/upload.c,$(SERVER))) $(B)/lies/upload.o
+$(B)/lies-nixgate-serve: $(call obj,$(PROTO) $(filter-out server/upload.c server/wupload.c,$(SERVER))) \
+		$(B)/lies/upload.o $(B)/lies/wupload.o
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 all: $(B)/lies-nixgate-serve

@@ -240,8 +240,8 @@ int narcheck_end(struct serve *s, struct narcheck *c, const char *path, const un
 /* Every reference but the path itself valid on the host: the daemon would
  * refuse the path otherwise, after writing it. 1 (why) when one is not
  * because this request skipped it. */
-static int refs_valid(struct serve *s, const struct pathset *refs, const char *self, struct pathset *skipped,
-		      char *why, size_t max)
+int refs_valid(struct serve *s, const struct pathset *refs, const char *self, struct pathset *skipped, char *why,
+	       size_t max)
 {
 	static struct pathset ask, valid;
 	size_t i;
@@ -394,6 +394,18 @@ static int add_untrusted(struct serve *s, struct addinfo *a, struct pathset *ref
 	src->off = 0;
 	src->left = a->nar_size;
 	return add_nar(s, a, refs, src);
+}
+
+int import_spooled(struct serve *s, struct addinfo *a, struct pathset *refs)
+{
+	struct narsrc src = {s, 1, a->nar_size, 0};
+
+	if (spool_known(s, a, &src, 0) < 0 ||
+	    (!s->pol->trusted && storepath_is_drv(a->path) && drv_import_ok(s, a, refs) < 0))
+		return -1;
+	src.off = 0;
+	src.left = a->nar_size;
+	return add_nar(s, a, refs, &src);
 }
 
 int import_skip(struct serve *s, const struct addinfo *a)

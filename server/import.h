@@ -35,6 +35,15 @@ int import_check(struct serve *s, struct addinfo *a, struct pathset *refs, struc
 /* After import_check and the parser's go-ahead: the NAR (a->nar_size bytes
  * from the parser, and its vouch) checked and added through the daemon. */
 int import_nar(struct serve *s, struct addinfo *a, struct pathset *refs);
+/* After import_check: a NAR nixgate wrote into the spool file itself
+ * (a->nar_size bytes), checked whole as any import and added through the
+ * daemon. */
+int import_spooled(struct serve *s, struct addinfo *a, struct pathset *refs);
+/* Every reference but self valid on the host (and a temporary root):
+ * 0; 1 when one is not because it is in skipped (may be NULL), why says
+ * which; -1 with the refusal. */
+int refs_valid(struct serve *s, const struct pathset *refs, const char *self, struct pathset *skipped, char *why,
+	       size_t max);
 /* The NAR of a path not imported, read past and checked all the same (a
  * NAR that lies is refused either way). */
 int import_skip(struct serve *s, const struct addinfo *a);

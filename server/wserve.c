@@ -13,6 +13,7 @@
 #include "wbuild.h"
 #include "wimport.h"
 #include "wparse.h"
+#include "wupload.h"
 #include "wserve.h"
 
 /* Nix's lvlError: the level of an error record. */
@@ -36,8 +37,8 @@ static int unserved(struct serve *s);
 static const struct command wcommands[] = {
 	{1, "IsValidPath", wparse_path, is_valid},
 	{6, "QueryReferrers", wparse_path, referrers},
-	{7, "AddToStore", parse_nothing, wadd_unserved},
-	{8, "AddTextToStore", parse_nothing, wadd_unserved},
+	{7, "AddToStore", wparse_add_to_store, wadd_to_store},
+	{8, "AddTextToStore", wparse_add_text, wadd_text},
 	{9, "BuildPaths", wparse_build, wbuild_paths},
 	{10, "EnsurePath", wparse_path, wbuild_ensure},
 	{11, "AddTempRoot", wparse_path, temp_root},

@@ -244,25 +244,6 @@ t_skip() {
 	fi
 }
 
-# AddToStore and AddTextToStore (a client's own files and derivations, as
-# evaluation against the store writes them) are refused by name; nix copy
-# and remote builds do not send them.
-t_add_to_store_refused() {
-	for op in 7:AddToStore 8:AddTextToStore; do
-		before=$(store_strict)
-		# hello (1.34), the operation, a name and a method, no more
-		perl -e 'sub u { pack "Q<", $_[0] } print u(0x6e697863), u(0x122), u(0), u(0), u($ARGV[0]), u(1), "x\0\0\0\0\0\0\0"' "${op%%:*}" > "$B/w.in"
-		ssh -F "$B/ssh_config" untrusted nix-daemon --stdio < "$B/w.in" > "$B/w.out" 2> "$B/w.err"
-		st=$?
-		if [ "$st" -eq 100 ] && one_line "$B/w.err" "key untrusted: ${op#*:} refused by rule operation: nixgate-serve does not add files or derivations a client made on the host (as nix build --store ssh-ng:// does); copy them with nix copy, which it serves" &&
-		   [ "$before" = "$(store_strict)" ]; then
-			ok "refused/${op#*:}"
-		else
-			bad "refused/${op#*:}" "exit status $st: $(head -c 300 "$B/w.err" | tr '\n' '|')"
-		fi
-	done
-}
-
 # A compromised parser (build/lies-nixgate-serve) forwards the NAR
 # unchecked and vouches for it: the monitor's own checks refuse it.
 t_liar() {

@@ -433,3 +433,33 @@ impseed imp-truncated 0 true --op 39 --cut 30000 "$I/big"
 impseed imp-trailing 0 d_add --op 44 --trailing junk "$I/a1"
 impseed imp-old-minor 0 true --op 39 --minor 22 "$I/a1"
 rm -rf "$I"
+
+# --- AddToStore and AddTextToStore (wimport.c, wupload.c): streams made by
+# ../tools/ngadd.pl. addseed NAME CONFIG DAEMON NGADD-ARGS...
+NGA=../tools/ngadd.pl
+I=$C/.items
+mkdir -p "$I"
+perl $HOS --item --name add-r1 --node dir:"a dir" --ca fixed:r:sha256 > "$I/r1"
+addseed() {
+	addname=$1 addcfg=$2
+	shift 2
+	"$1" > "$C/.daemon"
+	shift
+	perl $NGA "$@" > "$C/.client"
+	{ byte "$addcfg"; cat "$C/.client"; } | seed wparser "$addname"
+	{ byte "$addcfg"; byte 13; u32 "$(wc -c < "$C/.client")"; cat "$C/.client" "$C/.daemon"; } | seed wmonitor "$addname"
+	rm -f "$C/.client" "$C/.daemon"
+}
+d_added() { u64 $LAST; w_info; }
+addseed add-text 0 d_added --name add-t1 --data "some text" --frame 3
+addseed add-flat 0 d_added --name add-f1 --method fixed:sha1 --data flat --minor 38
+addseed add-recursive 0 d_added --name add-r1 --method fixed:r:sha256 --nar-of "$I/r1" --frame 7
+addseed add-text-op8 0 d_add --op 8 --name add-t2 --data "op8 text"
+addseed add-method-git 0 true --name add-m --method fixed:git:sha1 --data x
+addseed add-no-nar 0 true --name add-n --method fixed:r:sha256 --data "no NAR at all"
+addseed add-frame-huge 0 true --name add-h --data x --frame-len 1099511627776
+addseed add-truncated 0 true --name add-c --data "a text cut short" --frame 4 --cut 20
+addseed add-repair 0 true --name add-rep --data x --repair
+addseed add-old-minor 0 true --name add-v --data x --minor 24
+addseed add-bad-name 0 true --op 8 --name .add --data x
+rm -rf "$I"

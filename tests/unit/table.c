@@ -22,7 +22,8 @@
 	T(t_deadline_read) T(t_deadline_write) T(t_deadline_build) T(t_deadline_log_drop) \
 	T(t_settings_info) T(t_settings_readme) T(t_settings_usage) T(t_settings_man) \
 	T(t_daemonhook_setting) T(t_daemonhook_nixgate) T(t_checkpolicy_good) T(t_checkpolicy_errors) \
-	T(t_worker_handshake) T(t_worker_features_limits) T(t_buildresult_by_name) T(t_buildresult_by_name_refused)
+	T(t_worker_handshake) T(t_worker_features_limits) T(t_buildresult_by_name) T(t_buildresult_by_name_refused) \
+	T(t_wadd_method) T(t_wadd_flat_nar)
 LIST
 #undef T
 #define T(f) {#f + 2, f},

@@ -23,8 +23,11 @@ bed_user() {
 	usermod -aG nix-users -d "/var/lib/$BED_USER" "$BED_USER"
 }
 
+# A random start: beds of concurrent runs took their ports from their close
+# pids, and a bed's extra hosts the ports after its own, so now and then two
+# beds picked the same free port before either's sshd listened on it.
 bed_port() {
-	p=$((20000 + $$ % 20000))
+	p=$((20000 + $(od -An -N2 -tu2 /dev/urandom) % 40000))
 	while ss -Hltn "sport = :$p" | grep -q .; do p=$((p + 1)); done
 	echo "$p"
 }

@@ -117,6 +117,38 @@ wbytes() {
 			else { die "wbytes: $_" }
 		}' "$@"
 }
+# pl_send TOOL KEY ARGS...: the stream `perl TOOL ARGS` writes, through
+# sshd as nix-daemon --stdio; answer in $B/w.out, stderr in $B/w.err,
+# status in $st
+pl_send() {
+	t=$1 k=$2
+	shift 2
+	perl "$t" "$@" > "$B/w.in" || return 1
+	ssh -F "$B/ssh_config" "$k" nix-daemon --stdio < "$B/w.in" > "$B/w.out" 2> "$B/w.err"
+	st=$?
+}
+# pl_refused TOOL NAME KEY LINE PATH ARGS...: refused with status 100 and
+# the one line LINE (a grep pattern if it starts with ^), PATH not valid,
+# the host store strictly unchanged
+pl_refused() {
+	t=$1 n=$2 k=$3 want=$4 p=$5
+	shift 5
+	before=$(store_strict)
+	pl_send "$t" "$k" "$@" || { bad "$n" "$(basename "$t") failed"; return; }
+	case $want in
+	^*) [ "$(errlines "$B/w.err")" -eq 1 ] && grep -qx "nixgate-serve: ${want#^}" "$B/w.err"; seen=$? ;;
+	*) one_line "$B/w.err" "$want"; seen=$? ;;
+	esac
+	if [ "$st" -ne 100 ] || [ $seen -ne 0 ]; then
+		bad "$n" "exit status $st: $(head -c 500 "$B/w.err" | tr '\n' '|')"
+	elif [ -n "$p" ] && host_valid "$p"; then
+		bad "$n" "refused, but $p is valid on the host"
+	elif [ "$before" != "$(store_strict)" ]; then
+		bad "$n" "the host store changed"
+	else
+		ok "$n"
+	fi
+}
 # wsend KEY TOKEN...: the stream through sshd as nix-daemon --stdio; the
 # answer in $B/w.out, stderr in $B/w.err, the status in $st
 wsend() {

@@ -13,37 +13,8 @@ bed_key ngsmall "$B/bin/nixgate-serve --key ngsmall --max-nar-size 1000 --audit-
 bed_key noimport "$B/bin/nixgate-serve --key noimport --allow query,export,build --audit-log none"
 
 item() { n=$1; shift; perl "$HOS" --item "$@" > "$B/$n.item"; }
-# asend KEY NGADD-ARGS...: the stream through sshd; answer in $B/w.out,
-# stderr in $B/w.err, status in $st
-asend() {
-	k=$1
-	shift
-	perl "$NGA" "$@" > "$B/w.in" || return 1
-	ssh -F "$B/ssh_config" "$k" nix-daemon --stdio < "$B/w.in" > "$B/w.out" 2> "$B/w.err"
-	st=$?
-}
-# a_refused NAME KEY LINE PATH NGADD-ARGS...: status 100, the one line LINE
-# (a grep pattern if it starts with ^), PATH not valid, the host store
-# strictly unchanged
-a_refused() {
-	n=$1 k=$2 want=$3 p=$4
-	shift 4
-	before=$(store_strict)
-	asend "$k" "$@" || { bad "$n" "ngadd failed"; return; }
-	case $want in
-	^*) [ "$(errlines "$B/w.err")" -eq 1 ] && grep -qx "nixgate-serve: ${want#^}" "$B/w.err"; seen=$? ;;
-	*) one_line "$B/w.err" "$want"; seen=$? ;;
-	esac
-	if [ "$st" -ne 100 ] || [ $seen -ne 0 ]; then
-		bad "$n" "exit status $st: $(head -c 500 "$B/w.err" | tr '\n' '|')"
-	elif [ -n "$p" ] && host_valid "$p"; then
-		bad "$n" "refused, but $p is valid on the host"
-	elif [ "$before" != "$(store_strict)" ]; then
-		bad "$n" "the host store changed"
-	else
-		ok "$n"
-	fi
-}
+asend() { pl_send "$NGA" "$@"; }
+a_refused() { pl_refused "$NGA" "$@"; }
 # a_accepted NAME KEY PATH NARHASH NGADD-ARGS...: status 0, PATH in the
 # answer, valid on the host with the NAR hash the client computed
 a_accepted() {

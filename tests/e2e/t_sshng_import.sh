@@ -16,37 +16,8 @@ bed_key ngsmall "$B/bin/nixgate-serve --key ngsmall --max-nar-size 1000 --audit-
 
 # item NAME HOSTILE-ARGS...: a path's metadata and NAR in $B/NAME.item
 item() { n=$1; shift; perl "$HOS" --item "$@" > "$B/$n.item"; }
-# ngsend KEY NGWRAP-ARGS...: the stream through sshd; answer in $B/w.out,
-# stderr in $B/w.err, status in $st
-ngsend() {
-	k=$1
-	shift
-	perl "$NGW" "$@" > "$B/w.in" || return 1
-	ssh -F "$B/ssh_config" "$k" nix-daemon --stdio < "$B/w.in" > "$B/w.out" 2> "$B/w.err"
-	st=$?
-}
-# ng_refused NAME KEY LINE PATH NGWRAP-ARGS...: refused with status 100
-# and the one line LINE (a grep pattern if it starts with ^), PATH not
-# valid, the host store strictly unchanged
-ng_refused() {
-	n=$1 k=$2 want=$3 p=$4
-	shift 4
-	before=$(store_strict)
-	ngsend "$k" "$@" || { bad "$n" "ngwrap failed"; return; }
-	case $want in
-	^*) [ "$(errlines "$B/w.err")" -eq 1 ] && grep -qx "nixgate-serve: ${want#^}" "$B/w.err"; seen=$? ;;
-	*) one_line "$B/w.err" "$want"; seen=$? ;;
-	esac
-	if [ "$st" -ne 100 ] || [ $seen -ne 0 ]; then
-		bad "$n" "exit status $st: $(head -c 500 "$B/w.err" | tr '\n' '|')"
-	elif [ -n "$p" ] && host_valid "$p"; then
-		bad "$n" "refused, but $p is valid on the host"
-	elif [ "$before" != "$(store_strict)" ]; then
-		bad "$n" "the host store changed"
-	else
-		ok "$n"
-	fi
-}
+ngsend() { pl_send "$NGW" "$@"; }
+ng_refused() { pl_refused "$NGW" "$@"; }
 # ng_accepted NAME KEY PATH... -- NGWRAP-ARGS...: status 0, STDERR_LAST
 # last, every PATH valid on the host
 ng_accepted() {

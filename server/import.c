@@ -453,42 +453,62 @@ int import_nar(struct serve *s, struct addinfo *a, struct pathset *refs)
 	return add_nar(s, a, refs, &src);
 }
 
-/* One NAR of the export format into the spool file, hashed: it comes from
- * the parser in frames (upload.c), checked there, measured here too. */
-static int spool_nar(struct serve *s, struct addinfo *a)
+int chunks_read(struct serve *s, chunk_fn take, void *ctx)
 {
-	struct sha256 st;
 	const unsigned char *p;
 	uint64_t len;
 	size_t got;
+
+	for (;;) {
+		if (rd_u64(&s->in, &len) < 0)
+			return -1;
+		if (len == 0)
+			return 0;
+		if (len > WIRE_BUFSZ)
+			return fail(EXIT_SYSTEM, "the parser sent a chunk of %llu bytes", (unsigned long long)len);
+		while (len > 0) {
+			if (rd_chunk(&s->in, &p, &got, len) < 0 || take(ctx, s, p, got) < 0)
+				return -1;
+			len -= got;
+		}
+	}
+}
+
+struct spooling {
+	struct addinfo *a;
+	struct sha256 st;
+};
+
+static int spool_take(void *ctx, struct serve *s, const unsigned char *p, size_t n)
+{
+	struct spooling *sp = ctx;
+
+	if (nar_size_ok(s, sp->a->nar_size + n, 1) < 0)
+		return -1;
+	sha256_update(&sp->st, p, n);
+	if (pwrite(s->spool_fd, p, n, (off_t)sp->a->nar_size) != (ssize_t)n)
+		return fail_sys("writing the import spool file");
+	sp->a->nar_size += n;
+	s->req.bytes += n;
+	return 0;
+}
+
+/* One NAR of the export format into the spool file, hashed: it comes from
+ * the parser in chunks (upload.c), checked there, measured here too. */
+static int spool_nar(struct serve *s, struct addinfo *a)
+{
+	static struct spooling sp;
 
 	if (s->spool_fd < 0)
 		return fail(EXIT_SYSTEM, "ImportPaths needs a spool file and none could be opened");
 	if (ftruncate(s->spool_fd, 0) < 0)
 		return fail_sys("truncating the import spool file");
-	sha256_init(&st);
+	sp.a = a;
+	sha256_init(&sp.st);
 	a->nar_size = 0;
-	for (;;) {
-		if (rd_u64(&s->in, &len) < 0)
-			return -1;
-		if (len == 0)
-			break;
-		if (len > WIRE_BUFSZ)
-			return fail(EXIT_SYSTEM, "the parser sent a NAR frame of %llu bytes", (unsigned long long)len);
-		if (nar_size_ok(s, a->nar_size + len, 1) < 0)
-			return -1;
-		while (len > 0) {
-			if (rd_chunk(&s->in, &p, &got, len) < 0)
-				return -1;
-			sha256_update(&st, p, got);
-			if (pwrite(s->spool_fd, p, got, (off_t)a->nar_size) != (ssize_t)got)
-				return fail_sys("writing the import spool file");
-			a->nar_size += got;
-			s->req.bytes += got;
-			len -= got;
-		}
-	}
-	sha256_final(&st, a->hash);
+	if (chunks_read(s, spool_take, &sp) < 0)
+		return -1;
+	sha256_final(&sp.st, a->hash);
 	return 0;
 }
 

@@ -50,6 +50,11 @@ int import_skip(struct serve *s, const struct addinfo *a);
 /* The parser's word (PRIVSEP_NAR_OK) that what it forwarded passed its
  * checks. */
 int vouched(struct serve *s);
+/* Bytes the parser forwards in chunks (u64 length, the bytes; a 0 length
+ * last), for a stream whose length it did not know: each piece to take,
+ * which returns -1 with the refusal. */
+typedef int (*chunk_fn)(void *ctx, struct serve *s, const unsigned char *p, size_t n);
+int chunks_read(struct serve *s, chunk_fn take, void *ctx);
 
 int add_to_store_nar(struct serve *s);
 int import_paths(struct serve *s);

@@ -311,14 +311,16 @@ static int added(struct serve *s, const char *path, int info)
 	return pathinfo_write_worker(&s->out, s->minor, &in, &refs);
 }
 
+static int dump_take(void *ctx, struct serve *s, const unsigned char *p, size_t n)
+{
+	return dump_feed(s, ctx, p, n);
+}
+
 int wadd_to_store(struct serve *s)
 {
 	static struct addinfo a;
 	static struct dump d;
 	char name[STORE_NAME_MAX + 1], m[WADD_METHOD_MAX + 1];
-	const unsigned char *p;
-	uint64_t len;
-	size_t got;
 	int repair;
 
 	if (version_ok(s, WADD_CA_MIN_MINOR) < 0)
@@ -333,21 +335,8 @@ int wadd_to_store(struct serve *s)
 		return refuse(s, "method", "%s", reason());
 	if (add_first(s, name, repair) < 0 || add_refs_ok(s, &s->ps) < 0 || dump_begin(s, &d) < 0 || serve_go(s) < 0)
 		return -1;
-	/* the de-framed dump, in the parser's chunks, a 0 one last */
-	for (;;) {
-		if (rd_u64(&s->in, &len) < 0)
-			return -1;
-		if (len == 0)
-			break;
-		if (len > WIRE_BUFSZ)
-			return fail(EXIT_SYSTEM, "the parser sent a chunk of %llu bytes", (unsigned long long)len);
-		while (len > 0) {
-			if (rd_chunk(&s->in, &p, &got, len) < 0 || dump_feed(s, &d, p, got) < 0)
-				return -1;
-			len -= got;
-		}
-	}
-	if (vouched(s) < 0 || dump_end(s, &d, name, &s->ps, repair, &a) < 0)
+	/* the de-framed dump, in the parser's chunks */
+	if (chunks_read(s, dump_take, &d) < 0 || vouched(s) < 0 || dump_end(s, &d, name, &s->ps, repair, &a) < 0)
 		return -1;
 	return added(s, a.path, 1);
 }

@@ -1,0 +1,73 @@
+# ssh-ng:// (the worker protocol) attacked by a key that is not trusted:
+# what it could get built, held or registered on the host that its policy
+# forbids. What held is kept here, each refusal beside its honest case.
+SYS="$(uname -m)-linux"
+bed_key ngslow "$B/bin/nixgate-serve --key ngslow --max-build-time 6 --audit-log none"
+nix-store --generate-binary-cache-key na-key-1 "$B/ngk.sec" "$B/ngk.pub"
+bed_key ngsigned "$B/bin/nixgate-serve --key ngsigned --trusted-public-key $(cat "$B/ngk.pub") --audit-log none"
+
+# A derivation on the host whose builder writes log lines of 8000 bytes
+# without end; the .drv path.
+na_chatty_drv() { # NAME
+	cat > "$B/$1.nix" <<-NIX
+	derivation { name = "$1"; system = builtins.currentSystem; builder = "/bin/sh";
+	  args = [ "-c" "l=\$(printf %8000s x); while :; do echo \"\$l\"; done" ]; }
+	NIX
+	bed_host nix-instantiate "$B/$1.nix" 2> /dev/null
+}
+
+# A client that reads its stream slowly, a few hundred bytes a second,
+# while the build writes log fast: the monitor must not wait on the client
+# for the log, or it stops reading the daemon, whose worker then blocks on
+# its log with the build's clocks stopped. The build ends at
+# max-build-time whatever the client reads.
+t_log_slow_reader() {
+	d=$(na_chatty_drv na-chatty)
+	wbytes hello u:9 u:1 "s:$d!out" u:0 > "$B/w.in"
+	# the client: its request, then 40 s of an open stream it reads slowly
+	{ cat "$B/w.in"; sleep 40; } | ssh -F "$B/ssh_config" ngslow nix-daemon --stdio 2> "$B/w.err" |
+		perl -e '$SIG{ALRM} = sub { exit 0 }; alarm 40; while (sysread STDIN, $b, 256) { select undef, undef, undef, 1 }' 2> /dev/null &
+	reader=$!
+	sleep 3
+	if ! na_builder_runs; then
+		bad log/slow-reader "the build did not start"
+	else
+		# max-build-time 6 s and the grace of nixgate's hang-up: gone by 20 s
+		for i in $(seq 17); do
+			na_builder_runs || break
+			sleep 1
+		done
+		if na_builder_runs; then
+			bad log/slow-reader "the build still runs 20 s after it started (max-build-time 6 s)"
+		else
+			ok log/slow-reader
+		fi
+	fi
+	wait $reader
+}
+# The chatty builder running on the host (anchored: this grep's own
+# arguments name it too).
+na_builder_runs() { bed_host ps -eo args | grep -q '^sh -c l=.*printf %8000s'; }
+
+# AddSignatures from a key that is not trusted: a signature by a key of
+# its trusted-public-keys, but over another path's fingerprint, is refused
+# and not added; the path's own is added.
+t_sigs_other_path() {
+	printf 'signed on both sides\n' > "$B/na-sig"
+	a=$(bed_host nix-store --add "$B/na-sig")
+	[ "$a" = "$(nix-store --add "$B/na-sig")" ] || { bad sigs/setup "the path differs between host and client"; return; }
+	o=$(client_add na-sig-other "another path")
+	nix store sign --key-file "$B/ngk.sec" "$o" "$a" > /dev/null 2>&1
+	so=$(nix path-info --sigs "$o" | tr ' ' '\n' | grep '^na-key-1:')
+	sa=$(nix path-info --sigs "$a" | tr ' ' '\n' | grep '^na-key-1:')
+	wrefused sigs/other-path ngsigned 100 \
+		"AddSignatures of '$a' refused by rule signatures: signature $(printf %.80s "$so") is not a valid one by a key of this key's trusted-public-keys" \
+		hello u:37 "s:$a" u:1 "s:$so"
+	if bed_host nix path-info --sigs "$a" | grep -q na-key-1; then bad sigs/other-path-not-added "it was added"; fi
+	wsend ngsigned hello u:37 "s:$a" u:1 "s:$sa"
+	if [ "$st" -eq 0 ] && bed_host nix path-info --sigs "$a" | grep -qF "$sa"; then
+		ok sigs/own-path
+	else
+		bad sigs/own-path "exit status $st: $(head -c 300 "$B/w.err" | tr '\n' '|')"
+	fi
+}

@@ -71,3 +71,37 @@ t_sigs_other_path() {
 		bad sigs/own-path "exit status $st: $(head -c 300 "$B/w.err" | tr '\n' '|')"
 	fi
 }
+
+# A key whose policy says substitute=false: a path the host's binary cache
+# has (signed by a key the host trusts) is not fetched by EnsurePath, by
+# BuildPaths of the path alone, nor by QueryValidPaths asked to
+# substitute; each request fails or answers "not valid", the session goes
+# on, the host store strictly as it was. The same EnsurePath from a key
+# that may substitute fetches it.
+bed_key nosubst "$B/bin/nixgate-serve --key nosubst --no-substitute --audit-log none"
+t_no_substitute() {
+	p=$(client_add na-cached "in the host's cache only")
+	nix copy --to "file://$B/cache?secret-key=$B/cache-key.sec" "$p" 2> /dev/null
+	host_valid "$p" && { bad subst/setup "$p is valid on the host already"; return; }
+	for req in "ensure:u:10 s:$p" "build:u:9 u:1 s:$p u:0" "valid:u:31 u:1 s:$p u:1"; do
+		n=${req%%:*}
+		before=$(store_strict)
+		# shellcheck disable=SC2086
+		wsend nosubst hello ${req#*:}
+		if host_valid "$p"; then
+			bad "subst/$n-refused" "$p was substituted (exit status $st)"
+		elif [ "$before" != "$(store_strict)" ]; then
+			bad "subst/$n-refused" "the host store changed"
+		elif [ "$st" -ne 0 ]; then
+			bad "subst/$n-refused" "exit status $st: $(head -c 300 "$B/w.err" | tr '\n' '|')"
+		else
+			ok "subst/$n-refused"
+		fi
+	done
+	wsend untrusted hello u:10 "s:$p"
+	if [ "$st" -eq 0 ] && host_valid "$p"; then
+		ok subst/ensure-allowed
+	else
+		bad subst/ensure-allowed "exit status $st: $(head -c 300 "$B/w.err" | tr '\n' '|')"
+	fi
+}

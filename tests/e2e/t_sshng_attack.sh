@@ -105,3 +105,29 @@ t_no_substitute() {
 		bad subst/ensure-allowed "exit status $st: $(head -c 300 "$B/w.err" | tr '\n' '|')"
 	fi
 }
+
+# BuildPaths targets naming outputs in each form the worker protocol
+# has (drv!out, drv!*, drv!out,dev, its other output alone): the
+# key's rules read every derivation the daemon would build for each, here
+# an input for a system the key may not build; a name of odd characters is
+# no target at all (honest builds: t_sshng_build.sh).
+bed_key sysonly "$B/bin/nixgate-serve --key sysonly --systems $SYS --audit-log none"
+t_target_forms() {
+	cat > "$B/na-forms.nix" <<-NIX
+	let dep = derivation { name = "na-forms-dep"; system = "riscv64-linux"; builder = "/bin/sh"; args = [ "-c" "echo > \$out" ]; };
+	in derivation { name = "na-forms"; system = builtins.currentSystem; builder = "/bin/sh";
+	  outputs = [ "out" "dev" ]; args = [ "-c" "echo \${dep} > \$out; echo > \$dev" ]; }
+	NIX
+	top=$(bed_host nix-instantiate "$B/na-forms.nix" 2> /dev/null)
+	dep=$(bed_host nix-store -q --references "$top" | grep 'na-forms-dep.drv$')
+	for t in 'out' '*' 'out,dev' 'dev'; do
+		wrefused "forms/$t" sysonly 100 \
+			"BuildPaths of '$dep' refused by rule systems: it is for system riscv64-linux; this key may build for: $SYS" \
+			hello u:9 u:1 "s:$top!$t" u:0
+	done
+	wrefused forms/odd-name sysonly 100 "build path '$top!o\$t' has an invalid output name" \
+		hello u:9 u:1 "s:$top!o\$t" u:0
+	for o in $(bed_host nix-store -q --outputs "$top" "$dep"); do
+		host_valid "$o" && bad forms/nothing-built "$o was built"
+	done
+}

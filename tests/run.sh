@@ -17,7 +17,7 @@
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 111
 . tests/roots.sh
-MATRIX_SUITES="basic proto client doctor malformed policy faults derivation hostile_import hostile_build deadlines privsep sshng sshng_import sshng_build sshng_stock sshng_add"
+MATRIX_SUITES="basic proto client doctor malformed policy faults derivation hostile_import hostile_build deadlines privsep sshng sshng_import sshng_build sshng_stock sshng_add sshng_attack"
 NEWEST_CLIENT_SUITES="hook hook_ca hook_warm"
 mv=$(roots_machine_version)
 versions=$(roots_versions)

@@ -63,8 +63,9 @@ static int add_nar(struct rd *r, unsigned minor, const struct policy *pol, uint6
 	    sigs_copy(r, &w) < 0 || rd_str(r, ca, FIELD_MAX, NULL, "ca") < 0 || rd_u64(r, &repair) < 0 ||
 	    rd_u64(r, &nocheck) < 0)
 		return -1;
-	if (repair)
-		violation("AddToStoreNar with repair", op);
+	/* a trusted key may repair, as a trusted user of Nix may */
+	if (repair && !pol->trusted)
+		violation("AddToStoreNar with repair from an untrusted key", op);
 	if (pol->max_nar_size && size > pol->max_nar_size)
 		violation("AddToStoreNar over max-nar-size", op);
 	if (!pol->trusted) {
@@ -122,6 +123,50 @@ static int build_drv(struct rd *r, const struct policy *pol, uint64_t op)
 	return 0;
 }
 
+/* A limit the policy caps: set, and within the cap (0 would be none). */
+static void capped(uint64_t v, uint64_t cap, const char *what, uint64_t op)
+{
+	if (cap && (v == 0 || v > cap))
+		violation(what, op);
+}
+
+/* SetOptions: nothing the client sends beyond the build limits, which the
+ * policy caps; no substitution where the policy forbids it; none of the
+ * settings that keep a build's directory or name other daemon settings. */
+static int set_options(struct rd *r, const struct policy *pol, uint64_t op)
+{
+	uint64_t f[12], k, i, v;
+	size_t n;
+
+	for (i = 0; i < 12; i++)
+		if (rd_u64(r, &f[i]) < 0)
+			return -1;
+	if (f[0])
+		violation("SetOptions with keepFailed", op);
+	if (f[11] && !pol->substitute)
+		violation("SetOptions with useSubstitutes for a key that may not substitute", op);
+	if (pol->max_jobs && f[4] > pol->max_jobs)
+		violation("SetOptions with more jobs than the key's max-jobs", op);
+	capped(f[5], pol->max_silent_time, "SetOptions over the key's max-silent-time", op);
+	if (rd_u64(r, &k) < 0)
+		return -1;
+	for (i = 0; i < k; i++) {
+		if (rd_str(r, field, FIELD_MAX, &n, "setting") < 0)
+			return -1;
+		if (!strcmp(field, "timeout"))
+			v = 0;
+		else if (!strcmp(field, "max-build-log-size"))
+			v = 1;
+		else
+			violation("SetOptions with a setting other than the build limits", op);
+		if (rd_str(r, field, FIELD_MAX, &n, "value") < 0)
+			return -1;
+		capped(strtoull(field, NULL, 10), v ? pol->max_log_size : pol->max_build_time,
+		       v ? "SetOptions over the key's max-log-size" : "SetOptions over the key's max-build-time", op);
+	}
+	return 0;
+}
+
 void daemon_check(unsigned config, unsigned minor, const struct policy *pol, const uint8_t *sent, size_t n)
 {
 	static struct pathset ps;
@@ -136,14 +181,8 @@ void daemon_check(unsigned config, unsigned minor, const struct policy *pol, con
 			break;
 		switch (op) {
 		case WOP_SET_OPTIONS:
-			for (i = 0; i < 12; i++)
-				if (rd_u64(&r, &v) < 0)
-					goto end;
-			if (rd_u64(&r, &k) < 0)
+			if (set_options(&r, pol, op) < 0)
 				goto end;
-			for (i = 0; i < k; i++)
-				if (str(&r) < 0 || str(&r) < 0)
-					goto end;
 			continue;
 		case WOP_IS_VALID_PATH: case WOP_QUERY_PATH_INFO: case WOP_QUERY_DERIVATION_OUTPUT_MAP:
 		case WOP_QUERY_REFERRERS:

@@ -71,6 +71,7 @@ static void policy(struct policy *p, unsigned config)
 		{SESSION_FEATURES, "features", "kvm big-parallel"},
 		{SESSION_NAR_CAP, "max-nar-size", "1K"},
 		{SESSION_READ_ONLY, "allow", "query,export"},
+		{SESSION_NO_SUBST, "substitute", "false"},
 	};
 	size_t i;
 

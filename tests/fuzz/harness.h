@@ -24,7 +24,8 @@ char *copy_str(const uint8_t *data, size_t size);
 /* The bits of a session's first byte: how the key and client are set up. */
 enum {
 	SESSION_WRITE = 1, SESSION_TRUSTED = 2, SESSION_KEYS = 4, SESSION_SYSTEMS = 8,
-	SESSION_FEATURES = 16, SESSION_NAR_CAP = 32, SESSION_READ_ONLY = 64
+	SESSION_FEATURES = 16, SESSION_NAR_CAP = 32, SESSION_READ_ONLY = 64,
+	SESSION_NO_SUBST = 128
 };
 
 /* The input of the session harnesses: config (SESSION_* bits), daemon minor

@@ -446,6 +446,28 @@ int wr_flush(struct wr *w)
 	return 0;
 }
 
+int wr_flush_now(struct wr *w)
+{
+	size_t done = 0;
+	ssize_t k;
+
+	while (w->fd >= 0 && done < w->len) {
+		k = write(w->fd, w->buf + done, w->len - done);
+		if (k > 0)
+			done += (size_t)k;
+		else if (k < 0 && errno == EINTR)
+			continue;
+		else if (k < 0 && errno == EAGAIN)
+			break;
+		else
+			return fail_sys("writing to %s", w->who);
+	}
+	memmove(w->buf, w->buf + done, w->len - done);
+	w->len -= done;
+	w->full = w->len > 0;
+	return w->len == 0;
+}
+
 int wr_bytes(struct wr *w, const void *p, size_t n)
 {
 	w->count += n;

@@ -111,6 +111,10 @@ int wr_str(struct wr *w, const void *p, size_t n);
 int wr_cstr(struct wr *w, const char *s);
 int wr_pad(struct wr *w, uint64_t len);
 int wr_flush(struct wr *w);
+/* What the peer takes now, never waiting: 1 when all is out, 0 when some
+ * stays buffered (it goes first on the next write), -1 on an error. For
+ * best-effort output (build logs) that must not hold up the writer. */
+int wr_flush_now(struct wr *w);
 
 /* Write all of n bytes to fd, retrying short writes. */
 int write_all(int fd, const void *p, size_t n);

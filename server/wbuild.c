@@ -1,6 +1,5 @@
 /* wbuild: the worker protocol's builds on the monitor's side, each after
  * the same rules as the serve protocol's (build.c does the building). */
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,17 +46,18 @@ static void build_opts(struct serve *s, struct build_opts *o)
 static uint64_t log_dropped;
 
 /* A daemon log line to the client as STDERR_NEXT, cut at WORKER_TEXT_KEEP
- * as worker.c reads it. As worker.c does with stderr, a line the client's
- * stream cannot take now is dropped and counted, never waited for: the
- * daemon is never held up by the log, so its own timeouts keep running. A
- * line is a whole message or none, so the stream stays in step. */
+ * as worker.c reads it. As worker.c does with stderr, what the client does
+ * not take at once is never waited for: the rest of a line it took in part
+ * stays buffered and goes first, and while any does, new lines are dropped
+ * and counted. The daemon is never held up by the log, so its own timeouts
+ * and nixgate's build clock keep running; the stream stays in step, a line
+ * being a whole message or none. */
 static void log_line(void *ctx, const char *text, size_t n)
 {
 	struct serve *s = ctx;
-	struct pollfd p = {s->out.fd, POLLOUT, 0};
 	char m[WORKER_TEXT_KEEP + 1];
 
-	if (s->out.fd >= 0 && (poll(&p, 1, 0) != 1 || !(p.revents & POLLOUT))) {
+	if (s->out.len && wr_flush_now(&s->out) != 1) {
 		log_dropped += n;
 		return;
 	}
@@ -70,11 +70,11 @@ static void log_line(void *ctx, const char *text, size_t n)
 	if (n >= sizeof m - 1)
 		n = sizeof m - 2;
 	memcpy(m, text, n);
-	if (m[n - 1] != '\n')
+	if (n == 0 || m[n - 1] != '\n')
 		m[n++] = '\n';
 	m[n] = 0;
 	if (wr_u64(&s->out, STDERR_NEXT) == 0 && wr_cstr(&s->out, m) == 0)
-		(void)wr_flush(&s->out);
+		(void)wr_flush_now(&s->out);
 }
 
 static void logs_to_client(struct serve *s, int on)

@@ -20,8 +20,10 @@ if [ -n "$client_root" ]; then
 	root_pivot "$client_root" keep || bed_die "cannot enter the root $client_root"
 fi
 . "$top/tests/e2e/lib.sh"
-bed_up
+# before bed_up: a bed that fails to start (sshd cannot bind) must not
+# leave its host daemon behind
 trap bed_down EXIT INT TERM
+bed_up
 mkdir -p "$B/bin"
 cp "$top/build/nixgate-serve" "$top/build/connect-nixgate-serve" "$top/build/lies-nixgate-serve" "$top/build/sclient" "$B/bin/"
 # The client as the tests run it, $NIXGATE, and under the name the client

@@ -223,13 +223,13 @@ int choose(struct chooser *c, const char *system, char feats[][INFO_NAME_MAX + 1
 	return pick >= 0 ? pick : full ? -2 : -1;
 }
 
-int choose_ask(struct chooser *c, int pick)
+int choose_ask(struct chooser *c, int pick, void (*meanwhile)(void *), void *ctx)
 {
 	struct ping *p = &c->pings[pick];
 	const struct store_uri *u = &c->m[pick].uri;
 
 	c->ask = 0;
-	ping_all(&p, &u, 1, PING_KEEP);
+	ping_all_while(&p, &u, 1, PING_KEEP, meanwhile, ctx);
 	err_clear();
 	if (p->usable) {
 		ssh_warm_limited(u, number(ping_info(p, "max-jobs"), 0) > 0);

@@ -33,8 +33,9 @@ int choose(struct chooser *c, const char *system, char feats[][INFO_NAME_MAX + 1
 /* The pick's ping, when choose left it for after the accept (c->ask): its
  * session kept open in pings[pick]; -1 when the host cannot be used, now
  * backed off as choose does. The host's own max-jobs is not asked first:
- * a key's build past them waits there for a slot. */
-int choose_ask(struct chooser *c, int pick);
+ * a key's build past them waits there for a slot. meanwhile(ctx) runs
+ * while the session starts (ping_all_while). */
+int choose_ask(struct chooser *c, int pick, void (*meanwhile)(void *), void *ctx);
 /* A file of Nix's for a machine, as its hook names them:
  * STATE/current-load/<URI, '/' as '_'><suffix>, opened (made if missing);
  * -1 when it cannot be. */

@@ -1,7 +1,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,32 +31,13 @@
 #define SETTING_NAME_MAX 256
 #define CLOSURE_MAX 65536
 #define HOST_KEYS_MAX 32   /* a policy holds as many (POLICY_KEYS_MAX) */
-#define LOG_FD 4   /* the build log: the daemon reads it as the builder's output */
+#define LOG_FD HOOK_LOG_FD
 
 static char builders[BUILDERS_MAX + 1], this_system[64] = "x86_64-linux", state_dir[1024] = "/nix/var/nix";
 /* what this machine builds itself, for when every builder is full */
 static char extra_platforms[MACHINE_LIST_MAX + 1], system_features[MACHINE_LIST_MAX + 1];
 static struct machine machines[MACHINES_MAX];
 static struct ping pings[MACHINES_MAX];
-
-/* Progress for the build log. */
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void say(const char *fmt, ...)
-{
-	char line[1024];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof line - 1, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	n = n > (int)sizeof line - 2 ? (int)sizeof line - 2 : n;
-	line[n++] = '\n';
-	if (write(LOG_FD, line, (size_t)n) < 0 && write(2, line, (size_t)n) < 0)
-		return;
-}
 
 /* The settings Nix's own hook passes to the host with each build; the
  * host's policy may cap them further. Names as the daemon gives them. */
@@ -376,6 +356,24 @@ static int prepare(const char *drv, const char *wanted)
 	return 0;
 }
 
+struct prep {
+	const char *drv, *wanted;
+	int ok, kind;
+	char why[1024];     /* its error: the ask that runs it clears errors */
+};
+
+static void prepared(void *ctx)
+{
+	struct prep *pj = ctx;
+
+	pj->ok = prepare(pj->drv, pj->wanted) == 0;
+	steps_mark("prepare");
+	if (!pj->ok) {
+		pj->kind = err_kind();
+		snprintf(pj->why, sizeof pj->why, "%s", err_msg());
+	}
+}
+
 static int build(const struct machine *m, const struct ping *pi, const char *drv, const struct pathset *inputs,
 		 const char *wanted)
 {
@@ -444,7 +442,7 @@ static int build(const struct machine *m, const struct ping *pi, const char *drv
 		return fail(EXIT_SYSTEM, "%zu inputs of %s are not on %s, and key %s cannot send them: they are neither "
 			    "content-addressed nor signed by a key it trusts (%s%s)", left, drv, m->uri.text,
 			    ping_info(pi, "key") ? ping_info(pi, "key") : "", first, left > 1 ? ", ..." : "");
-	say("nixgate: %s on %s (%s key%s%s): %zu paths copied, %zu inputs left to the host, building %s", drv,
+	nix_say("nixgate: %s on %s (%s key%s%s): %zu paths copied, %zu inputs left to the host, building %s", drv,
 	    m->uri.text, trusted ? "trusted" : "untrusted", pi->nixgate ? " " : "",
 	    pi->nixgate ? ping_info(pi, "key") : "", added, left,
 	    sent ? "the derivation sent inline" : "the .drv there");
@@ -463,14 +461,14 @@ static int build(const struct machine *m, const struct ping *pi, const char *drv
 		added = 0;
 		if (realise(&h, &local, drv, &f, wanted, &br, &added) < 0)
 			return -1;
-		say("nixgate: %zu outputs copied back from %s, their realisations registered", added, m->uri.text);
+		nix_say("nixgate: %zu outputs copied back from %s, their realisations registered", added, m->uri.text);
 		remote_close(&h);
 		steps_mark("outputs");
 		return 0;
 	}
 	if ((!ahead && start_outputs(NULL) < 0) || outputs_finish(&h, &local, &added) < 0)
 		return -1;
-	say("nixgate: %zu outputs copied back from %s", added, m->uri.text);
+	nix_say("nixgate: %zu outputs copied back from %s", added, m->uri.text);
 	remote_close(&h);
 	steps_mark("outputs");
 	return 0;
@@ -496,6 +494,7 @@ int hook_main(int argc, char **argv)
 	char tok[16], system[64], drv[STORE_PATH_MAX + 1], feats[FEATURES_MAX][INFO_NAME_MAX + 1], wanted[4096];
 	uint64_t willing, n, i;
 	struct chooser ch = { machines, pings, 0, this_system, state_dir, -1 };
+	static struct prep pj;
 	struct rd in;
 	int nm, pick, ok;
 
@@ -559,10 +558,15 @@ int hook_main(int argc, char **argv)
 		}
 		steps_mark("accept");
 		ahead = !ch.busy;
-		ok = prepare(drv, wanted) == 0;
-		steps_mark("prepare");
-		/* the build goes over the session the choice opened, or opens now */
-		ok = ok && (!ch.ask || choose_ask(&ch, pick) == 0);
+		/* the build goes over the session the choice opened, or opens
+		 * now, this machine's part done while it starts */
+		pj.drv = drv;
+		pj.wanted = wanted;
+		if (!ch.ask) {
+			prepared(&pj);
+			ok = pj.ok;
+		} else if ((ok = choose_ask(&ch, pick, prepared, &pj) == 0) && !pj.ok)
+			ok = fail(pj.kind, "%s", pj.why) == 0;
 		steps_mark("ask");
 		if (ok && pings[pick].kept) {
 			remote_park(&machines[pick].uri, &pings[pick].conn, pings[pick].minor);
@@ -572,13 +576,13 @@ int hook_main(int argc, char **argv)
 			const char *k = ping_info(&pings[pick], "key");
 
 			/* the build log is what nix-build shows of a failed build */
-			say("nixgate: build of %s on %s%s%s%s failed: %s", drv, machines[pick].uri.text,
+			nix_say("nixgate: build of %s on %s%s%s%s failed: %s", drv, machines[pick].uri.text,
 			    k ? " (key " : "", k ? k : "", k ? ")" : "", err_msg());
 			outputs_abort();
 			return 1;
 		}
 		if (getenv("NIXGATE_HOOK_TIMES"))
-			say("nixgate: step times (ms): %s", steps_text());
+			nix_say("nixgate: step times (ms): %s", steps_text());
 		return 0;
 	}
 bad:

@@ -213,6 +213,12 @@ static unsigned round_all(struct probe *b, unsigned n, struct pollfd *fds, unsig
 
 int ping_all(struct ping *const *p, const struct store_uri *const *u, unsigned n, int flags)
 {
+	return ping_all_while(p, u, n, flags, NULL, NULL);
+}
+
+int ping_all_while(struct ping *const *p, const struct store_uri *const *u, unsigned n, int flags,
+		   void (*meanwhile)(void *), void *ctx)
+{
 	struct probe *b = calloc(n ? n : 1, sizeof *b);
 	struct pollfd *fds = calloc(2 * n + 1, sizeof *fds);
 	unsigned *owner = calloc(2 * n + 1, sizeof *owner), i;
@@ -234,6 +240,8 @@ int ping_all(struct ping *const *p, const struct store_uri *const *u, unsigned n
 	for (i = 0; i < n; i++)
 		if (start(&b[i], p[i], u[i], flags) < 0)
 			r = -1;
+	if (meanwhile)
+		meanwhile(ctx);
 	while (round_all(b, n, fds, owner))
 		;
 	for (i = 0; i < n; i++)

@@ -40,6 +40,10 @@ int ping(struct ping *p, const struct store_uri *u);
  * -1 when a host could not be checked at all (its cause says why); p[i]
  * is overwritten, so ping_free it first. */
 int ping_all(struct ping *const *p, const struct store_uri *const *u, unsigned n, int flags);
+/* The same, with meanwhile(ctx) run once every ssh has started: local
+ * work that overlaps the sessions' start instead of coming before it. */
+int ping_all_while(struct ping *const *p, const struct store_uri *const *u, unsigned n, int flags,
+		   void (*meanwhile)(void *), void *ctx);
 /* Ends the connections that PING_KEEP left open, all at once. */
 void ping_close(struct ping *const *p, unsigned n);
 /* The NixgateInfo values, and a kept connection. */

@@ -71,11 +71,11 @@ t_together() {
 		bad hook-together/all-at-once "status $st, $hosts of $N built with the others running, $(sessions) sessions over $(conns) connections: $(tail -n 3 "$B/tog.out" | tr '\n' ' ')"
 	fi
 	# together: the N starts spread over less than half the time their
-	# sessions to the host took (choose and ask, summed), which N accepts
+	# sessions to the host took (choose, prepare and ask, summed), which N accepts
 	# that each wait for a session would take at least; measured against
 	# the same run's sessions, so that a busy machine slows both
 	sess=$(sed -n 's/^nixgate: step times (ms): //p' "$B/tog.out" | tr ',' '\n' |
-		awk '$1 == "choose" || $1 == "ask" {s += $2} END {printf "%d\n", s}')
+		awk '$1 == "choose" || $1 == "prepare" || $1 == "ask" {s += $2} END {printf "%d\n", s}')
 	if [ -n "$spread" ] && [ "$(grep -c 'step times' "$B/tog.out")" = $N ] && [ $((spread * 2)) -lt "$sess" ]; then
 		ok hook-together/sessions-overlap
 	else

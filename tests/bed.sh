@@ -25,10 +25,12 @@ bed_user() {
 
 # A random start: beds of concurrent runs took their ports from their close
 # pids, and a bed's extra hosts the ports after its own, so now and then two
-# beds picked the same free port before either's sshd listened on it.
+# beds picked the same free port before either's sshd listened on it. Below
+# the kernel's ephemeral range (32768 on): an outgoing connection's local
+# port there also kept sshd from binding. Taken: any socket on the port.
 bed_port() {
-	p=$((20000 + $(od -An -N2 -tu2 /dev/urandom) % 40000))
-	while ss -Hltn "sport = :$p" | grep -q .; do p=$((p + 1)); done
+	p=$((20000 + $(od -An -N2 -tu2 /dev/urandom) % 12000))
+	while ss -Htan "sport = :$p" | grep -q .; do p=$((p + 1)); done
 	echo "$p"
 }
 

@@ -124,19 +124,26 @@ void drv_output_id(char id[DRV_OUTPUT_ID_MAX + 1], const unsigned char h[SHA256_
 	snprintf(id, DRV_OUTPUT_ID_MAX + 1, "sha256:%s!%s", hex, out);
 }
 
-static int id_ok(const char *s, size_t n)
+const char *drv_output_id_fault(const char *s, size_t n)
 {
 	size_t i;
 
 	if (n > DRV_OUTPUT_ID_MAX || n < 7 + 2 * SHA256_BYTES + 2 || memcmp(s, "sha256:", 7) ||
 	    s[7 + 2 * SHA256_BYTES] != '!')
-		return bad("an id that is not sha256:<hex>!<output>");
+		return "an id that is not sha256:<hex>!<output>";
 	for (i = 7; i < 7 + 2 * SHA256_BYTES; i++)
 		if (!s[i] || !strchr("0123456789abcdef", s[i]))
-			return bad("an id that is not sha256:<hex>!<output>");
+			return "an id that is not sha256:<hex>!<output>";
 	if (storename_check(s + 8 + 2 * SHA256_BYTES, n - 8 - 2 * SHA256_BYTES) < 0)
-		return bad("an id whose output name is not a name");
-	return 0;
+		return "an id whose output name is not a name";
+	return NULL;
+}
+
+static int id_ok(const char *s, size_t n)
+{
+	const char *why = drv_output_id_fault(s, n);
+
+	return why ? bad(why) : 0;
 }
 
 /* outPath is the path's base name; a whole store path is taken too. */

@@ -23,6 +23,8 @@ struct realisation {
 
 /* The id of output out of a derivation whose outputs hash (modulo) to h. */
 void drv_output_id(char id[DRV_OUTPUT_ID_MAX + 1], const unsigned char h[SHA256_BYTES], const char *out);
+/* Why the n bytes at s are not a DrvOutput id, or NULL when they are one. */
+const char *drv_output_id_fault(const char *s, size_t n);
 /* Its id and outPath from the JSON text (len bytes): 0, or -1 with fail()
  * (EXIT_SYSTEM: it comes from a peer the caller asked) when it is not one
  * object with exactly one of each, the id well formed and the path a store

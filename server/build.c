@@ -103,13 +103,23 @@ static int read_build_opts(struct serve *s, struct build_opts *o)
 	memset(o, 0, sizeof *o);
 	if (serve_opts_read(&s->in, s->minor, &so) < 0)
 		return -1;
-	/* keep-failed would leave the build directory on the host: ignored */
-	o->max_silent_time = cap(so.max_silent_time, s->pol->max_silent_time);
-	o->build_timeout = cap(so.build_timeout, s->pol->max_build_time);
-	o->max_log_size = cap(so.max_log_size, s->pol->max_log_size);
-	o->use_substitutes = s->pol->substitute;
-	o->max_jobs = s->max_jobs;
+	/* keep-failed would leave the build directory on the host: ignored;
+	 * substitution is the host's to decide, as nix-store --serve's */
+	o->max_silent_time = so.max_silent_time;
+	o->build_timeout = so.build_timeout;
+	o->max_log_size = so.max_log_size;
+	o->use_substitutes = 1;
+	build_opts_cap(s, o);
 	return 0;
+}
+
+void build_opts_cap(struct serve *s, struct build_opts *o)
+{
+	o->max_silent_time = cap(o->max_silent_time, s->pol->max_silent_time);
+	o->build_timeout = cap(o->build_timeout, s->pol->max_build_time);
+	o->max_log_size = cap(o->max_log_size, s->pol->max_log_size);
+	o->use_substitutes = o->use_substitutes && s->pol->substitute;
+	o->max_jobs = s->max_jobs;
 }
 
 /* What the build may run on: the key's systems and features. */

@@ -11,6 +11,9 @@
 int build_paths(struct serve *s);
 int build_derivation(struct serve *s);
 
+/* The client's build limits capped by the key's policy; substitution only
+ * where the policy allows it; the session's max-jobs. */
+void build_opts_cap(struct serve *s, struct build_opts *o);
 /* The daemon's build of the checked targets, within the timeout: 0, -1
  * failure, -2 the daemon failed it (d->errmsg). */
 typedef int (*build_go)(struct serve *s, const struct pathset *targets, uint64_t timeout_s);

@@ -53,7 +53,7 @@ struct serve {
 	/* The worker request failed as the daemon fails one and goes on (a
 	 * path that is not valid): the session stays in step. */
 	int soft;
-	struct build_opts wopts; /* SetOptions' build limits, capped */
+	struct build_opts wopts; /* SetOptions' build limits, as asked */
 	int sandboxed;
 	const char *version;
 	const struct policy *pol;

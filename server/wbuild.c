@@ -18,28 +18,12 @@
 /* BuildResult's status for a path that was valid already. */
 #define BUILD_ALREADY_VALID 2
 
-/* The request's work is done: its result follows. */
-static int last(struct serve *s)
-{
-	s->answered = 1;
-	return wr_u64(&s->out, STDERR_LAST);
-}
-
-static uint64_t cap(uint64_t v, uint64_t limit)
-{
-	return limit && (v == 0 || v > limit) ? limit : v;
-}
-
-/* The session's build options: SetOptions' limits, capped by the policy
- * again for a client that never sent SetOptions. */
+/* The session's build options: SetOptions' limits (none from a client
+ * that never sent it), capped by the policy. */
 static void build_opts(struct serve *s, struct build_opts *o)
 {
 	*o = s->wopts;
-	o->max_silent_time = cap(o->max_silent_time, s->pol->max_silent_time);
-	o->build_timeout = cap(o->build_timeout, s->pol->max_build_time);
-	o->max_log_size = cap(o->max_log_size, s->pol->max_log_size);
-	o->use_substitutes = s->wopts.use_substitutes && s->pol->substitute;
-	o->max_jobs = s->max_jobs;
+	build_opts_cap(s, o);
 }
 
 /* Log bytes the client did not take in time, for the note when it does. */
@@ -181,7 +165,7 @@ int wbuild_paths(struct serve *s)
 	if ((r = targets(s, &mode)) < 0)
 		return -1;
 	the_mode = mode;
-	if ((r ? run(s, go_paths) : paths_valid(s)) < 0 || last(s) < 0)
+	if ((r ? run(s, go_paths) : paths_valid(s)) < 0 || wserve_last(s) < 0)
 		return -1;
 	return wr_u64(&s->out, 1);
 }
@@ -219,11 +203,11 @@ int wbuild_results(struct serve *s)
 		return -1;
 	the_mode = mode;
 	if (r) {
-		if (run(s, go_results) < 0 || last(s) < 0)
+		if (run(s, go_results) < 0 || wserve_last(s) < 0)
 			return -1;
 		return results_copy(s);
 	}
-	if (paths_valid(s) < 0 || last(s) < 0 || wr_u64(&s->out, s->ps.n) < 0)
+	if (paths_valid(s) < 0 || wserve_last(s) < 0 || wr_u64(&s->out, s->ps.n) < 0)
 		return -1;
 	build_result_set(&br, BUILD_ALREADY_VALID, "");
 	for (i = 0; i < s->ps.n; i++)
@@ -257,7 +241,7 @@ int wbuild_ensure(struct serve *s)
 		s->soft = 1;
 		return fail(EXIT_REFUSED, "path '%s' is not valid on the host", p);
 	}
-	return last(s) < 0 ? -1 : wr_u64(&s->out, 1);
+	return wserve_last(s) < 0 ? -1 : wr_u64(&s->out, 1);
 }
 
 int wbuild_derivation(struct serve *s)
@@ -284,7 +268,7 @@ int wbuild_derivation(struct serve *s)
 	logs_to_client(s, 1);
 	r = build_inline(s, path, &drv, &o, &br);
 	logs_to_client(s, 0);
-	if (r < 0 || last(s) < 0)
+	if (r < 0 || wserve_last(s) < 0)
 		return -1;
 	return build_result_write(&s->out, worker_result_fields(s->minor, 0), &br);
 }
@@ -342,7 +326,7 @@ int wbuild_add_signatures(struct serve *s)
 	for (i = 0; i < n; i++)
 		if (wr_cstr(&w, sigs[i]) < 0)
 			return -1;
-	if (daemon_add_signatures(s->d, p, wire, w.len) < 0 || last(s) < 0)
+	if (daemon_add_signatures(s->d, p, wire, w.len) < 0 || wserve_last(s) < 0)
 		return -1;
 	return wr_u64(&s->out, 1);
 }
@@ -350,13 +334,11 @@ int wbuild_add_signatures(struct serve *s)
 /* A DrvOutput id as Nix prints it: sha256:<64 hex digits>!<output name>. */
 int wrealisation_id_read(struct rd *r, char *id)
 {
-	size_t len, i;
+	size_t len;
 
 	if (rd_str(r, id, DRV_OUTPUT_ID_MAX, &len, "DrvOutput id") < 0)
 		return -1;
-	for (i = 7; i < 71 && i < len && strchr("0123456789abcdef", id[i]); i++)
-		;
-	if (len < 73 || strncmp(id, "sha256:", 7) || i != 71 || id[71] != '!' || storename_check(id + 72, len - 72) < 0)
+	if (drv_output_id_fault(id, len))
 		return fail(EXIT_REFUSED, "'%.100s' is not a DrvOutput id (sha256:<hash>!<output>)", id);
 	return 0;
 }
@@ -373,7 +355,7 @@ int wbuild_realisation(struct serve *s)
 
 	if (wrealisation_id_read(&s->in, id) < 0)
 		return -1;
-	if (allowed(s, ALLOW_QUERY) < 0 || (v = daemon_realisation(s->d, id, out, json, &len)) < 0 || last(s) < 0 ||
+	if (allowed(s, ALLOW_QUERY) < 0 || (v = daemon_realisation(s->d, id, out, json, &len)) < 0 || wserve_last(s) < 0 ||
 	    wr_u64(&s->out, (uint64_t)v) < 0)
 		return -1;
 	if (!v)

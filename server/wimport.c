@@ -61,10 +61,14 @@ static int one(struct serve *s, struct addinfo *a, struct pathset *refs, int che
 	return r == 1 ? skip(s, a, skipped, why) : import_nar(s, a, refs);
 }
 
-static int last(struct serve *s)
+/* The checks that need nothing of the bytes, before any is read. */
+static int add_first(struct serve *s, int repair)
 {
-	s->answered = 1;
-	return wr_u64(&s->out, STDERR_LAST);
+	if (need_write(s) < 0 || allowed(s, ALLOW_IMPORT) < 0)
+		return -1;
+	if (repair && !s->pol->trusted)
+		return refuse(s, "repair", "only a trusted key may repair a path");
+	return 0;
 }
 
 static int version_ok(struct serve *s, unsigned min)
@@ -89,8 +93,7 @@ int wadd_to_store_nar(struct serve *s)
 	pathset_clear(&skipped);
 	if (one(s, &a, &s->ps, !dont_check, &skipped) < 0)
 		return -1;
-	s->answered = 1;
-	return wr_u64(&s->out, STDERR_LAST);
+	return wserve_last(s);
 }
 
 int wadd_multiple(struct serve *s)
@@ -104,11 +107,7 @@ int wadd_multiple(struct serve *s)
 		return -1;
 	if (rd_bool(&s->in, &repair, "repair") < 0 || rd_bool(&s->in, &dont_check, "dontCheckSigs") < 0)
 		return -1;
-	if (need_write(s) < 0 || allowed(s, ALLOW_IMPORT) < 0)
-		return -1;
-	if (repair && !s->pol->trusted)
-		return refuse(s, "repair", "only a trusted key may repair a path");
-	if (rd_count(&s->in, &n, WADD_PATHS_MAX, "paths to add") < 0)
+	if (add_first(s, repair) < 0 || rd_count(&s->in, &n, WADD_PATHS_MAX, "paths to add") < 0)
 		return -1;
 	pathset_clear(&skipped);
 	for (i = 0; i < n; i++) {
@@ -121,8 +120,7 @@ int wadd_multiple(struct serve *s)
 	/* the parser's word that the stream ended where the list does */
 	if (vouched(s) < 0)
 		return -1;
-	s->answered = 1;
-	return wr_u64(&s->out, STDERR_LAST);
+	return wserve_last(s);
 }
 
 int wadd_method(struct ca *c, const char *m)
@@ -276,16 +274,6 @@ static int add_name(struct serve *s, const char *name)
 	return 0;
 }
 
-/* The checks that need nothing of the bytes, before any is read. */
-static int add_first(struct serve *s, const char *name, int repair)
-{
-	if (need_write(s) < 0 || allowed(s, ALLOW_IMPORT) < 0)
-		return -1;
-	if (repair && !s->pol->trusted)
-		return refuse(s, "repair", "only a trusted key may repair a path");
-	return 0;
-}
-
 static int add_refs_ok(struct serve *s, const struct pathset *refs)
 {
 	char why[768];
@@ -301,12 +289,12 @@ static int added(struct serve *s, const char *path, int info)
 	int v;
 
 	if (!info)
-		return last(s) < 0 ? -1 : wr_cstr(&s->out, path);
+		return wserve_last(s) < 0 ? -1 : wr_cstr(&s->out, path);
 	if ((v = path_info(s, path, &in, &refs)) < 0)
 		return -1;
 	if (v == 0)
 		return fail(EXIT_SYSTEM, "%s is not valid on the host after it was added", path);
-	if (last(s) < 0 || wr_cstr(&s->out, path) < 0)
+	if (wserve_last(s) < 0 || wr_cstr(&s->out, path) < 0)
 		return -1;
 	return pathinfo_write_worker(&s->out, s->minor, &in, &refs);
 }
@@ -333,7 +321,7 @@ int wadd_to_store(struct serve *s)
 		return -1;
 	if (wadd_method(&d.ca, m) < 0)
 		return refuse(s, "method", "%s", reason());
-	if (add_first(s, name, repair) < 0 || add_refs_ok(s, &s->ps) < 0 || dump_begin(s, &d) < 0 || serve_go(s) < 0)
+	if (add_first(s, repair) < 0 || add_refs_ok(s, &s->ps) < 0 || dump_begin(s, &d) < 0 || serve_go(s) < 0)
 		return -1;
 	/* the de-framed dump, in the parser's chunks */
 	if (chunks_read(s, dump_take, &d) < 0 || vouched(s) < 0 || dump_end(s, &d, name, &s->ps, repair, &a) < 0)
@@ -355,7 +343,7 @@ int wadd_text(struct serve *s)
 	if (add_name(s, name) < 0)
 		return -1;
 	wadd_method(&d.ca, "text:sha256");
-	if (add_first(s, name, 0) < 0 || dump_size_ok(s, &d, len, 0) < 0 || dump_begin(s, &d) < 0)
+	if (add_first(s, 0) < 0 || dump_size_ok(s, &d, len, 0) < 0 || dump_begin(s, &d) < 0)
 		return -1;
 	for (left = len; left > 0; left -= got)
 		if (rd_chunk(&s->in, &p, &got, left) < 0 || dump_feed(s, &d, p, got) < 0)

@@ -143,8 +143,7 @@ int wserve_next(struct serve *s, const char *text)
 	return wr_u64(&s->out, STDERR_NEXT) < 0 || wr_cstr(&s->out, m) < 0 ? -1 : 0;
 }
 
-/* The request's work is done: its result follows. */
-static int last(struct serve *s)
+int wserve_last(struct serve *s)
 {
 	s->answered = 1;
 	return wr_u64(&s->out, STDERR_LAST);
@@ -171,14 +170,14 @@ static int is_valid(struct serve *s)
 
 	if (one_path(s, p, ALLOW_QUERY) < 0 || (v = daemon_is_valid(s->d, p)) < 0)
 		return -1;
-	return last(s) < 0 ? -1 : wr_u64(&s->out, (uint64_t)v);
+	return wserve_last(s) < 0 ? -1 : wr_u64(&s->out, (uint64_t)v);
 }
 
 static int referrers(struct serve *s)
 {
 	char p[STORE_PATH_MAX + 1];
 
-	if (one_path(s, p, ALLOW_QUERY) < 0 || daemon_referrers_begin(s->d, p) < 0 || last(s) < 0)
+	if (one_path(s, p, ALLOW_QUERY) < 0 || daemon_referrers_begin(s->d, p) < 0 || wserve_last(s) < 0)
 		return -1;
 	return pathlist_copy(&s->d->r, &s->out, "referrers");
 }
@@ -189,31 +188,25 @@ static int temp_root(struct serve *s)
 {
 	char p[STORE_PATH_MAX + 1];
 
-	if (one_path(s, p, ALLOW_QUERY) < 0 || daemon_add_temp_root(s->d, p) < 0 || last(s) < 0)
+	if (one_path(s, p, ALLOW_QUERY) < 0 || daemon_add_temp_root(s->d, p) < 0 || wserve_last(s) < 0)
 		return -1;
 	return wr_u64(&s->out, 1);
 }
 
-static uint64_t cap(uint64_t v, uint64_t limit)
-{
-	return limit && (v == 0 || v > limit) ? limit : v;
-}
-
-/* Only the build limits are kept, capped by the policy, for the builds of
- * this session; every other setting is ignored, as the daemon ignores them
- * for a client it does not trust. */
+/* Only the build limits are kept, for the builds of this session, which
+ * cap them by the policy (build_opts_cap); every other setting is ignored,
+ * as the daemon ignores them for a client it does not trust. */
 static int set_options(struct serve *s)
 {
 	struct wopts o;
 
 	if (wopts_read(&s->in, &o) < 0)
 		return -1;
-	s->wopts.max_silent_time = cap(o.max_silent_time, s->pol->max_silent_time);
-	s->wopts.build_timeout = cap(o.build_timeout, s->pol->max_build_time);
-	s->wopts.max_log_size = cap(o.max_log_size, s->pol->max_log_size);
-	s->wopts.use_substitutes = o.use_substitutes && s->pol->substitute;
-	s->wopts.max_jobs = s->max_jobs;
-	return last(s);
+	s->wopts.max_silent_time = o.max_silent_time;
+	s->wopts.build_timeout = o.build_timeout;
+	s->wopts.max_log_size = o.max_log_size;
+	s->wopts.use_substitutes = o.use_substitutes;
+	return wserve_last(s);
 }
 
 static int path_info_op(struct serve *s)
@@ -225,7 +218,7 @@ static int path_info_op(struct serve *s)
 
 	if (one_path(s, p, ALLOW_QUERY) < 0 || (v = path_info(s, p, &in, &refs)) < 0)
 		return -1;
-	if (last(s) < 0 || wr_u64(&s->out, (uint64_t)v) < 0)
+	if (wserve_last(s) < 0 || wr_u64(&s->out, (uint64_t)v) < 0)
 		return -1;
 	return v ? pathinfo_write_worker(&s->out, s->minor, &in, &refs) : 0;
 }
@@ -247,7 +240,7 @@ static int hash_part(struct serve *s)
 		return -1;
 	if (p[0])
 		note(s, p);
-	return last(s) < 0 ? -1 : wr_cstr(&s->out, p);
+	return wserve_last(s) < 0 ? -1 : wr_cstr(&s->out, p);
 }
 
 static int valid_paths(struct serve *s)
@@ -262,7 +255,7 @@ static int valid_paths(struct serve *s)
 	/* substituting adds paths to the store: a key that may neither import
 	 * nor build only asks */
 	subst = subst && s->pol->substitute && (s->pol->allow & (ALLOW_IMPORT | ALLOW_BUILD));
-	if (ask_valid(s, &s->ps, subst) < 0 || last(s) < 0)
+	if (ask_valid(s, &s->ps, subst) < 0 || wserve_last(s) < 0)
 		return -1;
 	return pathlist_copy(&s->d->r, &s->out, "valid paths");
 }
@@ -271,7 +264,7 @@ static int nar_from_path(struct serve *s)
 {
 	char p[STORE_PATH_MAX + 1];
 
-	if (one_path(s, p, ALLOW_EXPORT) < 0 || daemon_nar_begin(s->d, p) < 0 || last(s) < 0)
+	if (one_path(s, p, ALLOW_EXPORT) < 0 || daemon_nar_begin(s->d, p) < 0 || wserve_last(s) < 0)
 		return -1;
 	return nar_stream(s, p);
 }
@@ -282,7 +275,7 @@ static int output_map(struct serve *s)
 	char p[STORE_PATH_MAX + 1];
 	size_t i;
 
-	if (one_path(s, p, ALLOW_QUERY) < 0 || daemon_output_map(s->d, p, &m) < 0 || last(s) < 0 ||
+	if (one_path(s, p, ALLOW_QUERY) < 0 || daemon_output_map(s->d, p, &m) < 0 || wserve_last(s) < 0 ||
 	    wr_u64(&s->out, m.n) < 0)
 		return -1;
 	for (i = 0; i < m.n; i++)
@@ -299,7 +292,7 @@ static int query_missing(struct serve *s)
 	if (wtargets_read(&s->in, &s->ps) < 0)
 		return -1;
 	note_set(s, &s->ps);
-	if (allowed(s, ALLOW_QUERY) < 0 || daemon_missing_begin(s->d, &s->ps) < 0 || last(s) < 0)
+	if (allowed(s, ALLOW_QUERY) < 0 || daemon_missing_begin(s->d, &s->ps) < 0 || wserve_last(s) < 0)
 		return -1;
 	/* will build, will substitute, unknown; download and NAR sizes */
 	for (i = 0; i < 3; i++)

@@ -18,5 +18,7 @@ void wserve_error(struct serve *s);
 /* One line for the client to show (STDERR_NEXT) before the request's
  * answer: "nixgate-serve: key K: TEXT". */
 int wserve_next(struct serve *s, const char *text);
+/* The request's work is done (STDERR_LAST): its result follows. */
+int wserve_last(struct serve *s);
 
 #endif
